@@ -1,0 +1,6 @@
+/**
+ * simclip's public API. Notebooks and users import from "simclip"; everything re-exported here is
+ * typed and documented. Each concern exports its own barrel (`src/<concern>/index.ts`).
+ */
+export * from "./errors.js";
+export { tf, tfReady } from "./tf.js";
