@@ -4,3 +4,4 @@
  */
 export * from "./errors.js";
 export { tf, tfReady } from "./tf.js";
+export * from "./progress.js";
