@@ -3,6 +3,9 @@
  * `run(argv)`. Speed targets are reported as ratios to a reference measured in the same run.
  */
 const benches: Record<string, () => Promise<{ run(argv: string[]): Promise<void> }>> = {
+  cache: () => import("./cache.js"),
+  clip: () => import("./clip.js"),
+  metrics: () => import("./metrics.js"),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -5,3 +5,10 @@
 export * from "./errors.js";
 export { tf, tfReady } from "./tf.js";
 export * from "./progress.js";
+export * from "./data/index.js";
+export * from "./models/index.js";
+export * from "./clip/index.js";
+export * from "./metrics/index.js";
+export * from "./cache/index.js";
+export * from "./notebook/index.js";
+export * from "./viz/index.js";

@@ -5,12 +5,18 @@
  */
 import { Command } from "commander";
 import { SimclipError } from "../errors.js";
+import { register as registerSynth } from "./commands/synth.js";
+import { register as registerEncode } from "./commands/encode.js";
+import { register as registerDemoModel } from "./commands/demo-model.js";
 
 const program = new Command("simclip")
   .description("SimCLIP / SimCLIP+ zero- and few-shot industrial anomaly detection")
   .showHelpAfterError();
 
 // Sub-commands (one import and one register call per command file).
+registerSynth(program);
+registerEncode(program);
+registerDemoModel(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof SimclipError) {

@@ -1,0 +1,150 @@
+/**
+ * `npm run bench -- clip --arch ViT-B-16|ViT-L-14-336 [--images N] [--size S] [--batch B] [--threads T] [--no-torch] [--json]`
+ *
+ * Feature extraction speed of the onnxruntime vision tower (4 hooked layers, as SimCLIP hooks
+ * 6/12/18/24 of ViT-L/14) with randomly initialised weights of the real shape. Reported against two
+ * references measured in the same run: a plain onnxruntime MatMul of the tower's MLP shape
+ * ([tokens, width] @ [width, 4 width], weights constant) and, when Debian's python3-torch and
+ * torchvision exist, torchvision's VisionTransformer of the same shape on PyTorch CPU.
+ */
+import { spawnSync } from "node:child_process";
+import { parseArgs } from "node:util";
+import type { ClipVisionConfig } from "../src/clip/config.js";
+import { buildDemoWeights } from "../src/clip/demo-model.js";
+import { buildVisionGraph } from "../src/clip/onnx/clip-graphs.js";
+import { OnnxGraphBuilder } from "../src/clip/onnx/graph-builder.js";
+import { createOrtSession, defaultThreads, ort } from "../src/clip/ort-executor.js";
+
+/** Input size per architecture: what the peers run (ViT-L/14-336 at 518 px), else the native size. */
+const BENCH_SIZES: Record<string, number> = { "ViT-B-16": 224, "ViT-L-14-336": 518 };
+
+/** Multiply-adds x 2 of one image through the tower (patch embedding, blocks, projection). */
+function visionFlops(width: number, layers: number, patch: number, grid: number, embedDim: number): number {
+  const t = 1 + grid * grid;
+  const perBlock = 2 * t * width * width * (3 + 1 + 4 + 4) + 2 * 2 * t * t * width;
+  return 2 * grid * grid * 3 * patch * patch * width + layers * perBlock + 2 * width * embedDim;
+}
+
+async function matmulGflops(m: number, k: number, n: number, threads: number, seconds: number): Promise<number> {
+  const b = new OnnxGraphBuilder("matmul");
+  const a = b.input("a", "float32", [m, k]);
+  const w = new Float32Array(k * n).map((_, i) => ((i * 2654435761) % 1000) / 1e5);
+  b.output(b.matmul(a, b.constant("w", () => ({ data: w, shape: [k, n] }))), "y", [m, n]);
+  const session = await createOrtSession(b.toBytes(), { threads });
+  const feeds = { a: new ort.Tensor("float32", new Float32Array(m * k).fill(0.01), [m, k]) };
+  await session.run(feeds);
+  let runs = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000 || runs < 3) {
+    await session.run(feeds);
+    runs++;
+  }
+  const s = (performance.now() - t0) / 1000;
+  await session.release();
+  return (2 * m * k * n * runs) / s / 1e9;
+}
+
+const TORCH_SCRIPT = `
+import sys, time, json, torch
+from torchvision.models.vision_transformer import VisionTransformer
+size, patch, layers, width, n, batch, threads = map(int, sys.argv[1:8])
+torch.set_num_threads(threads)
+torch.manual_seed(0)
+m = VisionTransformer(image_size=size, patch_size=patch, num_layers=layers, num_heads=width // 64,
+                      hidden_dim=width, mlp_dim=4 * width).eval()
+x = torch.randn(batch, 3, size, size)
+with torch.no_grad():
+    m(x[:1])
+    done, t0 = 0, time.perf_counter()
+    while done < n:
+        m(x[: min(batch, n - done)])
+        done += min(batch, n - done)
+    dt = time.perf_counter() - t0
+print(json.dumps({"images_per_s": n / dt, "torch": torch.__version__}))
+`;
+
+function torchImagesPerSecond(size: number, v: ClipVisionConfig, n: number, batch: number, threads: number) {
+  const env = { ...process.env };
+  // Debian's OpenBLAS runs at half speed with the variables this environment sets (performance note).
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const args = [size, v.patchSize, v.layers, v.width, n, batch, threads].map(String);
+  const r = spawnSync("/usr/bin/python3", ["-c", TORCH_SCRIPT, ...args], { env, encoding: "utf8" });
+  if (r.status !== 0) return { error: (r.stderr || r.error?.message || "failed").trim().split("\n").pop() };
+  return JSON.parse(r.stdout.trim().split("\n").pop()!) as { images_per_s: number; torch: string };
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      arch: { type: "string", default: "ViT-L-14-336" },
+      images: { type: "string", default: "4" },
+      size: { type: "string" },
+      batch: { type: "string" },
+      threads: { type: "string" },
+      "no-torch": { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+    },
+  });
+  const archSize = BENCH_SIZES[values.arch!];
+  if (archSize === undefined) throw new Error(`--arch must be one of ${Object.keys(BENCH_SIZES).join(", ")}, got ${values.arch}`);
+  const n = Number(values.images);
+  const size = Number(values.size ?? archSize);
+  const threads = Number(values.threads ?? defaultThreads());
+  let t0 = performance.now();
+  const { config, weights } = buildDemoWeights(values.arch!, 1234);
+  const v = config.vision;
+  const grid = size / v.patchSize;
+  const tokens = 1 + grid * grid;
+  const batch = Number(values.batch ?? Math.max(1, Math.floor(4096 / tokens)));
+  const layers = [1, 2, 3, 4].map((q) => (q * v.layers) / 4);
+  const log = (s: string) => values.json || process.stderr.write(s + "\n");
+
+  log(`${values.arch} @ ${size} px (${tokens} tokens), hooks ${layers.join(",")}, ${n} images, batch ${batch}, ${threads} threads`);
+  log("backbone: RANDOM weights of the real shape (speed only; not pretrained)");
+  const model = buildVisionGraph(weights, config, { size, layers, lnPost: false });
+  const session = await createOrtSession(model, { threads });
+  const buildS = (performance.now() - t0) / 1000;
+  log(`random weights + graph build + session: ${buildS.toFixed(1)} s (${(model.byteLength / 2 ** 20).toFixed(0)} MiB ONNX)`);
+
+  const per = 3 * size * size;
+  const pixels = new Float32Array(batch * per).map((_, i) => Math.sin(i * 0.001));
+  const feed = (b: number) => ({ pixel_values: new ort.Tensor("float32", pixels.subarray(0, b * per), [b, 3, size, size]) });
+  await session.run(feed(1));
+  t0 = performance.now();
+  for (let done = 0; done < n; done += batch) await session.run(feed(Math.min(batch, n - done)));
+  const seconds = (performance.now() - t0) / 1000;
+  await session.release();
+  const imagesPerS = n / seconds;
+  const gflopsPerS = (visionFlops(v.width, v.layers, v.patchSize, grid, config.embedDim) * imagesPerS) / 1e9;
+  log(`onnxruntime: ${imagesPerS.toFixed(3)} img/s, ${gflopsPerS.toFixed(1)} GFLOP/s`);
+
+  const matmul = await matmulGflops(tokens, v.width, 4 * v.width, threads, 3);
+  log(`plain onnxruntime MatMul [${tokens}x${v.width}]@[${v.width}x${4 * v.width}]: ${matmul.toFixed(1)} GFLOP/s; ratio ${(gflopsPerS / matmul).toFixed(3)}`);
+
+  const torch = values["no-torch"] ? { error: "skipped (--no-torch)" } : torchImagesPerSecond(size, v, n, batch, threads);
+  if ("images_per_s" in torch) log(`PyTorch ${torch.torch} torchvision ViT: ${torch.images_per_s.toFixed(3)} img/s; onnxruntime / PyTorch = ${(imagesPerS / torch.images_per_s).toFixed(2)}`);
+  else log(`PyTorch comparison unavailable: ${torch.error}`);
+
+  if (values.json) {
+    process.stdout.write(
+      JSON.stringify({
+        arch: values.arch,
+        size,
+        tokens,
+        hooked_layers: layers,
+        images: n,
+        batch,
+        threads,
+        random_weights: true,
+        images_per_s: imagesPerS,
+        gflops_per_s: gflopsPerS,
+        matmul_gflops_per_s: matmul,
+        ratio_to_matmul: gflopsPerS / matmul,
+        torch_images_per_s: "images_per_s" in torch ? torch.images_per_s : null,
+        speedup_vs_torch: "images_per_s" in torch ? imagesPerS / torch.images_per_s : null,
+      }) + "\n",
+    );
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * CLIP's two towers, written once against `ClipOps` (OpenAI's clip/model.py is the reference):
+ * pre-LN residual blocks `x = x + attn(ln_1(x)); x = x + mlp(ln_2(x))`, QuickGELU MLP, LayerNorm
+ * eps 1e-5, q/k/v as the three row-chunks of `in_proj_weight`. The ONNX executor turns this into an
+ * onnxruntime graph, the tfjs executor runs it eagerly with gradients.
+ *
+ * Parameters are prepared here for speed, identically for both executors: linear weights are
+ * pre-transposed to [in, out] (no Transpose at run time), the attention scale 1/sqrt(head_dim) is
+ * folded into the q projection (exact for head_dim 64 or 16, where it is a power of two), and the
+ * class embedding is folded into position 0 of the positional embedding (see `visionTower`).
+ */
+import type { ClipConfig } from "./config.js";
+import type { ClipOps } from "./ops.js";
+import type { ClipWeights, WeightTensor } from "./weights.js";
+import { ShapeError } from "../errors.js";
+import { interpolatePosEmbed } from "./pos-embed.js";
+
+const LN_EPS = 1e-5;
+const QUICK_GELU_ALPHA = 1.702;
+
+function need(weights: ClipWeights, name: string): WeightTensor {
+  const w = weights.get(name);
+  if (!w) throw new ShapeError(`CLIP weights: tensor "${name}" is missing (expected OpenAI state-dict names, as loadClipDir returns)`);
+  return w;
+}
+
+/** [rows, cols] row-major -> [cols, rows], optionally taking only rows [r0, r1) and scaling. */
+function transposeRows(w: WeightTensor, r0: number, r1: number, scale = 1): WeightTensor {
+  const cols = w.shape[1]!;
+  const rows = r1 - r0;
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const src = (r0 + r) * cols;
+    for (let c = 0; c < cols; c++) out[c * rows + r] = w.data[src + c]! * scale;
+  }
+  return { data: out, shape: [cols, rows] };
+}
+
+function sliceScaled(w: WeightTensor, start: number, end: number, scale = 1): WeightTensor {
+  const data = w.data.slice(start, end);
+  if (scale !== 1) for (let i = 0; i < data.length; i++) data[i] = data[i]! * scale;
+  return { data, shape: [end - start] };
+}
+
+class Params<T> {
+  constructor(
+    readonly ops: ClipOps<T>,
+    readonly weights: ClipWeights,
+  ) {}
+
+  raw(name: string): T {
+    return this.ops.constant(name, () => need(this.weights, name));
+  }
+
+  /** PyTorch Linear weight [out, in] as the [in, out] right operand of MatMul. */
+  linearWeight(name: string): T {
+    return this.ops.constant(`${name}^T`, () => {
+      const w = need(this.weights, name);
+      return transposeRows(w, 0, w.shape[0]!);
+    });
+  }
+
+  linear(x: T, prefix: string): T {
+    return this.ops.add(this.ops.matmul(x, this.linearWeight(`${prefix}.weight`)), this.raw(`${prefix}.bias`));
+  }
+
+  layerNorm(x: T, prefix: string): T {
+    return this.ops.layerNorm(x, this.raw(`${prefix}.weight`), this.raw(`${prefix}.bias`), LN_EPS);
+  }
+
+  /** Chunk `chunk` (0 = q, 1 = k, 2 = v) of in_proj as x @ W_chunk^T + b_chunk, times `scale`. */
+  inProj(x: T, prefix: string, chunk: number, scale: number): T {
+    const wName = `${prefix}.in_proj_weight`;
+    const bName = `${prefix}.in_proj_bias`;
+    const wT = this.ops.constant(`${wName}[${chunk}]^T*${scale}`, () => {
+      const w = need(this.weights, wName);
+      const width = w.shape[1]!;
+      return transposeRows(w, chunk * width, (chunk + 1) * width, scale);
+    });
+    const b = this.ops.constant(`${bName}[${chunk}]*${scale}`, () => {
+      const bias = need(this.weights, bName);
+      const width = bias.shape[0]! / 3;
+      return sliceScaled(bias, chunk * width, (chunk + 1) * width, scale);
+    });
+    return this.ops.add(this.ops.matmul(x, wT), b);
+  }
+}
+
+interface BlockShape {
+  tokens: number;
+  width: number;
+  heads: number;
+  /** Additive attention mask [tokens, tokens] (the text tower's causal mask), or none. */
+  mask?: { key: string; make: () => WeightTensor };
+}
+
+function attention<T>(p: Params<T>, x: T, prefix: string, s: BlockShape): T {
+  const { ops } = p;
+  const headDim = s.width / s.heads;
+  const split = (t: T) => ops.reshape(t, [-1, s.tokens, s.heads, headDim]);
+  const q = ops.transpose(split(p.inProj(x, prefix, 0, 1 / Math.sqrt(headDim))), [0, 2, 1, 3]);
+  const kT = ops.transpose(split(p.inProj(x, prefix, 1, 1)), [0, 2, 3, 1]);
+  const v = ops.transpose(split(p.inProj(x, prefix, 2, 1)), [0, 2, 1, 3]);
+  let scores = ops.matmul(q, kT);
+  if (s.mask) scores = ops.add(scores, ops.constant(s.mask.key, s.mask.make));
+  const ctx = ops.matmul(ops.softmax(scores), v);
+  const merged = ops.reshape(ops.transpose(ctx, [0, 2, 1, 3]), [-1, s.tokens, s.width]);
+  return p.linear(merged, `${prefix}.out_proj`);
+}
+
+function residualBlock<T>(p: Params<T>, x: T, prefix: string, s: BlockShape): T {
+  const { ops } = p;
+  const h = ops.add(x, attention(p, p.layerNorm(x, `${prefix}.ln_1`), `${prefix}.attn`, s));
+  const fc = p.linear(p.layerNorm(h, `${prefix}.ln_2`), `${prefix}.mlp.c_fc`);
+  const alpha = ops.constant("quick_gelu_alpha", () => ({ data: Float32Array.of(QUICK_GELU_ALPHA), shape: [] }));
+  const gelu = ops.mul(fc, ops.sigmoid(ops.mul(fc, alpha)));
+  return ops.add(h, p.linear(gelu, `${prefix}.mlp.c_proj`));
+}
+
+export interface VisionTowerOptions {
+  /** Patch grid side: input size / patch size. Positional embeddings are interpolated if it differs. */
+  grid: number;
+  /** 1-based block indices whose outputs are returned. */
+  layers: number[];
+  /** Apply ln_post to the returned hidden states (every token). */
+  lnPost: boolean;
+}
+
+export interface VisionTowerResult<T> {
+  /** layer -> [n, 1 + grid^2, width]: class token first, then patches row-major. */
+  hidden: Map<number, T>;
+  /** [n, width]: ln_post(class token after the last block), before projection. */
+  pooled: T;
+  /** [n, embedDim]: pooled @ visual.proj. */
+  imageEmbeds: T;
+}
+
+export function checkVisionLayers(config: ClipConfig, layers: number[]): void {
+  for (const l of layers) {
+    if (!Number.isInteger(l) || l < 1 || l > config.vision.layers)
+      throw new ShapeError(`vision layer ${l} requested: layers are 1-based block indices 1..${config.vision.layers}`);
+  }
+}
+
+/** pixelValues: [n, 3, grid*patch, grid*patch], already normalised. */
+export function visionTower<T>(
+  ops: ClipOps<T>,
+  weights: ClipWeights,
+  config: ClipConfig,
+  pixelValues: T,
+  opts: VisionTowerOptions,
+): VisionTowerResult<T> {
+  checkVisionLayers(config, opts.layers);
+  const p = new Params(ops, weights);
+  const { width, patchSize: ps, heads, layers } = config.vision;
+  const g = opts.grid;
+  const tokens = 1 + g * g;
+  // conv1 (kernel = stride = patch, no bias) as patch extraction + MatMul: same arithmetic, and lets
+  // both executors use their fast GEMM. Patches row-major, each flattened as (channel, row, col) like
+  // conv1.weight [W, 3, p, p].
+  const patches = ops.reshape(
+    ops.transpose(ops.reshape(pixelValues, [-1, 3, g, ps, g, ps]), [0, 2, 4, 1, 3, 5]),
+    [-1, g * g, 3 * ps * ps],
+  );
+  const convT = ops.constant("visual.conv1.weight^T", () => {
+    const w = need(weights, "visual.conv1.weight");
+    return transposeRows({ data: w.data, shape: [w.shape[0]!, 3 * ps * ps] }, 0, w.shape[0]!);
+  });
+  // The class token enters as a zero row padded in front, and class_embedding is pre-added to the
+  // class position's positional embedding: cls + pos[0] is the same single float32 addition OpenAI does.
+  const seq = ops.pad(ops.matmul(patches, convT), [0, 1, 0], [0, 0, 0]);
+  const pos = ops.constant(`visual.positional_embedding@${g}+class_embedding`, () => {
+    const resized = interpolatePosEmbed(need(weights, "visual.positional_embedding"), g);
+    const cls = need(weights, "visual.class_embedding");
+    for (let i = 0; i < width; i++) resized.data[i] = resized.data[i]! + cls.data[i]!;
+    return resized;
+  });
+  let x = p.layerNorm(ops.add(seq, pos), "visual.ln_pre");
+  const hidden = new Map<number, T>();
+  const wanted = new Set(opts.layers);
+  for (let l = 1; l <= layers; l++) {
+    x = residualBlock(p, x, `visual.transformer.resblocks.${l - 1}`, { tokens, width, heads });
+    if (wanted.has(l)) hidden.set(l, opts.lnPost ? p.layerNorm(x, "visual.ln_post") : x);
+  }
+  const pooled = p.layerNorm(ops.reshape(ops.slice(x, 1, 0, 1), [-1, width]), "visual.ln_post");
+  const imageEmbeds = ops.matmul(pooled, p.raw("visual.proj"));
+  return { hidden, pooled, imageEmbeds };
+}
+
+/** Token ids [n, contextLength] (int) -> token embeddings [n, contextLength, width]. */
+export function textTokenEmbeds<T>(ops: ClipOps<T>, weights: ClipWeights, ids: T): T {
+  return ops.gather(new Params(ops, weights).raw("token_embedding.weight"), ids);
+}
+
+export interface TextTowerResult<T> {
+  /** [n, contextLength, width] after ln_final, every position. */
+  lastHiddenState: T;
+  /** [n, embedDim]: the EOT position's feature @ text_projection. */
+  textEmbeds: T;
+}
+
+/** Additive causal mask: position i attends to j <= i (OpenAI's build_attention_mask). */
+function causalMask(n: number): WeightTensor {
+  const data = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) data[i * n + j] = -Infinity;
+  return { data, shape: [n, n] };
+}
+
+/**
+ * inputEmbeds: [n, contextLength, width] token embeddings (learnable context vectors can replace rows,
+ * as CoOp does). eotOneHot: [n, 1, contextLength], 1 at each row's EOT position (argmax of the ids in
+ * OpenAI's code); pooling as a product with it keeps the path differentiable in both executors.
+ */
+export function textTower<T>(ops: ClipOps<T>, weights: ClipWeights, config: ClipConfig, inputEmbeds: T, eotOneHot: T): TextTowerResult<T> {
+  const p = new Params(ops, weights);
+  const { width, heads, layers, contextLength: tokens } = config.text;
+  const mask = { key: `causal_mask_${tokens}`, make: () => causalMask(tokens) };
+  let x = ops.add(inputEmbeds, p.raw("positional_embedding"));
+  for (let l = 0; l < layers; l++) x = residualBlock(p, x, `transformer.resblocks.${l}`, { tokens, width, heads, mask });
+  const lastHiddenState = p.layerNorm(x, "ln_final");
+  const eot = ops.reshape(ops.matmul(eotOneHot, lastHiddenState), [-1, width]);
+  return { lastHiddenState, textEmbeds: ops.matmul(eot, p.raw("text_projection")) };
+}

@@ -1,0 +1,20 @@
+/**
+ * CLIP: weights, tokenizer and preprocessing (clip-io's modules) and the architecture, its two
+ * executors and the `ClipModel` facade (clip-model's modules).
+ */
+export * from "./config.js";
+export * from "./safetensors.js";
+export * from "./weights.js";
+export * from "./weight-names.js";
+export * from "./tokenizer.js";
+export * from "./preprocess.js";
+export * from "./resample.js";
+export type { ClipOps } from "./ops.js";
+export { visionTower, textTower, textTokenEmbeds, type VisionTowerOptions, type VisionTowerResult, type TextTowerResult } from "./architecture.js";
+export { interpolatePosEmbed, resizeBicubicAA } from "./pos-embed.js";
+export { OnnxGraphBuilder } from "./onnx/graph-builder.js";
+export { buildVisionGraph, buildTextGraph, type VisionGraphSpec } from "./onnx/clip-graphs.js";
+export { createOrtSession, ExecutionProviderUnavailableError, type ExecutionProviderName, type OrtSessionOptions } from "./ort-executor.js";
+export { TfClipOps } from "./tfjs-ops.js";
+export { textForwardTf, textTokenEmbedsTf, visionForwardTf, disposeTfClip, eotIndices } from "./tfjs-forward.js";
+export * from "./model.js";

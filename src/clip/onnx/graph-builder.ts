@@ -1,0 +1,113 @@
+/**
+ * The ONNX executor of `ClipOps`: each op appends nodes to a graph whose tensors are named by strings.
+ * Frozen parameters become initializers (already transposed/folded by the architecture, so no
+ * Transpose runs on weights at inference time).
+ */
+import type { ClipOps } from "../ops.js";
+import type { WeightTensor } from "../weights.js";
+import {
+  type OnnxGraph,
+  type OnnxInitializer,
+  type OnnxNode,
+  type OnnxValueInfo,
+  OnnxDataType,
+  encodeOnnxModel,
+} from "./model-proto.js";
+
+function floatBytes(data: Float32Array): Uint8Array {
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function int64Initializer(name: string, values: number[]): OnnxInitializer {
+  const data = BigInt64Array.from(values.map((v) => BigInt(v)));
+  return { name, dataType: OnnxDataType.INT64, dims: [values.length], raw: new Uint8Array(data.buffer) };
+}
+
+export class OnnxGraphBuilder implements ClipOps<string> {
+  private readonly nodes: OnnxNode[] = [];
+  private readonly initializers = new Map<string, OnnxInitializer>();
+  private readonly inputs: OnnxValueInfo[] = [];
+  private readonly outputs: OnnxValueInfo[] = [];
+  private counter = 0;
+
+  constructor(private readonly name: string) {}
+
+  input(name: string, dataType: "float32" | "int64", dims: (number | string)[]): string {
+    this.inputs.push({ name, dataType: dataType === "float32" ? OnnxDataType.FLOAT : OnnxDataType.INT64, dims });
+    return name;
+  }
+
+  /** Expose tensor `x` as graph output `name` (an Identity node, so one tensor may be output twice). */
+  output(x: string, name: string, dims: (number | string)[]): void {
+    this.nodes.push({ opType: "Identity", inputs: [x], outputs: [name] });
+    this.outputs.push({ name, dataType: OnnxDataType.FLOAT, dims });
+  }
+
+  toBytes(): Uint8Array {
+    const graph: OnnxGraph = {
+      name: this.name,
+      nodes: this.nodes,
+      initializers: [...this.initializers.values()],
+      inputs: this.inputs,
+      outputs: this.outputs,
+    };
+    return encodeOnnxModel(graph);
+  }
+
+  private node(opType: string, inputs: string[], attributes?: OnnxNode["attributes"]): string {
+    const out = `t${this.counter++}_${opType}`;
+    this.nodes.push({ opType, inputs, outputs: [out], attributes });
+    return out;
+  }
+
+  private ints(values: number[]): string {
+    const name = `i64[${values.join(",")}]`;
+    if (!this.initializers.has(name)) this.initializers.set(name, int64Initializer(name, values));
+    return name;
+  }
+
+  constant(key: string, make: () => WeightTensor): string {
+    if (!this.initializers.has(key)) {
+      const w = make();
+      this.initializers.set(key, { name: key, dataType: OnnxDataType.FLOAT, dims: w.shape, raw: floatBytes(w.data) });
+    }
+    return key;
+  }
+
+  matmul(a: string, b: string): string {
+    return this.node("MatMul", [a, b]);
+  }
+  add(a: string, b: string): string {
+    return this.node("Add", [a, b]);
+  }
+  mul(a: string, b: string): string {
+    return this.node("Mul", [a, b]);
+  }
+  sigmoid(x: string): string {
+    return this.node("Sigmoid", [x]);
+  }
+  layerNorm(x: string, gamma: string, beta: string, eps: number): string {
+    return this.node("LayerNormalization", [x, gamma, beta], {
+      axis: { type: "int", value: -1 },
+      epsilon: { type: "float", value: eps },
+    });
+  }
+  softmax(x: string): string {
+    return this.node("Softmax", [x], { axis: { type: "int", value: -1 } });
+  }
+  reshape(x: string, shape: number[]): string {
+    return this.node("Reshape", [x, this.ints(shape)]);
+  }
+  transpose(x: string, perm: number[]): string {
+    return this.node("Transpose", [x], { perm: { type: "ints", value: perm } });
+  }
+  pad(x: string, before: number[], after: number[]): string {
+    return this.node("Pad", [x, this.ints([...before, ...after])]);
+  }
+  slice(x: string, axis: number, start: number, end: number): string {
+    return this.node("Slice", [x, this.ints([start]), this.ints([end]), this.ints([axis])]);
+  }
+  gather(table: string, ids: string): string {
+    return this.node("Gather", [table, ids], { axis: { type: "int", value: 0 } });
+  }
+}

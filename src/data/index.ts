@@ -1,0 +1,13 @@
+export * from "./sample.js";
+export { EmptyCategoryError } from "./errors.js";
+export { IMAGE_EXTENSIONS } from "./files.js";
+export { checkSamples } from "./check.js";
+export { parseCsv, type CsvRecord } from "./csv.js";
+export { loadMvtec } from "./mvtec.js";
+export { loadVisa, VISA_SPLIT_CSV } from "./visa.js";
+export { loadCustom } from "./custom.js";
+export { loadMetaJson, writeMetaJson } from "./meta-json.js";
+export { loadDataset } from "./load.js";
+export { sampleFewShot } from "./few-shot.js";
+export { createRng, hashSeed, type Rng } from "./random.js";
+export * from "./synth/index.js";

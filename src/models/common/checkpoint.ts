@@ -1,0 +1,80 @@
+/**
+ * Checkpoints of any method: `<dir>/weights.safetensors` (the method's float32 tensors, bit-exact) and
+ * `<dir>/config.json` (method name, its config, the backbone's weights fingerprint, library version).
+ * Writes are atomic per file (safetensors writer renames a temp file; config likewise), and the config
+ * is written last, so a directory with a config always has complete weights.
+ */
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { FileFormatError, MissingFileError, SimclipError } from "../../errors.js";
+import { readSafetensors, writeSafetensors } from "../../clip/safetensors.js";
+import type { MethodState } from "./types.js";
+
+export const CHECKPOINT_WEIGHTS = "weights.safetensors";
+export const CHECKPOINT_CONFIG = "config.json";
+const FORMAT = "simclip-checkpoint";
+
+/** A checkpoint that does not fit the model it is being loaded into (other backbone, method or dims). */
+export class CheckpointMismatchError extends SimclipError {
+  override name = "CheckpointMismatchError";
+  constructor(readonly where: string, detail: string) {
+    super(`${where}: cannot load this checkpoint: ${detail}`);
+  }
+}
+
+interface CheckpointConfigFile {
+  format: typeof FORMAT;
+  version: 1;
+  method: string;
+  backboneFingerprint: string;
+  config: Record<string, unknown>;
+  savedAt: string;
+}
+
+export async function saveCheckpoint(dir: string, state: MethodState, backboneFingerprint: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeSafetensors(path.join(dir, CHECKPOINT_WEIGHTS), state.tensors, { format: FORMAT, method: state.method });
+  const file: CheckpointConfigFile = {
+    format: FORMAT,
+    version: 1,
+    method: state.method,
+    backboneFingerprint,
+    config: state.config,
+    savedAt: new Date().toISOString(),
+  };
+  const cfg = path.join(dir, CHECKPOINT_CONFIG);
+  const tmp = `${cfg}.tmp-${process.pid}`;
+  await writeFile(tmp, JSON.stringify(file, null, 2) + "\n");
+  await rename(tmp, cfg);
+}
+
+export interface LoadedCheckpoint {
+  dir: string;
+  state: MethodState;
+  backboneFingerprint: string;
+}
+
+export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
+  const cfgPath = path.join(dir, CHECKPOINT_CONFIG);
+  let text: string;
+  try {
+    text = await readFile(cfgPath, "utf8");
+  } catch {
+    throw new MissingFileError(cfgPath, `no checkpoint config here: pass the --out directory of "simclip train" (it holds ${CHECKPOINT_CONFIG} and ${CHECKPOINT_WEIGHTS})`);
+  }
+  let file: CheckpointConfigFile;
+  try {
+    file = JSON.parse(text) as CheckpointConfigFile;
+  } catch (e) {
+    throw new FileFormatError(cfgPath, `not valid JSON (${(e as Error).message})`);
+  }
+  if (file.format !== FORMAT || file.version !== 1 || typeof file.method !== "string") {
+    throw new FileFormatError(cfgPath, `expected a ${FORMAT} version 1 config with a "method", found format=${String(file.format)} version=${String(file.version)}`);
+  }
+  const tensors = await readSafetensors(path.join(dir, CHECKPOINT_WEIGHTS));
+  return {
+    dir,
+    backboneFingerprint: file.backboneFingerprint,
+    state: { method: file.method, config: file.config, tensors },
+  };
+}

@@ -1,0 +1,12 @@
+export * from "./types.js";
+export * from "./train-options.js";
+export * from "./train-loop.js";
+export * from "./checkpoint.js";
+export * from "./prompts.js";
+export * from "./upsample.js";
+export * from "./gaussian.js";
+export { linearInit, xavierUniform, namedVariable, variableKey } from "./init.js";
+export * from "./feature-provider.js";
+export * from "./train-data.js";
+export * from "./evaluate.js";
+export * from "./registry.js";

@@ -1,0 +1,83 @@
+/**
+ * Text prompts and their frozen text-tower features, computed once per class and reused by every batch
+ * (the text tower is frozen for SimCLIP, SimCLIP+ and APRIL-GAN; IPT works on its ln_final output).
+ */
+import type { TextOutput } from "../../clip/model.js";
+import { ShapeError } from "../../errors.js";
+
+/** The peers turn dataset folder names into words: "metal_nut" -> "metal nut". */
+export function promptClassName(category: string): string {
+  return category.replace(/_/g, " ");
+}
+
+/** Prompts of one class grouped by state: index 0 = normal, 1 = anomalous. */
+export interface PromptSet {
+  normal: string[];
+  anomalous: string[];
+}
+
+/** SimCLIP's binary prompts, paper Eq. 3 (the authors' code uses only these two). */
+export function simclipPrompts(category: string): PromptSet {
+  const name = promptClassName(category);
+  return { normal: [`a photo of a ${name} without defect.`], anomalous: [`a photo of a ${name} with defect.`] };
+}
+
+/** Anything that runs the frozen text tower (ClipModel, or a stand-in in tests). */
+export interface TextTower {
+  encodeText(texts: string[]): Promise<TextOutput>;
+}
+
+/** Frozen text features of one class's prompts, normal prompts first. */
+export interface PromptFeatures {
+  texts: string[];
+  /** 0 for each normal prompt, 1 for each anomalous one, in `texts` order. */
+  states: (0 | 1)[];
+  /** ln_final output [n, contextLength, width]. */
+  lastHidden: Float32Array;
+  eotIndex: number[];
+  contextLength: number;
+  width: number;
+}
+
+/** Encode each class's prompts once (memoised per class name; the tower is frozen). */
+export class PromptFeatureStore {
+  private readonly byCategory = new Map<string, PromptFeatures>();
+
+  constructor(
+    private readonly tower: TextTower,
+    private readonly build: (category: string) => PromptSet = simclipPrompts,
+  ) {}
+
+  async ensure(categories: string[]): Promise<void> {
+    const missing = [...new Set(categories)].filter((c) => !this.byCategory.has(c));
+    if (missing.length === 0) return;
+    const sets = missing.map((c) => this.build(c));
+    const texts = sets.flatMap((s) => [...s.normal, ...s.anomalous]);
+    const out = await this.tower.encodeText(texts);
+    const ctx = out.inputIds.length / out.n;
+    const width = out.lastHiddenState.length / (out.n * ctx);
+    if (!Number.isInteger(width)) {
+      throw new ShapeError(`text tower returned lastHiddenState of ${out.lastHiddenState.length} values for ${out.n} prompts x ${ctx} tokens`);
+    }
+    let row = 0;
+    missing.forEach((c, i) => {
+      const s = sets[i]!;
+      const k = s.normal.length + s.anomalous.length;
+      this.byCategory.set(c, {
+        texts: [...s.normal, ...s.anomalous],
+        states: [...s.normal.map(() => 0 as const), ...s.anomalous.map(() => 1 as const)],
+        lastHidden: out.lastHiddenState.slice(row * ctx * width, (row + k) * ctx * width),
+        eotIndex: out.eotIndex.slice(row, row + k),
+        contextLength: ctx,
+        width,
+      });
+      row += k;
+    });
+  }
+
+  get(category: string): PromptFeatures {
+    const f = this.byCategory.get(category);
+    if (!f) throw new ShapeError(`no prompt features for class "${category}": call ensure([...]) with it first`);
+    return f;
+  }
+}

@@ -1,0 +1,4 @@
+/** Anomaly-detection methods on cached CLIP features, and the pieces they share. */
+export * from "./losses.js";
+export * from "./common/index.js";
+export * from "./simclip/index.js";

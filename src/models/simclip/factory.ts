@@ -1,0 +1,39 @@
+/** Building SimCLIP for the CLI and the method registry: from a checkpoint, or untrained (the baseline to beat). */
+import { InvalidArgumentError } from "../../errors.js";
+import { loadCheckpoint } from "../common/checkpoint.js";
+import type { MethodContext } from "../common/registry.js";
+import { CheckpointMismatchError, saveCheckpoint } from "../common/checkpoint.js";
+import { SimClip, type SimClipBackbone } from "./model.js";
+import type { SimClipConfig } from "./config.js";
+
+export async function createSimClipMethod(ctx: MethodContext): Promise<SimClip> {
+  if (!ctx.checkpoint) {
+    const cfg: Partial<SimClipConfig> = {};
+    if (ctx.size !== undefined) cfg.size = ctx.size;
+    if (ctx.layers !== undefined) cfg.layers = ctx.layers;
+    return SimClip.create(ctx.backbone, cfg);
+  }
+  const m = await SimClip.fromState(ctx.backbone, ctx.checkpoint.state, ctx.checkpoint.dir);
+  if (ctx.size !== undefined && ctx.size !== m.size) {
+    // The heads would run on another grid than they were trained for; the authors train and test at one size.
+    m.dispose();
+    throw new CheckpointMismatchError(ctx.checkpoint.dir, `it was trained at size ${m.size}, not ${ctx.size}: omit --size or retrain at ${ctx.size}`);
+  }
+  if (ctx.layers !== undefined && ctx.layers.join(",") !== m.layers.join(",")) {
+    m.dispose();
+    throw new CheckpointMismatchError(ctx.checkpoint.dir, `it has adapters for layers ${m.layers.join(",")}, not ${ctx.layers.join(",")}`);
+  }
+  return m;
+}
+
+/** Notebook convenience: a trained SimCLIP from a checkpoint directory. */
+export async function loadSimClip(backbone: SimClipBackbone, dir: string): Promise<SimClip> {
+  const ckpt = await loadCheckpoint(dir);
+  if (ckpt.state.method !== "simclip") throw new InvalidArgumentError(`${dir} holds a "${ckpt.state.method}" checkpoint, not a SimCLIP one`);
+  return SimClip.fromState(backbone, ckpt.state, dir);
+}
+
+/** Notebook convenience: save a SimCLIP's trained state (safetensors + config JSON). */
+export async function saveSimClip(m: SimClip, dir: string): Promise<void> {
+  await saveCheckpoint(dir, m.state(), m.backbone.fingerprint);
+}

@@ -1,0 +1,8 @@
+export * from "./config.js";
+export * from "./model.js";
+export * from "./mhva.js";
+export * from "./ipt.js";
+export * from "./maps.js";
+export { scoreSimClip } from "./scoring.js";
+export { simclipObjective } from "./objective.js";
+export { createSimClipMethod, loadSimClip, saveSimClip } from "./factory.js";

@@ -1,0 +1,264 @@
+/**
+ * SimCLIP (paper Sec. 3.2): the trainable heads on top of the frozen, cached CLIP features: MHVA
+ * (Eq. 2), IPT (Eqs. 4-5), and trainable visual and text projections initialised from CLIP's
+ * (`visual.proj`, `text_projection`); everything else stays frozen. Scoring is in `scoring.ts`, the
+ * training objective in `objective.ts`; this class owns the parameters and the prompt features.
+ */
+import { tf, tfReady } from "../../tf.js";
+import { ShapeError } from "../../errors.js";
+import type { ClipConfig } from "../../clip/config.js";
+import type { ClipWeights } from "../../clip/weights.js";
+import { createRng, namedVariable, variableKey } from "../common/init.js";
+import { PromptFeatureStore, simclipPrompts, type TextTower } from "../common/prompts.js";
+import { transposeArray } from "../common/features.js";
+import { CheckpointMismatchError } from "../common/checkpoint.js";
+import type { AnomalyMethod, FeatureBatch, MethodOutput, MethodState, TrainSource, TrainableObjective } from "../common/types.js";
+import type { TrainHistory, TrainOptions } from "../common/train-options.js";
+import { resolveSimClipConfig, type SimClipConfig, type SimClipDims } from "./config.js";
+import { MultiHierarchyVisionAdapter } from "./mhva.js";
+import { ImplicitPromptTuning } from "./ipt.js";
+import { l2NormalizeRows } from "./maps.js";
+import { scoreSimClip } from "./scoring.js";
+import { simclipObjective } from "./objective.js";
+import { trainLoop } from "../common/train-loop.js";
+import { saveCheckpoint } from "../common/checkpoint.js";
+
+/** What SimCLIP needs from the backbone: its config, weights (for initialisation) and fingerprint. ClipModel fits. */
+export interface SimClipBackbone extends TextTower {
+  readonly config: ClipConfig;
+  readonly weights: ClipWeights;
+  readonly fingerprint: string;
+}
+
+export const SIMCLIP_METHOD = "simclip";
+
+function weight(backbone: SimClipBackbone, name: string, shape: number[]): tf.Tensor {
+  const t = backbone.weights.get(name);
+  if (!t) throw new ShapeError(`backbone weights have no "${name}" (OpenAI state-dict name): is this a CLIP checkpoint?`);
+  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+    throw new ShapeError(`backbone weight "${name}" has shape [${t.shape}], expected [${shape}]`);
+  }
+  return tf.tensor(t.data, shape);
+}
+
+export function simclipDims(c: ClipConfig): SimClipDims {
+  return {
+    visionWidth: c.vision.width,
+    textWidth: c.text.width,
+    embedDim: c.embedDim,
+    contextLength: c.text.contextLength,
+    patchSize: c.vision.patchSize,
+    visionLayers: c.vision.layers,
+  };
+}
+
+/** Per-class prompt constants on the tfjs side: ln_final output laid out for IPT, and the EOT rows. */
+interface PromptTensors {
+  xT: tf.Tensor2D; // [n * Wt, 77]
+  xEot: tf.Tensor2D; // [n, Wt]
+  states: (0 | 1)[];
+}
+
+export class SimClip implements AnomalyMethod, TrainableObjective {
+  readonly name = SIMCLIP_METHOD;
+  readonly config: SimClipConfig;
+  readonly dims: SimClipDims;
+  readonly grid: number;
+  readonly mhva: MultiHierarchyVisionAdapter | null;
+  readonly ipt: ImplicitPromptTuning | null;
+  readonly visualProjection: tf.Variable; // [W, E]
+  readonly textProjection: tf.Variable; // [Wt, E]
+  /** MHVA off: CLIP's own frozen ln_post and visual.proj map patch tokens into the joint space. */
+  private readonly fixedProjection: { lnW: tf.Tensor; lnB: tf.Tensor; proj: tf.Tensor2D } | null;
+  private readonly prompts: PromptFeatureStore;
+  private readonly promptTensors = new Map<string, PromptTensors>();
+
+  private constructor(readonly backbone: SimClipBackbone, config: Partial<SimClipConfig>, seed: number) {
+    this.dims = simclipDims(backbone.config);
+    this.config = resolveSimClipConfig(config, this.dims);
+    this.grid = this.config.size / this.dims.patchSize;
+    const { visionWidth: W, textWidth: Wt, embedDim: E } = this.dims;
+    const rng = createRng("simclip-init", seed);
+    this.mhva = this.config.mhva ? new MultiHierarchyVisionAdapter(this.config.layers, W, E, rng) : null;
+    this.ipt = this.config.ipt
+      ? new ImplicitPromptTuning(this.dims.contextLength, Wt, this.config.iptSeedDim, this.config.iptHidden, rng)
+      : null;
+    this.visualProjection = namedVariable(weight(backbone, "visual.proj", [W, E]), "visual_projection");
+    this.textProjection = namedVariable(weight(backbone, "text_projection", [Wt, E]), "text_projection");
+    this.fixedProjection = this.config.mhva
+      ? null
+      : {
+          lnW: tf.keep(weight(backbone, "visual.ln_post.weight", [W])),
+          lnB: tf.keep(weight(backbone, "visual.ln_post.bias", [W])),
+          proj: tf.keep(weight(backbone, "visual.proj", [W, E]) as tf.Tensor2D),
+        };
+    this.prompts = new PromptFeatureStore(backbone, simclipPrompts);
+  }
+
+  get size(): number {
+    return this.config.size;
+  }
+
+  get layers(): number[] {
+    return this.config.layers;
+  }
+
+  /** A fresh, untrained SimCLIP on `backbone`; `seed` fixes the heads' initialisation (authors: 111). */
+  static async create(backbone: SimClipBackbone, config: Partial<SimClipConfig> = {}, seed = 111): Promise<SimClip> {
+    await tfReady();
+    return new SimClip(backbone, config, seed);
+  }
+
+  /** Rebuild from a checkpoint's state; a state made for another backbone or dims is a CheckpointMismatchError. */
+  static async fromState(backbone: SimClipBackbone, state: MethodState, where = "checkpoint"): Promise<SimClip> {
+    if (state.method !== SIMCLIP_METHOD) {
+      throw new CheckpointMismatchError(where, `it holds method "${state.method}", not "${SIMCLIP_METHOD}"`);
+    }
+    const saved = state.config as { simclip: SimClipConfig; dims: SimClipDims; backbone: string };
+    if (saved.backbone !== backbone.fingerprint) {
+      throw new CheckpointMismatchError(
+        where,
+        `it was trained on the backbone with weights fingerprint ${saved.backbone.slice(0, 16)}..., but the loaded model has ${backbone.fingerprint.slice(0, 16)}...: pass the same --model directory used for training`,
+      );
+    }
+    const dims = simclipDims(backbone.config);
+    for (const k of Object.keys(dims) as (keyof SimClipDims)[]) {
+      if (saved.dims[k] !== dims[k]) {
+        throw new CheckpointMismatchError(where, `its ${k} is ${saved.dims[k]} but the backbone's is ${dims[k]}`);
+      }
+    }
+    const m = await SimClip.create(backbone, saved.simclip, 0);
+    m.loadTensors(state.tensors, where);
+    return m;
+  }
+
+  trainableVariables(): tf.Variable[] {
+    return [...(this.mhva?.variables() ?? []), ...(this.ipt?.variables() ?? []), this.visualProjection, this.textProjection];
+  }
+
+  afterStep(): void {
+    this.ipt?.project();
+  }
+
+  async prepare(categories: string[]): Promise<void> {
+    await this.prompts.ensure(categories);
+    for (const c of new Set(categories)) {
+      if (this.promptTensors.has(c)) continue;
+      const p = this.prompts.get(c);
+      const n = p.texts.length;
+      const { contextLength: L, width: Wt } = p;
+      if (L !== this.dims.contextLength || Wt !== this.dims.textWidth) {
+        throw new ShapeError(`prompt features of "${c}" are [${n}, ${L}, ${Wt}], expected [${n}, ${this.dims.contextLength}, ${this.dims.textWidth}]`);
+      }
+      const xT = new Float32Array(n * Wt * L);
+      const xEot = new Float32Array(n * Wt);
+      for (let i = 0; i < n; i++) {
+        const rows = p.lastHidden.subarray(i * L * Wt, (i + 1) * L * Wt);
+        xT.set(transposeArray(rows, L, Wt), i * Wt * L);
+        xEot.set(rows.subarray(p.eotIndex[i]! * Wt, (p.eotIndex[i]! + 1) * Wt), i * Wt);
+      }
+      this.promptTensors.set(c, {
+        xT: tf.keep(tf.tensor2d(xT, [n * Wt, L])),
+        xEot: tf.keep(tf.tensor2d(xEot, [n, Wt])),
+        states: p.states,
+      });
+    }
+  }
+
+  /**
+   * Normalised prompt embeddings of the given classes: { plain, refined } each [u, 2, E]
+   * (normal, anomalous). With several prompts per state each embedding is normalised, the state's mean
+   * taken and normalised again (the peers' ensemble rule). Without IPT, refined = plain.
+   */
+  promptEmbeddings(categories: string[]): { plain: tf.Tensor3D; refined: tf.Tensor3D } {
+    return tf.tidy(() => {
+      const per = categories.map((c) => {
+        const t = this.promptTensors.get(c);
+        if (!t) throw new ShapeError(`SimCLIP: prompts of class "${c}" are not prepared: call prepare([...]) first`);
+        return t;
+      });
+      const u = categories.length;
+      const total = per.reduce((a, t) => a + t.states.length, 0);
+      // mean[k, j] averages the prompts of (class, state) k = 2 * class + state.
+      const mean = new Float32Array(2 * u * total);
+      let col = 0;
+      per.forEach((t, ci) => {
+        const counts = [0, 0];
+        for (const s of t.states) counts[s]!++;
+        for (const s of t.states) mean[(2 * ci + s) * total + col++] = 1 / counts[s]!;
+      });
+      const meanT = tf.tensor2d(mean, [2 * u, total]);
+      const xEot = tf.concat(per.map((t) => t.xEot)) as tf.Tensor2D;
+      const group = (emb: tf.Tensor2D) =>
+        tf.reshape(l2NormalizeRows(tf.matMul(meanT, l2NormalizeRows(emb) as tf.Tensor2D)), [u, 2, this.dims.embedDim]) as tf.Tensor3D;
+      const plain = group(tf.matMul(xEot, this.textProjection));
+      if (!this.ipt) return { plain, refined: plain };
+      const xT = tf.concat(per.map((t) => t.xT)) as tf.Tensor2D;
+      const refined = group(tf.matMul(this.ipt.refine(xT, xEot), this.textProjection));
+      return { plain, refined };
+    });
+  }
+
+  /** Patch tokens of one layer [N, W] -> joint space [N, E]: MHVA (differentiable if xT given) or the fixed projection. */
+  projectPatches(layer: number, x: tf.Tensor2D, xT?: tf.Tensor2D): tf.Tensor2D {
+    if (this.mhva) return xT ? this.mhva.apply(layer, x, xT) : this.mhva.forward(layer, x);
+    const f = this.fixedProjection!;
+    return tf.tidy(() => {
+      const mean = tf.mean(x, 1, true);
+      const c = tf.sub(x, mean);
+      const v = tf.mean(tf.square(c), 1, true);
+      const ln = tf.add(tf.mul(tf.div(c, tf.sqrt(tf.add(v, 1e-5))), f.lnW), f.lnB) as tf.Tensor2D;
+      return tf.matMul(ln, f.proj);
+    });
+  }
+
+  objective(items: Parameters<TrainableObjective["objective"]>[0]) {
+    return simclipObjective(this, items);
+  }
+
+  async fit(source: TrainSource, opts: TrainOptions = {}): Promise<TrainHistory> {
+    await this.prepare(source.categories);
+    return trainLoop(this, source, opts, (dir) => saveCheckpoint(dir, this.state(), this.backbone.fingerprint));
+  }
+
+  async score(batch: FeatureBatch): Promise<MethodOutput> {
+    await this.prepare(batch.categories);
+    return scoreSimClip(this, batch);
+  }
+
+  state(): MethodState {
+    const tensors = new Map<string, { data: Float32Array; shape: number[] }>();
+    for (const v of this.trainableVariables()) tensors.set(variableKey(v), { data: v.dataSync() as Float32Array, shape: [...v.shape] });
+    return {
+      method: SIMCLIP_METHOD,
+      config: { simclip: this.config, dims: this.dims, backbone: this.backbone.fingerprint },
+      tensors,
+    };
+  }
+
+  private loadTensors(tensors: MethodState["tensors"], where: string): void {
+    const vars = this.trainableVariables();
+    const expected = new Set(vars.map(variableKey));
+    const extra = [...tensors.keys()].filter((k) => !expected.has(k));
+    if (extra.length > 0) throw new CheckpointMismatchError(where, `unexpected tensors ${extra.join(", ")} for this SimCLIP config`);
+    for (const v of vars) {
+      const key = variableKey(v);
+      const t = tensors.get(key);
+      if (!t) throw new CheckpointMismatchError(where, `tensor "${key}" is missing`);
+      if (t.shape.length !== v.shape.length || t.shape.some((d, i) => d !== v.shape[i])) {
+        throw new CheckpointMismatchError(where, `tensor "${key}" has shape [${t.shape}], this model needs [${v.shape}]`);
+      }
+      tf.tidy(() => v.assign(tf.tensor(t.data, v.shape)));
+    }
+  }
+
+  dispose(): void {
+    for (const v of this.trainableVariables()) v.dispose();
+    for (const t of this.promptTensors.values()) {
+      t.xT.dispose();
+      t.xEot.dispose();
+    }
+    this.promptTensors.clear();
+    if (this.fixedProjection) for (const t of Object.values(this.fixedProjection)) t.dispose();
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Plotly figure builders for the paper's artefacts: heatmap grids (Figures 2 and 4), ROC / PR
+ * curves, loss curves and the t-SNE scatter of Figure 5. Each returns a PlotlyFigure; `showPlotly`
+ * displays it.
+ */
+import sharp from "sharp";
+import type { PrCurve, RocCurve } from "../viz/curves.js";
+import { heatmapRowCells, type HeatmapGridOptions, type HeatmapRow } from "../viz/heatmap-grid.js";
+import type { LineSeries, ScatterPoint } from "../viz/charts.js";
+import type { PlotlyFigure } from "./plotly.js";
+
+async function dataUri(img: { data: Uint8Array; width: number; height: number }): Promise<string> {
+  const png = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer();
+  return `data:image/png;base64,${png.toString("base64")}`;
+}
+
+/** Block-average a width x height map down to at most `max` per side, to keep hover data small. */
+function downsample(map: Float32Array, width: number, height: number, max: number): number[][] {
+  const f = Math.max(1, Math.ceil(Math.max(width, height) / max));
+  const w = Math.ceil(width / f);
+  const h = Math.ceil(height / f);
+  const z: number[][] = [];
+  for (let y = 0; y < h; y++) {
+    const row: number[] = [];
+    for (let x = 0; x < w; x++) {
+      let s = 0;
+      let c = 0;
+      for (let yy = y * f; yy < Math.min(height, (y + 1) * f); yy++) {
+        for (let xx = x * f; xx < Math.min(width, (x + 1) * f); xx++) {
+          s += map[yy * width + xx];
+          c++;
+        }
+      }
+      row.push(s / c);
+    }
+    z.push(row);
+  }
+  return z;
+}
+
+/**
+ * Image / ground truth / maps per row as pictures (jet over the image, as in the PNG), and under each
+ * map an invisible heatmap of the raw scores so that hovering shows the anomaly score.
+ */
+export async function heatmapGridFigure(rows: HeatmapRow[], opts: HeatmapGridOptions & { title?: string; hoverResolution?: number } = {}): Promise<PlotlyFigure> {
+  const cols = 2 + (rows[0]?.maps.length ?? 0);
+  const titles = ["image", "ground truth", ...(opts.mapLabels ?? rows[0]?.maps.map((_, k) => `map ${k + 1}`) ?? [])];
+  const data: Record<string, unknown>[] = [];
+  const layout: Record<string, unknown> = {
+    title: opts.title,
+    grid: { rows: rows.length, columns: cols, pattern: "independent" },
+    height: 40 + 180 * rows.length,
+    margin: { l: 90, r: 10, t: 60, b: 10 },
+    showlegend: false,
+    annotations: [] as Record<string, unknown>[],
+  };
+  for (let r = 0; r < rows.length; r++) {
+    const cells = heatmapRowCells(rows[r], opts);
+    for (let c = 0; c < cols; c++) {
+      const n = r * cols + c + 1;
+      const ax = n === 1 ? "" : String(n);
+      data.push({ type: "image", source: await dataUri(cells[c]), xaxis: `x${ax}`, yaxis: `y${ax}`, hoverinfo: "skip" });
+      if (c >= 2) {
+        const { width, height } = rows[r].image;
+        const z = downsample(rows[r].maps[c - 2], width, height, opts.hoverResolution ?? 64);
+        const f = width / z[0].length;
+        data.push({
+          type: "heatmap", z, x0: f / 2 - 0.5, dx: f, y0: f / 2 - 0.5, dy: f, opacity: 0, showscale: false,
+          xaxis: `x${ax}`, yaxis: `y${ax}`, hovertemplate: `${titles[c]}: %{z:.4g}<extra></extra>`,
+        });
+      }
+      layout[`xaxis${ax}`] = { visible: false };
+      layout[`yaxis${ax}`] = { visible: false, scaleanchor: `x${ax}` };
+      if (r === 0) (layout.annotations as Record<string, unknown>[]).push({ text: titles[c], showarrow: false, xref: `x${ax} domain`, yref: `y${ax} domain`, x: 0.5, y: 1.12 });
+    }
+    (layout.annotations as Record<string, unknown>[]).push({ text: rows[r].label ?? "", showarrow: false, xref: `x${r * cols + 1 === 1 ? "" : r * cols + 1} domain`, yref: `y${r * cols + 1 === 1 ? "" : r * cols + 1} domain`, x: -0.05, y: 0.5, xanchor: "right" });
+  }
+  return { data, layout };
+}
+
+function lines(series: LineSeries[], layout: Record<string, unknown>): PlotlyFigure {
+  return {
+    data: series.map((s) => ({ type: "scatter", mode: "lines", name: s.name, x: Array.from(s.x), y: Array.from(s.y) })),
+    layout: { height: 420, ...layout },
+  };
+}
+
+export function rocFigure(curves: { name: string; roc: RocCurve }[], title = "ROC"): PlotlyFigure {
+  return lines(curves.map((c) => ({ name: c.name, x: c.roc.fpr, y: c.roc.tpr })), {
+    title, xaxis: { title: { text: "false positive rate" }, range: [0, 1] }, yaxis: { title: { text: "true positive rate" }, range: [0, 1] },
+  });
+}
+
+export function prFigure(curves: { name: string; pr: PrCurve }[], title = "Precision-recall"): PlotlyFigure {
+  return lines(curves.map((c) => ({ name: c.name, x: c.pr.recall, y: c.pr.precision })), {
+    title, xaxis: { title: { text: "recall" }, range: [0, 1] }, yaxis: { title: { text: "precision" }, range: [0, 1.02] },
+  });
+}
+
+export function lossFigure(series: LineSeries[], title = "Training loss"): PlotlyFigure {
+  return lines(series, { title, xaxis: { title: { text: "step" } }, yaxis: { title: { text: "loss" } } });
+}
+
+/** One trace per (group, kind): colour by group (class), marker by kind (normal / anomalous prompt). */
+export function scatterFigure(points: ScatterPoint[], title = "t-SNE"): PlotlyFigure {
+  const symbols = ["circle", "x", "diamond", "square", "triangle-up"];
+  const kinds = [...new Set(points.map((p) => p.kind ?? ""))];
+  const groups = new Map<string, ScatterPoint[]>();
+  for (const p of points) {
+    const k = `${p.group}\u0000${p.kind ?? ""}`;
+    groups.set(k, [...(groups.get(k) ?? []), p]);
+  }
+  return {
+    data: [...groups.values()].map((ps) => ({
+      type: "scatter", mode: "markers", name: ps[0].kind ? `${ps[0].group} (${ps[0].kind})` : ps[0].group, legendgroup: ps[0].group,
+      x: ps.map((p) => p.x), y: ps.map((p) => p.y),
+      marker: { size: 8, symbol: symbols[kinds.indexOf(ps[0].kind ?? "") % symbols.length] },
+    })),
+    layout: { title, height: 520, xaxis: { zeroline: false }, yaxis: { zeroline: false } },
+  };
+}

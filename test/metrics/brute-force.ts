@@ -1,0 +1,172 @@
+/**
+ * Slow, obviously-correct transcriptions of the reference definitions (README of
+ * test/fixtures/metrics), used to check the fast implementation on random inputs.
+ */
+
+export function bruteAuroc(labels: number[], scores: number[]): number {
+  let num = 0;
+  let nPos = 0;
+  let nNeg = 0;
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i] === 1) nPos++;
+    else nNeg++;
+  }
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i] !== 1) continue;
+    for (let j = 0; j < labels.length; j++) {
+      if (labels[j] !== 0) continue;
+      num += scores[i] > scores[j] ? 1 : scores[i] === scores[j] ? 0.5 : 0;
+    }
+  }
+  return num / (nPos * nNeg);
+}
+
+function distinctDescending(scores: number[]): number[] {
+  return [...new Set(scores)].sort((a, b) => b - a);
+}
+
+export function bruteAp(labels: number[], scores: number[]): number {
+  const nPos = labels.filter((l) => l === 1).length;
+  let ap = 0;
+  let prevRecall = 0;
+  for (const t of distinctDescending(scores)) {
+    let tp = 0;
+    let fp = 0;
+    labels.forEach((l, i) => {
+      if (scores[i] >= t) l === 1 ? tp++ : fp++;
+    });
+    const recall = tp / nPos;
+    ap += (recall - prevRecall) * (tp / (tp + fp));
+    prevRecall = recall;
+  }
+  return ap;
+}
+
+export function bruteF1(labels: number[], scores: number[]): number {
+  const nPos = labels.filter((l) => l === 1).length;
+  let best = 0;
+  for (const t of distinctDescending(scores)) {
+    let tp = 0;
+    let fp = 0;
+    labels.forEach((l, i) => {
+      if (scores[i] >= t) l === 1 ? tp++ : fp++;
+    });
+    if (tp > 0) best = Math.max(best, (2 * tp) / (2 * tp + fp + (nPos - tp)));
+  }
+  return best;
+}
+
+/** 8-connected components by flood fill: label per pixel (1-based, 0 background). */
+export function floodLabels(mask: number[][]): number[][] {
+  const h = mask.length;
+  const w = mask[0].length;
+  const out = mask.map((r) => r.map(() => 0));
+  let next = 0;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      if (mask[y][x] === 0 || out[y][x] !== 0) continue;
+      next++;
+      const stack = [[y, x]];
+      out[y][x] = next;
+      while (stack.length > 0) {
+        const [cy, cx] = stack.pop()!;
+        for (let dy = -1; dy <= 1; dy++) {
+          for (let dx = -1; dx <= 1; dx++) {
+            const ny = cy + dy;
+            const nx = cx + dx;
+            if (ny < 0 || nx < 0 || ny >= h || nx >= w || mask[ny][nx] === 0 || out[ny][nx] !== 0) continue;
+            out[ny][nx] = next;
+            stack.push([ny, nx]);
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+interface Region { image: number; pixels: [number, number][] }
+
+function regionsOf(masks: number[][][]): Region[] {
+  const regions: Region[] = [];
+  masks.forEach((m, image) => {
+    const lab = floodLabels(m);
+    const byLabel = new Map<number, [number, number][]>();
+    lab.forEach((row, y) => row.forEach((l, x) => {
+      if (l !== 0) byLabel.set(l, [...(byLabel.get(l) ?? []), [y, x]]);
+    }));
+    for (const pixels of byLabel.values()) regions.push({ image, pixels });
+  });
+  return regions;
+}
+
+/** cal_pro_score line by line, with the np.arange grid written as NumPy fills it. */
+export function bruteCalPro(masks: number[][][], amaps: number[][][], maxStep = 200, expectFpr = 0.3): number {
+  const all = amaps.flat(2);
+  const mn = Math.min(...all);
+  const mx = Math.max(...all);
+  const delta = (mx - mn) / maxStep;
+  const n = Math.ceil((mx - mn) / delta);
+  const ths = [mn, mn + delta];
+  const d2 = ths[1] - mn;
+  for (let i = 2; i < n; i++) ths.push(mn + i * d2);
+  const regions = regionsOf(masks);
+  const fprs: number[] = [];
+  const pros: number[] = [];
+  for (const th of ths.slice(0, n)) {
+    const perRegion = regions.map((r) => r.pixels.filter(([y, x]) => amaps[r.image][y][x] > th).length / r.pixels.length);
+    pros.push(perRegion.reduce((a, b) => a + b, 0) / perRegion.length);
+    let fp = 0;
+    let normal = 0;
+    masks.forEach((m, i) => m.forEach((row, y) => row.forEach((v, x) => {
+      if (v === 0) {
+        normal++;
+        if (amaps[i][y][x] > th) fp++;
+      }
+    })));
+    fprs.push(fp / normal);
+  }
+  const keep = fprs.map((f) => f < expectFpr);
+  const kf = fprs.filter((_, i) => keep[i]);
+  const kp = pros.filter((_, i) => keep[i]);
+  const lo = Math.min(...kf);
+  const hi = Math.max(...kf);
+  const x = kf.map((f) => (f - lo) / (hi - lo));
+  let area = 0;
+  for (let i = 1; i < x.length; i++) area += ((x[i] - x[i - 1]) * (kp[i] + kp[i - 1])) / 2;
+  return Math.abs(area);
+}
+
+/** The MVTec AD compute_pro curve built threshold by threshold, then trapezoid(x_max) / x_max. */
+export function bruteAuproExact(masks: number[][][], amaps: number[][][], maxFpr = 0.3): number {
+  const regions = regionsOf(masks);
+  const xs = [0];
+  const ys = [0];
+  for (const s of distinctDescending(amaps.flat(2))) {
+    let fp = 0;
+    let normal = 0;
+    masks.forEach((m, i) => m.forEach((row, y) => row.forEach((v, x) => {
+      if (v === 0) {
+        normal++;
+        if (amaps[i][y][x] >= s) fp++;
+      }
+    })));
+    const perRegion = regions.map((r) => r.pixels.filter(([y, x]) => amaps[r.image][y][x] >= s).length / r.pixels.length);
+    xs.push(Math.min(fp / normal, 1));
+    ys.push(Math.min(perRegion.reduce((a, b) => a + b, 0) / perRegion.length, 1));
+  }
+  xs.push(1);
+  ys.push(1);
+  let correction = 0;
+  if (!xs.includes(maxFpr)) {
+    const ins = xs.findIndex((v) => v > maxFpr);
+    const yi = ys[ins - 1] + ((ys[ins] - ys[ins - 1]) * (maxFpr - xs[ins - 1])) / (xs[ins] - xs[ins - 1]);
+    correction = 0.5 * (yi + ys[ins - 1]) * (maxFpr - xs[ins - 1]);
+  }
+  let area = 0;
+  const keep = xs.map((v) => v <= maxFpr);
+  const kx = xs.filter((_, i) => keep[i]);
+  const ky = ys.filter((_, i) => keep[i]);
+  for (let i = 1; i < kx.length; i++) area += 0.5 * (ky[i] + ky[i - 1]) * (kx[i] - kx[i - 1]);
+  return (area + correction) / maxFpr;
+}

@@ -1,0 +1,58 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { FileFormatError, InvalidArgumentError, MissingFileError } from "../../src/errors.js";
+import { describeNotebookConfig, isRealSetup, loadNotebookConfig } from "../../src/notebook/config.js";
+
+function scratch(): string {
+  const root = mkdtempSync(path.join(tmpdir(), "simclip-nbconfig-"));
+  for (const d of ["model", "mvtec", "visa", "notebooks"]) mkdirSync(path.join(root, d));
+  return root;
+}
+
+test("nothing given: demo backbone, synthetic datasets, labelled as synthetic", () => {
+  const root = scratch();
+  const c = loadNotebookConfig({ env: {}, cwd: root });
+  assert.deepEqual(c, { backbone: { kind: "demo" }, mvtec: { kind: "synthetic" }, visa: { kind: "synthetic" }, quick: false, configFile: null });
+  assert.equal(isRealSetup(c), false);
+  assert.match(describeNotebookConfig(c), /Synthetic setup.*not the paper's numbers/);
+});
+
+test("environment variables give the real setup; the banner drops the synthetic warning", () => {
+  const root = scratch();
+  const env = { SIMCLIP_MODEL: path.join(root, "model"), MVTEC_ROOT: path.join(root, "mvtec"), VISA_ROOT: path.join(root, "visa"), SIMCLIP_QUICK: "1" };
+  const c = loadNotebookConfig({ env, cwd: root });
+  assert.deepEqual(c.backbone, { kind: "dir", path: env.SIMCLIP_MODEL });
+  assert.deepEqual(c.visa, { kind: "dir", root: env.VISA_ROOT });
+  assert.equal(c.quick, true);
+  assert.equal(isRealSetup(c), true);
+  assert.doesNotMatch(describeNotebookConfig(c), /Synthetic setup/);
+});
+
+test("config file in the parent of the working directory (notebooks/ -> project root); env wins", () => {
+  const root = scratch();
+  writeFileSync(path.join(root, "simclip.config.json"), JSON.stringify({ model: "model", mvtecRoot: "mvtec", quick: true }));
+  const cwd = path.join(root, "notebooks");
+  const c = loadNotebookConfig({ env: {}, cwd });
+  assert.equal(c.configFile, path.join(root, "simclip.config.json"));
+  assert.deepEqual(c.backbone, { kind: "dir", path: path.join(root, "model") }, "relative paths resolve against the file's directory");
+  assert.deepEqual(c.mvtec, { kind: "dir", root: path.join(root, "mvtec") });
+  assert.deepEqual(c.visa, { kind: "synthetic" });
+  assert.equal(c.quick, true);
+  const overridden = loadNotebookConfig({ env: { VISA_ROOT: path.join(root, "visa"), SIMCLIP_QUICK: "0" }, cwd });
+  assert.deepEqual(overridden.visa, { kind: "dir", root: path.join(root, "visa") });
+  assert.equal(overridden.quick, false);
+});
+
+test("wrong settings are errors that name the setting, never a silent fallback", () => {
+  const root = scratch();
+  assert.throws(() => loadNotebookConfig({ env: { MVTEC_ROOT: path.join(root, "nope") }, cwd: root }), (e: unknown) => e instanceof MissingFileError && /MVTEC_ROOT/.test(e.message));
+  assert.throws(() => loadNotebookConfig({ env: { SIMCLIP_QUICK: "yes" }, cwd: root }), InvalidArgumentError);
+  assert.throws(() => loadNotebookConfig({ env: { SIMCLIP_CONFIG: "missing.json" }, cwd: root }), MissingFileError);
+  writeFileSync(path.join(root, "simclip.config.json"), JSON.stringify({ modle: "model" }));
+  assert.throws(() => loadNotebookConfig({ env: {}, cwd: root }), (e: unknown) => e instanceof FileFormatError && /unknown key "modle"/.test(e.message));
+  writeFileSync(path.join(root, "simclip.config.json"), "{ not json");
+  assert.throws(() => loadNotebookConfig({ env: {}, cwd: root }), FileFormatError);
+});

@@ -1,0 +1,89 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { startProgress, setProgressFactory } from "../../src/progress.js";
+import { heatmapGridFigure, rocFigure, scatterFigure } from "../../src/notebook/figures.js";
+import { plotlyFigureHtml, plotlyLibraryHtml, showPlotly } from "../../src/notebook/plotly.js";
+import { installNotebookProgress, progressHtml } from "../../src/notebook/progress.js";
+import { inTslab, NotInNotebookError, showHtml } from "../../src/notebook/tslab.js";
+import { rocCurve } from "../../src/viz/curves.js";
+
+/** A stand-in for the tslab kernel: what its executor puts on globalThis, recording display calls. */
+function fakeKernel(): { outputs: { id: number; html: string }[]; remove(): void } {
+  const outputs: { id: number; html: string }[] = [];
+  let displays = 0;
+  const make = (id: number) => ({ html: (s: string) => outputs.push({ id, html: s }), markdown() {}, png() {}, svg() {} });
+  const tslab = { display: make(0), newDisplay: () => make(++displays) };
+  (globalThis as Record<string, unknown>).__tslab__ = { require: (id: string) => (id === "tslab" ? tslab : undefined) };
+  return { outputs, remove: () => delete (globalThis as Record<string, unknown>).__tslab__ };
+}
+
+test("outside a kernel: detection is false and display helpers raise NotInNotebookError", () => {
+  assert.equal(inTslab(), false);
+  assert.throws(() => showHtml("<b>x</b>"), NotInNotebookError);
+  assert.throws(() => installNotebookProgress(), NotInNotebookError);
+});
+
+test("plotly HTML: offline library with window.Plotly, figure JSON drawn into its own div", () => {
+  const lib = plotlyLibraryHtml();
+  assert.ok(lib.length > 1_000_000, "the whole plotly.js bundle is inlined");
+  assert.ok(lib.includes("window.Plotly = Plotly"));
+  assert.equal(lib.match(/<\/script/gi)?.length, 1, "only the closing tag: the inlined code cannot end the script early");
+  assert.doesNotMatch(lib, /src=["']https?:/);
+  const html = plotlyFigureHtml({ data: [{ type: "scatter", x: [1], y: ["</script>"] }], layout: { height: 300 } });
+  const id = html.match(/<div id="(simclip-plot-[0-9a-f]+)"/)?.[1];
+  assert.ok(id);
+  assert.ok(html.includes(`newPlot("${id}"`));
+  assert.ok(html.includes("height: 300px"));
+  assert.equal(html.match(/<\/script/gi)?.length, 1, "data cannot close the script tag");
+});
+
+test("figure builders: traces per cell, curve points, one trace per class and prompt kind", async () => {
+  const size = 8;
+  const image = { data: new Uint8Array(size * size * 3).fill(90), width: size, height: size };
+  const map = Float32Array.from({ length: size * size }, (_, i) => i);
+  const fig = await heatmapGridFigure([{ label: "r0", image, mask: null, maps: [map] }, { label: "r1", image, mask: null, maps: [map] }], { mapLabels: ["SimCLIP"], hoverResolution: 4 });
+  assert.equal(fig.data.filter((t) => t.type === "image").length, 6);
+  const hover = fig.data.filter((t) => t.type === "heatmap");
+  assert.equal(hover.length, 2);
+  // 8x8 map block-averaged 2x2 to 4x4: top-left block is mean(0, 1, 8, 9) = 4.5.
+  assert.deepEqual((hover[0].z as number[][])[0][0], 4.5);
+  assert.equal((hover[0].z as number[][]).length, 4);
+  assert.match(String(fig.data[0].source), /^data:image\/png;base64,/);
+
+  const roc = rocCurve([1, 0, 1, 0], [0.9, 0.8, 0.8, 0.1]);
+  assert.deepEqual(rocFigure([{ name: "a", roc }]).data[0].x, [0, 0, 0.5, 1]);
+  const sc = scatterFigure([
+    { x: 0, y: 0, group: "bottle", kind: "normal" },
+    { x: 1, y: 0, group: "bottle", kind: "anomalous" },
+    { x: 2, y: 0, group: "bottle", kind: "normal" },
+  ]);
+  assert.deepEqual(sc.data.map((t) => [t.name, t.x]), [["bottle (normal)", [0, 2]], ["bottle (anomalous)", [1]]]);
+});
+
+test("inside a (fake) kernel: plotly.js is sent with the first figure only; progress updates one display", () => {
+  const kernel = fakeKernel();
+  try {
+    assert.equal(inTslab(), true);
+    showPlotly({ data: [] });
+    showPlotly({ data: [] });
+    assert.ok(kernel.outputs[0].html.includes("window.Plotly = Plotly"));
+    assert.ok(!kernel.outputs[1].html.includes("window.Plotly = Plotly"));
+
+    installNotebookProgress();
+    const p = startProgress("extract", 4);
+    p.update(4, { loss: 0.123456 });
+    p.stop();
+    const bars = kernel.outputs.filter((o) => o.id > 0);
+    assert.ok(bars.length >= 2);
+    assert.equal(new Set(bars.map((b) => b.id)).size, 1, "all redraws go to the same display entry");
+    assert.match(bars[bars.length - 1].html, /<progress max="4" value="4"[^>]*>.*extract: 4\/4.*loss=0\.1235/);
+  } finally {
+    setProgressFactory(undefined);
+    kernel.remove();
+  }
+});
+
+test("progressHtml escapes labels and shows the ETA while running", () => {
+  const html = progressHtml("<train>", 1, 4, 2);
+  assert.match(html, /&lt;train&gt;: 1\/4 \(0\.50\/s, 2\.0 s, ETA 6 s\)/);
+});
