@@ -6,6 +6,7 @@ const benches: Record<string, () => Promise<{ run(argv: string[]): Promise<void>
   cache: () => import("./cache.js"),
   clip: () => import("./clip.js"),
   metrics: () => import("./metrics.js"),
+  train: () => import("./train.js"),
 };
 
 const [name, ...rest] = process.argv.slice(2);

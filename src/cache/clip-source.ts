@@ -18,7 +18,6 @@ export function clipFeatureSource(model: ClipModel, opts: ClipFeatureSourceOptio
   const layers = [...new Set(opts.layers)].sort((a, b) => a - b);
   const grid = opts.size / model.config.vision.patchSize;
   const width = model.config.vision.width;
-  const P = grid * grid;
   return {
     // Mean/std belong to the model (its fingerprinted config), so the transform's name completes the key.
     id: featureSourceId({ fingerprint: model.fingerprint, preprocessing: `clip-${transform}`, size: opts.size, layers }),

@@ -8,6 +8,7 @@ import { SimclipError } from "../errors.js";
 import { register as registerSynth } from "./commands/synth.js";
 import { register as registerEncode } from "./commands/encode.js";
 import { register as registerDemoModel } from "./commands/demo-model.js";
+import { register as registerFigures } from "./commands/figures.js";
 
 const program = new Command("simclip")
   .description("SimCLIP / SimCLIP+ zero- and few-shot industrial anomaly detection")
@@ -17,6 +18,7 @@ const program = new Command("simclip")
 registerSynth(program);
 registerEncode(program);
 registerDemoModel(program);
+registerFigures(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof SimclipError) {

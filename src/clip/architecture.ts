@@ -7,7 +7,9 @@
  * Parameters are prepared here for speed, identically for both executors: linear weights are
  * pre-transposed to [in, out] (no Transpose at run time), the attention scale 1/sqrt(head_dim) is
  * folded into the q projection (exact for head_dim 64 or 16, where it is a power of two), and the
- * class embedding is folded into position 0 of the positional embedding (see `visionTower`).
+ * class embedding is folded into position 0 of the positional embedding (see `visionTower`). The
+ * residual stream is kept 2-D, [n * tokens, width], so onnxruntime fuses each MatMul + bias Add into
+ * one Gemm; it is reshaped to [n, heads, tokens, head_dim] only inside attention.
  */
 import type { ClipConfig } from "./config.js";
 import type { ClipOps } from "./ops.js";
@@ -24,14 +26,25 @@ function need(weights: ClipWeights, name: string): WeightTensor {
   return w;
 }
 
-/** [rows, cols] row-major -> [cols, rows], optionally taking only rows [r0, r1) and scaling. */
+/**
+ * [rows, cols] row-major -> [cols, rows], taking only rows [r0, r1) and scaling. Tiled, because a
+ * naive strided transpose of ViT-L's 300 M weights takes seconds longer.
+ */
 function transposeRows(w: WeightTensor, r0: number, r1: number, scale = 1): WeightTensor {
   const cols = w.shape[1]!;
   const rows = r1 - r0;
   const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
-    const src = (r0 + r) * cols;
-    for (let c = 0; c < cols; c++) out[c * rows + r] = w.data[src + c]! * scale;
+  const src = w.data;
+  const TILE = 32;
+  for (let rb = 0; rb < rows; rb += TILE) {
+    const rEnd = Math.min(rb + TILE, rows);
+    for (let cb = 0; cb < cols; cb += TILE) {
+      const cEnd = Math.min(cb + TILE, cols);
+      for (let r = rb; r < rEnd; r++) {
+        const base = (r0 + r) * cols;
+        for (let c = cb; c < cEnd; c++) out[c * rows + r] = src[base + c]! * scale;
+      }
+    }
   }
   return { data: out, shape: [cols, rows] };
 }
@@ -104,10 +117,11 @@ function attention<T>(p: Params<T>, x: T, prefix: string, s: BlockShape): T {
   let scores = ops.matmul(q, kT);
   if (s.mask) scores = ops.add(scores, ops.constant(s.mask.key, s.mask.make));
   const ctx = ops.matmul(ops.softmax(scores), v);
-  const merged = ops.reshape(ops.transpose(ctx, [0, 2, 1, 3]), [-1, s.tokens, s.width]);
+  const merged = ops.reshape(ops.transpose(ctx, [0, 2, 1, 3]), [-1, s.width]);
   return p.linear(merged, `${prefix}.out_proj`);
 }
 
+/** x: the residual stream [n * tokens, width]. */
 function residualBlock<T>(p: Params<T>, x: T, prefix: string, s: BlockShape): T {
   const { ops } = p;
   const h = ops.add(x, attention(p, p.layerNorm(x, `${prefix}.ln_1`), `${prefix}.attn`, s));
@@ -175,14 +189,15 @@ export function visionTower<T>(
     for (let i = 0; i < width; i++) resized.data[i] = resized.data[i]! + cls.data[i]!;
     return resized;
   });
-  let x = p.layerNorm(ops.add(seq, pos), "visual.ln_pre");
+  let x = p.layerNorm(ops.reshape(ops.add(seq, pos), [-1, width]), "visual.ln_pre");
   const hidden = new Map<number, T>();
   const wanted = new Set(opts.layers);
+  const unflatten = (t: T) => ops.reshape(t, [-1, tokens, width]);
   for (let l = 1; l <= layers; l++) {
     x = residualBlock(p, x, `visual.transformer.resblocks.${l - 1}`, { tokens, width, heads });
-    if (wanted.has(l)) hidden.set(l, opts.lnPost ? p.layerNorm(x, "visual.ln_post") : x);
+    if (wanted.has(l)) hidden.set(l, unflatten(opts.lnPost ? p.layerNorm(x, "visual.ln_post") : x));
   }
-  const pooled = p.layerNorm(ops.reshape(ops.slice(x, 1, 0, 1), [-1, width]), "visual.ln_post");
+  const pooled = p.layerNorm(ops.reshape(ops.slice(unflatten(x), 1, 0, 1), [-1, width]), "visual.ln_post");
   const imageEmbeds = ops.matmul(pooled, p.raw("visual.proj"));
   return { hidden, pooled, imageEmbeds };
 }
@@ -215,9 +230,9 @@ export function textTower<T>(ops: ClipOps<T>, weights: ClipWeights, config: Clip
   const p = new Params(ops, weights);
   const { width, heads, layers, contextLength: tokens } = config.text;
   const mask = { key: `causal_mask_${tokens}`, make: () => causalMask(tokens) };
-  let x = ops.add(inputEmbeds, p.raw("positional_embedding"));
+  let x = ops.reshape(ops.add(inputEmbeds, p.raw("positional_embedding")), [-1, width]);
   for (let l = 0; l < layers; l++) x = residualBlock(p, x, `transformer.resblocks.${l}`, { tokens, width, heads, mask });
-  const lastHiddenState = p.layerNorm(x, "ln_final");
+  const lastHiddenState = ops.reshape(p.layerNorm(x, "ln_final"), [-1, tokens, width]);
   const eot = ops.reshape(ops.matmul(eotOneHot, lastHiddenState), [-1, width]);
   return { lastHiddenState, textEmbeds: ops.matmul(eot, p.raw("text_projection")) };
 }

@@ -33,11 +33,6 @@ export interface ClipConfig {
 export const OPENAI_CLIP_MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
 export const OPENAI_CLIP_STD: [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
 
-/** Patch grid side at input size `size` (the vision tower accepts any multiple of the patch size). */
-export function clipGridSize(vision: ClipVisionConfig, size = vision.imageSize): number {
-  return Math.floor(size / vision.patchSize);
-}
-
 type Json = Record<string, unknown>;
 
 function isObject(v: unknown): v is Json {

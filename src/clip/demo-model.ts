@@ -256,6 +256,37 @@ export async function writeDemoModel(
   return { dir, config };
 }
 
+const DEMO_FILES = ["config.json", "model.safetensors", "preprocessor_config.json", "vocab.json", "merges.txt"];
+
+/**
+ * Writes the demo model unless `dir` already holds the same one (same arch and seed, all files
+ * present), so notebooks and the default job pay the generation once. A directory holding any
+ * other model is left alone and reported, never overwritten.
+ */
+export async function ensureDemoModel(
+  dir: string,
+  opts: { arch: string; seed: number; dtype?: "F32" | "F16" },
+): Promise<{ dir: string; config: ClipConfig; created: boolean }> {
+  let existing: unknown;
+  try {
+    existing = JSON.parse(await readFile(join(dir, "config.json"), "utf8"));
+  } catch {
+    existing = undefined;
+  }
+  if (existing !== undefined) {
+    const demo = (existing as { simclip_demo?: { arch?: unknown; seed?: unknown } }).simclip_demo;
+    if (demo?.arch !== opts.arch || demo?.seed !== opts.seed) {
+      throw new InvalidArgumentError(
+        `${dir} already holds a different model (config.json simclip_demo = ${JSON.stringify(demo ?? null)}); ` +
+          `choose another directory for the ${opts.arch} demo model with seed ${opts.seed}, or delete it`,
+      );
+    }
+    const present = await Promise.all(DEMO_FILES.map((f) => stat(join(dir, f)).then(() => true, () => false)));
+    if (present.every(Boolean)) return { dir, config: demoArchConfig(opts.arch), created: false };
+  }
+  return { ...(await writeDemoModel(dir, opts)), created: true };
+}
+
 /**
  * True when a model directory (or its config.json path, or the parsed config.json object) is a
  * random demo model written by `writeDemoModel`.

@@ -14,7 +14,8 @@ import { preprocessClip, preprocessSquare } from "./preprocess.js";
 import { buildTextGraph, buildVisionGraph, visionOutputName } from "./onnx/clip-graphs.js";
 import { createOrtSession, ort, type OrtSessionOptions } from "./ort-executor.js";
 import { checkVisionLayers } from "./architecture.js";
-import { eotIndices, eotOneHot, disposeTfClip } from "./tfjs-forward.js";
+import { eotIndices, eotOneHot, disposeTfClip, textForwardTf, textTokenEmbedsTf } from "./tfjs-forward.js";
+import type { tf } from "../tf.js";
 import { InvalidArgumentError, ShapeError } from "../errors.js";
 import { startProgress } from "../progress.js";
 
@@ -166,6 +167,7 @@ export class ClipModel {
     const n = texts.length;
     const inputIds = this.tokenizer.tokenize(texts, ctx);
     const eotIndex = eotIndices(inputIds, n, ctx);
+    if (n === 0) return { n, inputIds, eotIndex, lastHiddenState: new Float32Array(0), textEmbeds: new Float32Array(0) };
     this.textSession ??= createOrtSession(buildTextGraph(this.weights, this.config), this.ortOptions);
     const session = await this.textSession;
     const res = await session.run({
@@ -176,6 +178,21 @@ export class ClipModel {
     const textEmbeds = (res.text_embeds!.data as Float32Array).slice(0, n * this.config.embedDim);
     for (const t of Object.values(res)) t.dispose();
     return { n, inputIds, eotIndex, lastHiddenState, textEmbeds };
+  }
+
+  /**
+   * Differentiable text tower on tfjs (see `textForwardTf`): inputEmbeds [n, ctx, width], e.g. the
+   * token embeddings of `tokenEmbeddingsTf` with learnable context vectors spliced in.
+   */
+  textForwardTf(inputEmbeds: tf.Tensor, eotIndex: number[]): { lastHiddenState: tf.Tensor3D; textEmbeds: tf.Tensor2D } {
+    return textForwardTf(this.weights, this.config, inputEmbeds, eotIndex);
+  }
+
+  /** Tokenise and look up token embeddings as a tfjs tensor [n, ctx, width], with each row's EOT position. */
+  tokenEmbeddingsTf(texts: string[]): { embeds: tf.Tensor3D; inputIds: Int32Array; eotIndex: number[] } {
+    const ctx = this.config.text.contextLength;
+    const inputIds = this.tokenizer.tokenize(texts, ctx);
+    return { embeds: textTokenEmbedsTf(this.weights, this.config, inputIds, texts.length), inputIds, eotIndex: eotIndices(inputIds, texts.length, ctx) };
   }
 
   /** Release the onnxruntime sessions and the tfjs copies of the weights. */

@@ -15,17 +15,20 @@ export function float32Text(v: number): string {
   return String(Number(f.toPrecision(9)));
 }
 
-export function nestedJson(data: ArrayLike<number>, shape: number[], offset = 0): string {
+/** `data` (exactly prod(shape) values) as nested JSON arrays of the given shape. */
+export function nestedJson(data: ArrayLike<number>, shape: number[]): string {
   const size = shape.reduce((a, b) => a * b, 1);
-  if (offset === 0 && data.length !== size) throw new ShapeError(`expected ${size} values for shape [${shape.join(", ")}], found ${data.length}`);
+  if (data.length !== size) throw new ShapeError(`expected ${size} values for shape [${shape.join(", ")}], found ${data.length}`);
+  return nested(data, shape, 0, size);
+}
+
+function nested(data: ArrayLike<number>, shape: number[], offset: number, size: number): string {
+  const parts: string[] = new Array(shape[0]!);
   if (shape.length === 1) {
-    const parts: string[] = new Array(shape[0]!);
     for (let i = 0; i < shape[0]!; i++) parts[i] = float32Text(data[offset + i]!);
-    return `[${parts.join(",")}]`;
+  } else {
+    const step = size / shape[0]!;
+    for (let i = 0; i < shape[0]!; i++) parts[i] = nested(data, shape.slice(1), offset + i * step, step);
   }
-  const inner = shape.slice(1);
-  const step = size / shape[0]!;
-  const parts: string[] = [];
-  for (let i = 0; i < shape[0]!; i++) parts.push(nestedJson(data, inner, offset + i * step));
   return `[${parts.join(",")}]`;
 }

@@ -4,6 +4,9 @@
  * resampler of `resample.ts`, because the references (OpenAI's `clip._transform`, the peers'
  * torchvision transforms) all resize PIL images.
  *
+ * Like Pillow, palette and bilevel images are resized NEAREST (Pillow ignores the filter for modes
+ * "P" and "1"), and images with alpha are resized premultiplied.
+ *
  * Two deliberate differences from PIL decoding, both invisible on MVTec-AD / VisA / the fixtures:
  * - EXIF orientation is applied (PIL's `Image.open` ignores it, so a phone photo would be sideways);
  * - 16-bit images are scaled to 8 bits by sharp (PIL clips 16-bit grayscale to 0..255 instead).
@@ -11,7 +14,7 @@
 import { stat } from "node:fs/promises";
 import sharp from "sharp";
 import { FileFormatError, InvalidArgumentError, MissingFileError } from "../errors.js";
-import { pillowResize } from "./resample.js";
+import { pillowResize, pillowResizeNearest } from "./resample.js";
 
 type Rgb = [number, number, number];
 
@@ -21,6 +24,8 @@ export interface DecodedImage {
   width: number;
   height: number;
   channels: 1 | 2 | 3 | 4;
+  /** PIL would open this as a palette ("P") or bilevel ("1") image, which Pillow resizes NEAREST. */
+  nearestOnly: boolean;
 }
 
 function describe(input: string | Buffer): string {
@@ -28,7 +33,7 @@ function describe(input: string | Buffer): string {
 }
 
 /** Decodes an image file or buffer to 8-bit pixels; unreadable input -> FileFormatError naming it. */
-export async function decodeImage(input: string | Buffer): Promise<DecodedImage> {
+export async function decodeImageUint8(input: string | Buffer): Promise<DecodedImage> {
   const where = describe(input);
   if (typeof input === "string") {
     try {
@@ -38,7 +43,8 @@ export async function decodeImage(input: string | Buffer): Promise<DecodedImage>
     }
   }
   try {
-    let img = sharp(input, { failOn: "error" }).rotate();
+    // sharp's default failOn "warning" rejects truncated files, as PIL does (LOAD_TRUNCATED_IMAGES off).
+    let img = sharp(input).rotate();
     const meta = await sharp(input).metadata();
     const space = meta.space ?? "srgb";
     const gray = space === "b-w" || space === "grey16";
@@ -53,6 +59,7 @@ export async function decodeImage(input: string | Buffer): Promise<DecodedImage>
       width: info.width,
       height: info.height,
       channels: info.channels as 1 | 2 | 3 | 4,
+      nearestOnly: meta.isPalette === true || (meta.bitsPerSample === 1 && gray),
     };
   } catch (e) {
     throw new FileFormatError(where, `cannot decode image (${(e as Error).message}); expected a readable PNG, JPEG, WebP or TIFF`);
@@ -90,6 +97,13 @@ function normalise(planes: Uint8Array[], mean: Rgb, std: Rgb): Float32Array {
     for (let i = 0; i < n; i++) out[ch * n + i] = Math.fround(Math.fround(Math.fround(p[i]! / 255) - m) / s);
   }
   return out;
+}
+
+/** Pillow `Image.resize(size, BICUBIC)` as it really behaves for this image's PIL mode. */
+function resizeLikePil(img: DecodedImage, outW: number, outH: number): Uint8Array {
+  return img.nearestOnly
+    ? pillowResizeNearest(img.data, img.width, img.height, img.channels, outW, outH)
+    : pillowResize(img.data, img.width, img.height, img.channels, outW, outH, "bicubic");
 }
 
 function checkSize(size: number): void {
@@ -130,9 +144,9 @@ export function clipTransformGeometry(
  */
 export async function preprocessClip(input: string | Buffer, size: number, mean: Rgb, std: Rgb): Promise<Float32Array> {
   checkSize(size);
-  const img = await decodeImage(input);
+  const img = await decodeImageUint8(input);
   const g = clipTransformGeometry(img.width, img.height, size);
-  const data = pillowResize(img.data, img.width, img.height, img.channels, g.resizedW, g.resizedH, "bicubic");
+  const data = resizeLikePil(img, g.resizedW, g.resizedH);
   return normalise(toRgbPlanes({ ...img, data }, g.left, g.top, size, g.resizedW), mean, std);
 }
 
@@ -143,8 +157,8 @@ export async function preprocessClip(input: string | Buffer, size: number, mean:
  */
 export async function preprocessSquare(input: string | Buffer, size: number, mean: Rgb, std: Rgb): Promise<Float32Array> {
   checkSize(size);
-  const img = await decodeImage(input);
-  const data = pillowResize(img.data, img.width, img.height, img.channels, size, size, "bicubic");
+  const img = await decodeImageUint8(input);
+  const data = resizeLikePil(img, size, size);
   return normalise(toRgbPlanes({ ...img, data }, 0, 0, size, size), mean, std);
 }
 
@@ -155,7 +169,7 @@ export async function preprocessSquare(input: string | Buffer, size: number, mea
  */
 export async function loadMask(input: string | Buffer, size: number): Promise<Uint8Array> {
   checkSize(size);
-  const img = await decodeImage(input);
+  const img = await decodeImageUint8(input);
   const n = img.width * img.height;
   const c = img.channels;
   const binary = new Uint8Array(n);

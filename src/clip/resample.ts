@@ -7,7 +7,9 @@
  * - separable, horizontal pass first; each pass rounds to uint8;
  * - filter support scaled by max(in/out, 1); taps normalised to sum 1, then 22-bit fixed point;
  * - bicubic is Keys' cubic with a = -0.5; bilinear the triangle filter;
- * - images with alpha are resized premultiplied (Pillow converts RGBA to RGBa and back).
+ * - images with alpha are resized premultiplied (Pillow converts RGBA to RGBa and back);
+ * - palette ("P") and bilevel ("1") images are always resized with NEAREST by Pillow, whatever
+ *   filter was asked for: `pillowResizeNearest`.
  */
 import { InvalidArgumentError } from "../errors.js";
 
@@ -102,26 +104,47 @@ function resamplePass(
       const row = y * w * c;
       for (let xx = 0; xx < outW; xx++) {
         const k = xx * co.ksize;
-        const s = co.start[xx]!;
+        const base = row + co.start[xx]! * c;
         const n = co.count[xx]!;
-        for (let ch = 0; ch < c; ch++) {
-          let acc = half;
-          for (let x = 0; x < n; x++) acc += src[row + (s + x) * c + ch]! * co.weights[k + x]!;
-          out[(y * outW + xx) * c + ch] = clip8(acc);
+        const dst = (y * outW + xx) * c;
+        if (c === 3) {
+          let a0 = half;
+          let a1 = half;
+          let a2 = half;
+          for (let x = 0, p = base; x < n; x++, p += 3) {
+            const wt = co.weights[k + x]!;
+            a0 += src[p]! * wt;
+            a1 += src[p + 1]! * wt;
+            a2 += src[p + 2]! * wt;
+          }
+          out[dst] = clip8(a0);
+          out[dst + 1] = clip8(a1);
+          out[dst + 2] = clip8(a2);
+        } else {
+          for (let ch = 0; ch < c; ch++) {
+            let acc = half;
+            for (let x = 0; x < n; x++) acc += src[base + x * c + ch]! * co.weights[k + x]!;
+            out[dst + ch] = clip8(acc);
+          }
         }
       }
     }
   } else {
+    // Row-wise accumulation keeps memory access sequential; sums are exact integers in float64.
     const stride = w * c;
+    const acc = new Float64Array(stride);
     for (let yy = 0; yy < outH; yy++) {
       const k = yy * co.ksize;
       const s = co.start[yy]!;
       const n = co.count[yy]!;
-      for (let i = 0; i < stride; i++) {
-        let acc = half;
-        for (let y = 0; y < n; y++) acc += src[(s + y) * stride + i]! * co.weights[k + y]!;
-        out[yy * stride + i] = clip8(acc);
+      acc.fill(half);
+      for (let y = 0; y < n; y++) {
+        const wt = co.weights[k + y]!;
+        const off = (s + y) * stride;
+        for (let i = 0; i < stride; i++) acc[i]! += src[off + i]! * wt;
       }
+      const dst = yy * stride;
+      for (let i = 0; i < stride; i++) out[dst + i] = clip8(acc[i]!);
     }
   }
   return out;
@@ -179,4 +202,43 @@ export function pillowResize(
   if (outH !== height) px = resamplePass(px, w, height, channels, outH, false, filter);
   if (hasAlpha) unpremultiply(px, channels);
   return px;
+}
+
+/**
+ * Pillow's NEAREST resize (Geometry.c `ImagingScaleAffine`): source coordinate accumulated in
+ * float64 from (0.5 * in / out) in steps of in / out, truncated. Channels are copied unchanged
+ * (no premultiplication: palette indices are never blended).
+ */
+export function pillowResizeNearest(
+  src: Uint8Array,
+  width: number,
+  height: number,
+  channels: number,
+  outW: number,
+  outH: number,
+): Uint8Array {
+  if (src.length !== width * height * channels) {
+    throw new InvalidArgumentError(`pillowResizeNearest: ${width} x ${height} x ${channels} needs ${width * height * channels} bytes, got ${src.length}`);
+  }
+  const index = (inSize: number, outSize: number): Int32Array => {
+    const step = inSize / outSize;
+    const tab = new Int32Array(outSize);
+    let pos = step * 0.5;
+    for (let i = 0; i < outSize; i++) {
+      tab[i] = Math.min(Math.trunc(pos), inSize - 1);
+      pos += step;
+    }
+    return tab;
+  };
+  const xs = index(width, outW);
+  const ys = index(height, outH);
+  const out = new Uint8Array(outW * outH * channels);
+  for (let y = 0; y < outH; y++) {
+    for (let x = 0; x < outW; x++) {
+      const s = (ys[y]! * width + xs[x]!) * channels;
+      const d = (y * outW + x) * channels;
+      for (let c = 0; c < channels; c++) out[d + c] = src[s + c]!;
+    }
+  }
+  return out;
 }

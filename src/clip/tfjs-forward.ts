@@ -3,6 +3,7 @@
  * Results are tfjs tensors, so gradients flow back to the inputs: CoOp/CoCoOp replace rows of the
  * token embeddings by learnable context vectors and call `textForwardTf`. Run inside `tf.tidy` or
  * dispose the results; the frozen parameters stay cached per weights map until `disposeTfClip`.
+ * Call `await tfReady()` first (these functions are synchronous and use the current backend).
  */
 import { tf } from "../tf.js";
 import type { ClipConfig } from "./config.js";

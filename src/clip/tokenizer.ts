@@ -6,8 +6,8 @@
  * - `ftfy.fix_text` is treated as the identity: ftfy has no JavaScript port. It only changes
  *   mojibake and unusual Unicode (e.g. fullwidth forms, curly quotes stay as they are here), so ids
  *   can differ from OpenAI's on such text; on plain prompts (all 26 fixture prompts) they are equal.
- * - `html.unescape` twice, with the `entities` library's HTML5 decoder (the same entity table and
- *   legacy no-semicolon rules as Python's html.unescape).
+ * - `html.unescape` twice: Python's algorithm (`pythonHtmlUnescape`), with the `entities` library's
+ *   HTML5 table for named references.
  * - whitespace runs -> one space, strip, lower-case, then the split regex and BPE.
  */
 import { readFile } from "node:fs/promises";
@@ -49,9 +49,47 @@ function bytesToUnicode(): string[] {
 const BYTE_ENCODER = bytesToUnicode();
 const utf8 = new TextEncoder();
 
+/** Python html/__init__.py `_charref`: one left-to-right pass over numeric and named references. */
+const PY_CHARREF = /&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)/gu;
+
+/** C1 code points that Python's `_invalid_charrefs` maps to themselves (undefined in cp1252). */
+const PY_RAW_C1 = new Set([0x81, 0x8d, 0x8f, 0x90, 0x9d]);
+
+/** Python's `_invalid_codepoints`: numeric references to these decode to nothing. */
+function pyInvalidCodepoint(n: number): boolean {
+  return (
+    (n >= 0x1 && n <= 0x8) || n === 0xb || (n >= 0xe && n <= 0x1f) || (n >= 0x7f && n <= 0x9f) ||
+    (n >= 0xfdd0 && n <= 0xfdef) || (n & 0xfffe) === 0xfffe
+  );
+}
+
+function pyNumericRef(body: string): string {
+  const digits = body.replace(/;$/, "");
+  const n = digits[1] === "x" || digits[1] === "X" ? parseInt(digits.slice(2), 16) : parseInt(digits.slice(1), 10);
+  if (n === 0) return "\ufffd";
+  if (n === 0x0d) return "\r";
+  if (n >= 0x80 && n <= 0x9f) {
+    // cp1252 for the rest of the C1 range, the same table HTML5 (and so `entities`) uses.
+    return PY_RAW_C1.has(n) ? String.fromCharCode(n) : decodeHTML(`&#${n};`);
+  }
+  if ((n >= 0xd800 && n <= 0xdfff) || n > 0x10ffff) return "\ufffd";
+  if (pyInvalidCodepoint(n)) return "";
+  return String.fromCodePoint(n);
+}
+
+/**
+ * Python's `html.unescape`. Named references follow the HTML5 rules (longest legacy name without
+ * semicolon) that `entities`' decoder implements; numeric ones follow Python's own tables, which
+ * differ from HTML5 for control and non-character code points (e.g. `&#1;` -> "").
+ */
+export function pythonHtmlUnescape(text: string): string {
+  if (!text.includes("&")) return text;
+  return text.replace(PY_CHARREF, (_m, body: string) => (body[0] === "#" ? pyNumericRef(body) : decodeHTML(`&${body}`)));
+}
+
 /** OpenAI's `whitespace_clean(basic_clean(text))` with ftfy as identity, then lower-case. */
 export function clipNormalizeText(text: string): string {
-  const unescaped = decodeHTML(decodeHTML(text)).replace(EDGE_SPACE, "");
+  const unescaped = pythonHtmlUnescape(pythonHtmlUnescape(text)).replace(EDGE_SPACE, "");
   return unescaped.replace(SPACE_RUN, " ").replace(EDGE_SPACE, "").toLowerCase();
 }
 

@@ -117,7 +117,7 @@ export function hfToOpenaiName(hfName: string): HfNameTarget | undefined {
 }
 
 /** Transposes a row-major 2-D matrix [rows, cols] into a new [cols, rows] one. */
-export function transpose2d(t: WeightTensor): WeightTensor {
+export function transposeWeight2d(t: WeightTensor): WeightTensor {
   const [rows, cols] = t.shape as [number, number];
   const out = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++) {
@@ -126,34 +126,37 @@ export function transpose2d(t: WeightTensor): WeightTensor {
   return { data: out, shape: [cols, rows] };
 }
 
+const FIXED_REVERSE = new Map(Object.entries(FIXED).map(([hf, target]) => [target.name, { ...target, hfName: hf }]));
+
+/**
+ * The Hugging Face tensor(s) holding canonical tensor `name`: one, or three (q, k, v in that order)
+ * for a fused `in_proj_*`. Undefined for names that are not parameters of OpenAI's ViT CLIP.
+ */
+export function openaiToHfNames(name: string): Array<HfNameTarget & { hfName: string }> | undefined {
+  const fixed = FIXED_REVERSE.get(name);
+  if (fixed) return [fixed];
+  const block = /^(visual\.transformer|transformer)\.resblocks\.(\d+)\.(.+)$/.exec(name);
+  if (!block) return undefined;
+  const tower = block[1] === "transformer" ? "text_model" : "vision_model";
+  const found = Object.entries(BLOCK_PART)
+    .filter(([, target]) => target.name === block[3])
+    .map(([suffix, target]) => ({ ...target, name, hfName: `${tower}.encoder.layers.${block[2]}.${suffix}` }));
+  return found.length > 0 ? found : undefined;
+}
+
 /**
  * Canonical (OpenAI-named) weights -> Hugging Face CLIPModel names: splits `in_proj_*` into q/k/v
  * and transposes the projections. Tensors not belonging to the architecture are not accepted.
  */
 export function openaiToHfWeights(weights: Map<string, WeightTensor>): Map<string, WeightTensor> {
-  const reverse = new Map<string, Array<[string, HfNameTarget]>>();
-  const addReverse = (hf: string) => {
-    const target = hfToOpenaiName(hf)!;
-    const list = reverse.get(target.name) ?? [];
-    list.push([hf, target]);
-    reverse.set(target.name, list);
-  };
-  for (const hf of Object.keys(FIXED)) addReverse(hf);
   const out = new Map<string, WeightTensor>();
   for (const [name, t] of weights) {
-    const before = out.size;
-    const block = /^(visual\.transformer|transformer)\.resblocks\.(\d+)\.(.+)$/.exec(name);
-    if (block) {
-      const tower = block[1] === "transformer" ? "text_model" : "vision_model";
-      for (const [hfSuffix, target] of Object.entries(BLOCK_PART)) {
-        if (target.name !== block[3]) continue;
-        const hfName = `${tower}.encoder.layers.${block[2]}.${hfSuffix}`;
-        out.set(hfName, target.part === undefined ? t : rowChunk(t, target.part));
-      }
-    } else {
-      for (const [hfName, target] of reverse.get(name) ?? []) out.set(hfName, target.transpose ? transpose2d(t) : t);
+    const targets = openaiToHfNames(name);
+    if (!targets) throw new InvalidArgumentError(`tensor "${name}" is not a parameter of OpenAI's ViT CLIP`);
+    for (const target of targets) {
+      const value = target.part !== undefined ? rowChunk(t, target.part) : target.transpose ? transposeWeight2d(t) : t;
+      out.set(target.hfName, value);
     }
-    if (out.size === before) throw new InvalidArgumentError(`tensor "${name}" is not a parameter of OpenAI's ViT CLIP`);
   }
   return out;
 }

@@ -22,7 +22,7 @@ import {
   validateClipConfig,
 } from "./config.js";
 import { readSafetensorsHeader, readSafetensorsWithMetadata } from "./safetensors.js";
-import { clipWeightShapes, HF_IGNORED_BUFFERS, hfToOpenaiName, transpose2d } from "./weight-names.js";
+import { clipWeightShapes, HF_IGNORED_BUFFERS, hfToOpenaiName, openaiToHfNames, transposeWeight2d } from "./weight-names.js";
 
 export interface WeightTensor {
   data: Float32Array;
@@ -147,13 +147,9 @@ async function loadHf(dir: string, weightsPath: string, configPath: string): Pro
     }
     seen.add(e.name);
   }
-  for (const [name] of expected) {
-    const needed =
-      name.endsWith("attn.in_proj_weight") || name.endsWith("attn.in_proj_bias")
-        ? ["q", "k", "v"].map((p) => hfNameFor(name, p))
-        : [hfNameFor(name)];
-    for (const hf of needed) {
-      if (!seen.has(hf)) throw new ClipWeightsError(weightsPath, hf, `missing (needed for ${name}, shape ${shapeStr(expected.get(name)!)})`);
+  for (const [name, shape] of expected) {
+    for (const { hfName } of openaiToHfNames(name)!) {
+      if (!seen.has(hfName)) throw new ClipWeightsError(weightsPath, hfName, `missing (needed for ${name}, shape ${shapeStr(shape)})`);
     }
   }
   const { tensors, sha256 } = await readSafetensorsWithMetadata(weightsPath, {
@@ -165,62 +161,25 @@ async function loadHf(dir: string, weightsPath: string, configPath: string): Pro
   for (const [hfName, t] of tensors) {
     const target = hfToOpenaiName(hfName)!;
     tensors.delete(hfName);
-    if (target.part !== undefined) {
-      const list = parts.get(target.name) ?? [];
-      list[target.part] = t;
-      parts.set(target.name, list);
-    } else {
-      weights.set(target.name, target.transpose ? transpose2d(t) : t);
+    if (target.part === undefined) {
+      weights.set(target.name, target.transpose ? transposeWeight2d(t) : t);
+      continue;
+    }
+    const list = parts.get(target.name) ?? [];
+    list[target.part] = t;
+    parts.set(target.name, list);
+    // Fuse as soon as q, k and v are all read, so at most one layer's parts exist twice.
+    const [q, k, v] = list;
+    if (q && k && v) {
+      const fused = new Float32Array(q.data.length * 3);
+      fused.set(q.data, 0);
+      fused.set(k.data, q.data.length);
+      fused.set(v.data, 2 * q.data.length);
+      weights.set(target.name, { data: fused, shape: expected.get(target.name)! });
+      parts.delete(target.name);
     }
   }
-  for (const [name, [q, k, v]] of parts) {
-    const fused = new Float32Array(q!.data.length * 3);
-    fused.set(q!.data, 0);
-    fused.set(k!.data, q!.data.length);
-    fused.set(v!.data, 2 * q!.data.length);
-    weights.set(name, { data: fused, shape: expected.get(name)! });
-  }
   return { dir, config, weights: orderLike(expected, weights), format: "huggingface", fingerprint: sha256! };
-}
-
-/** The Hugging Face name holding canonical `name` (or its q/k/v chunk). */
-function hfNameFor(name: string, qkv?: string): string {
-  const block = /^(visual\.transformer|transformer)\.resblocks\.(\d+)\.(.+)$/.exec(name);
-  if (block) {
-    const tower = block[1] === "transformer" ? "text_model" : "vision_model";
-    const suffix: Record<string, string> = {
-      "attn.in_proj_weight": `self_attn.${qkv}_proj.weight`,
-      "attn.in_proj_bias": `self_attn.${qkv}_proj.bias`,
-      "attn.out_proj.weight": "self_attn.out_proj.weight",
-      "attn.out_proj.bias": "self_attn.out_proj.bias",
-      "ln_1.weight": "layer_norm1.weight",
-      "ln_1.bias": "layer_norm1.bias",
-      "mlp.c_fc.weight": "mlp.fc1.weight",
-      "mlp.c_fc.bias": "mlp.fc1.bias",
-      "mlp.c_proj.weight": "mlp.fc2.weight",
-      "mlp.c_proj.bias": "mlp.fc2.bias",
-      "ln_2.weight": "layer_norm2.weight",
-      "ln_2.bias": "layer_norm2.bias",
-    };
-    return `${tower}.encoder.layers.${block[2]}.${suffix[block[3]!]}`;
-  }
-  const fixed: Record<string, string> = {
-    logit_scale: "logit_scale",
-    "visual.proj": "visual_projection.weight",
-    text_projection: "text_projection.weight",
-    "visual.class_embedding": "vision_model.embeddings.class_embedding",
-    "visual.conv1.weight": "vision_model.embeddings.patch_embedding.weight",
-    "visual.positional_embedding": "vision_model.embeddings.position_embedding.weight",
-    "visual.ln_pre.weight": "vision_model.pre_layrnorm.weight",
-    "visual.ln_pre.bias": "vision_model.pre_layrnorm.bias",
-    "visual.ln_post.weight": "vision_model.post_layernorm.weight",
-    "visual.ln_post.bias": "vision_model.post_layernorm.bias",
-    "token_embedding.weight": "text_model.embeddings.token_embedding.weight",
-    positional_embedding: "text_model.embeddings.position_embedding.weight",
-    "ln_final.weight": "text_model.final_layer_norm.weight",
-    "ln_final.bias": "text_model.final_layer_norm.bias",
-  };
-  return fixed[name]!;
 }
 
 function orderLike(expected: Map<string, number[]>, weights: ClipWeights): ClipWeights {

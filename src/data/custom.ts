@@ -5,9 +5,9 @@
  */
 import { IMAGE_EXTENSIONS } from "./files.js";
 import { loadFolderLayout } from "./folder-layout.js";
-import type { Dataset, LoadOptions } from "./sample.js";
+import type { Dataset, DatasetLoadOptions } from "./sample.js";
 
-export function loadCustom(root: string, opts: LoadOptions = {}): Promise<Dataset> {
+export function loadCustom(root: string, opts: DatasetLoadOptions = {}): Promise<Dataset> {
   return loadFolderLayout(root, opts, {
     name: "custom",
     imageExtensions: IMAGE_EXTENSIONS,

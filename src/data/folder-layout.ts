@@ -11,7 +11,7 @@ import { MissingFileError } from "../errors.js";
 import { checkSamples } from "./check.js";
 import { EmptyCategoryError } from "./errors.js";
 import { isDirectory, isFile, listImages, listSubdirs, requireDirectory, selectCategories } from "./files.js";
-import { sortSamples, type Dataset, type LoadOptions, type Sample } from "./sample.js";
+import { sortSamples, type Dataset, type DatasetLoadOptions, type Sample } from "./sample.js";
 
 export interface FolderLayoutRules {
   name: "mvtec" | "custom";
@@ -22,7 +22,7 @@ export interface FolderLayoutRules {
   masksRequired: boolean;
 }
 
-export async function loadFolderLayout(root: string, opts: LoadOptions, rules: FolderLayoutRules): Promise<Dataset> {
+export async function loadFolderLayout(root: string, opts: DatasetLoadOptions, rules: FolderLayoutRules): Promise<Dataset> {
   root = path.resolve(root);
   await requireDirectory(root, `${rules.name} dataset root`);
   const found: string[] = [];

@@ -9,7 +9,7 @@ import { FileFormatError, MissingFileError } from "../errors.js";
 import { checkSamples } from "./check.js";
 import { EmptyCategoryError } from "./errors.js";
 import { isFile, requireDirectory, selectCategories } from "./files.js";
-import { sortSamples, type Dataset, type LoadOptions, type Sample } from "./sample.js";
+import { sortSamples, type Dataset, type DatasetLoadOptions, type Sample } from "./sample.js";
 
 interface MetaItem {
   img_path: string;
@@ -20,7 +20,7 @@ interface MetaItem {
 }
 type MetaJson = Record<"train" | "test", Record<string, MetaItem[]>>;
 
-export async function loadMetaJson(root: string, opts: LoadOptions = {}): Promise<Dataset> {
+export async function loadMetaJson(root: string, opts: DatasetLoadOptions = {}): Promise<Dataset> {
   root = path.resolve(root);
   await requireDirectory(root, "dataset root holding meta.json");
   const file = path.join(root, "meta.json");

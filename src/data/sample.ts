@@ -28,7 +28,7 @@ export interface Dataset {
 }
 
 /** Options shared by every loader. */
-export interface LoadOptions {
+export interface DatasetLoadOptions {
   /** Only these categories (each must exist; an unknown name is an error listing the known ones). */
   categories?: string[];
   /**

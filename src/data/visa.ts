@@ -11,12 +11,12 @@ import { checkSamples } from "./check.js";
 import { parseCsv } from "./csv.js";
 import { EmptyCategoryError } from "./errors.js";
 import { isFile, requireDirectory, selectCategories } from "./files.js";
-import { sortSamples, type Dataset, type LoadOptions, type Sample } from "./sample.js";
+import { sortSamples, type Dataset, type DatasetLoadOptions, type Sample } from "./sample.js";
 
 export const VISA_SPLIT_CSV = path.join("split_csv", "1cls.csv");
 const COLUMNS = ["object", "split", "label", "image", "mask"] as const;
 
-export async function loadVisa(root: string, opts: LoadOptions = {}): Promise<Dataset> {
+export async function loadVisa(root: string, opts: DatasetLoadOptions = {}): Promise<Dataset> {
   root = path.resolve(root);
   await requireDirectory(root, "VisA dataset root");
   const csvPath = path.join(root, VISA_SPLIT_CSV);

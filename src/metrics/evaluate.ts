@@ -15,7 +15,7 @@ export const IMAGE_METRIC_NAMES = ["i_auroc", "i_ap"] as const;
 export const PIXEL_METRIC_NAMES = ["p_auroc", "p_pro", "p_aupro", "p_f1_max"] as const;
 export type MetricName = (typeof IMAGE_METRIC_NAMES)[number] | (typeof PIXEL_METRIC_NAMES)[number];
 /** What the SimCLIP paper's tables report. */
-export const DEFAULT_METRICS: readonly MetricName[] = ["i_auroc", "i_ap", "p_auroc", "p_pro"];
+export const DEFAULT_CATEGORY_METRICS: readonly MetricName[] = ["i_auroc", "i_ap", "p_auroc", "p_pro"];
 
 export interface EvaluationOptions {
   metrics?: readonly MetricName[];
@@ -65,7 +65,7 @@ export class CategoryEvaluator {
   private records = 0;
 
   constructor(private readonly opts: EvaluationOptions = {}) {
-    this.metrics = [...(opts.metrics ?? DEFAULT_METRICS)];
+    this.metrics = [...(opts.metrics ?? DEFAULT_CATEGORY_METRICS)];
     for (const m of this.metrics) {
       if (![...IMAGE_METRIC_NAMES, ...PIXEL_METRIC_NAMES].includes(m)) {
         throw new MetricInputError("metrics", undefined, `unknown metric "${m}"; known: ${[...IMAGE_METRIC_NAMES, ...PIXEL_METRIC_NAMES].join(", ")}`);
@@ -130,6 +130,9 @@ export class CategoryEvaluator {
         case "i_auroc":
           return imageAuroc(cat.labels, cat.scores);
         case "i_ap":
+          if (!cat.labels.includes(1)) {
+            this.notes.push(`${category} i_ap: no anomalous image; 0 as scikit-learn 1.2.1 returns (mathematically undefined)`);
+          }
           return averagePrecision(cat.labels, cat.scores);
         default:
           if (px === undefined) {

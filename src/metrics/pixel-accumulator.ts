@@ -1,14 +1,16 @@
 /**
  * Pixel-level metrics over many images in bounded memory: `add` keeps only each pixel's score (as
  * float32 when exact) split into normal and defect pixels, plus the defect pixel's region id; the
- * masks and maps themselves are not retained. All metrics share one radix sort of those scores.
+ * masks and maps themselves are not retained. Queries sort only the defect pixels (radix sort) and
+ * rank the normal pixels against them in one pass; the result is shared by every metric until the
+ * next `add`.
  */
 import { labelRegions8 } from "./connected-components.js";
 import { MetricInputError } from "./errors.js";
 import { flattenImage, requireBinary, requireFinite } from "./inputs.js";
 import { auproExact, calProCurve, calProScore, type ProCurve, type RegionScores } from "./pro.js";
 import { sortScores } from "./radix-sort.js";
-import { aurocSorted, f1MaxSorted } from "./ranking.js";
+import { aurocRanked, f1MaxRanked, rankAgainstPositives, type RankedScores } from "./ranking.js";
 import { ScoreBuffer, Uint32Buffer } from "./score-buffer.js";
 import type { MetricImage } from "./types.js";
 
@@ -30,6 +32,7 @@ export class PixelAccumulator {
   private readonly posRegion = new Uint32Buffer();
   private readonly regionArea = new Uint32Buffer();
   private sorted = true;
+  private ranked: RankedScores | undefined;
   private images = 0;
 
   get imageCount(): number {
@@ -62,19 +65,29 @@ export class PixelAccumulator {
     this.posRegion.reserve(nPos);
     const base = this.regionArea.length;
     this.regionArea.reserve(regions.count);
-    for (let r = 0; r < regions.count; r++) this.regionArea.push(regions.areas[r]);
+    this.regionArea.storage().set(regions.areas, base);
+    this.regionArea.length += regions.count;
     const { labels } = regions;
     const values = a.data;
+    const negOut = this.neg.storage();
+    const posOut = this.pos.storage();
+    const regionOut = this.posRegion.storage();
+    let ni = this.neg.length;
+    let pi = this.pos.length;
     for (let p = 0; p < n; p++) {
       const l = labels[p];
-      if (l === 0) this.neg.push(values[p]);
+      if (l === 0) negOut[ni++] = values[p];
       else {
-        this.pos.push(values[p]);
-        this.posRegion.push(base + l - 1);
+        regionOut[pi] = base + l - 1;
+        posOut[pi++] = values[p];
       }
     }
+    this.neg.length = ni;
+    this.pos.length = pi;
+    this.posRegion.length = pi;
     this.images++;
     this.sorted = false;
+    this.ranked = undefined;
   }
 
   /** Adds images pairwise; `masks[i]` belongs to `maps[i]`. */
@@ -92,22 +105,25 @@ export class PixelAccumulator {
     const pos = this.pos.view();
     const posRegion = this.posRegion.view();
     if (!this.sorted) {
-      sortScores(neg);
       sortScores(pos, posRegion);
       this.sorted = true;
     }
     return { neg, pos, posRegion, regionArea: this.regionArea.view() };
   }
 
+  private rank(): RankedScores {
+    const s = this.scores();
+    this.ranked ??= rankAgainstPositives(s.neg, s.pos);
+    return this.ranked;
+  }
+
   /** P-AUROC: ROC AUC over all pixels of all images flattened together (mask = label, map = score). */
   pixelAuroc(): number {
-    const s = this.scores();
-    return aurocSorted(s.neg, s.pos, "p_auroc", "pixels");
+    return aurocRanked(this.rank(), "p_auroc", "pixels");
   }
 
   f1Max(): number {
-    const s = this.scores();
-    return f1MaxSorted(s.neg, s.pos);
+    return f1MaxRanked(this.rank());
   }
 
   pro(opts: ProOptions = {}): number {
@@ -123,7 +139,8 @@ export class PixelAccumulator {
   aupro(opts: AuproOptions = {}): number {
     const maxFpr = opts.maxFpr ?? 0.3;
     requireFraction(maxFpr, "maxFpr");
-    return auproExact(this.scores(), maxFpr);
+    const s = this.scores();
+    return auproExact(this.rank(), s.posRegion, s.regionArea, maxFpr);
   }
 }
 

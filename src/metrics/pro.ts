@@ -4,10 +4,12 @@
  * Positives carry the global id of their 8-connected region (see connected-components.ts).
  */
 import { MetricUndefinedError } from "./errors.js";
-import { forEachDistinctDescending, type SortedScores } from "./ranking.js";
+import { forEachDistinctDescending, type RankedScores, type SortedScores } from "./ranking.js";
 
 export interface RegionScores {
-  neg: SortedScores;
+  /** Scores of normal pixels, in any order. */
+  neg: ArrayLike<number>;
+  /** Scores of defect pixels, sorted ascending. */
   pos: SortedScores;
   /** Region id of each entry of `pos` (0-based, over all images). */
   posRegion: Uint32Array;
@@ -37,25 +39,26 @@ export function numpyArangeGrid(mn: number, mx: number, steps: number): Float64A
   return th;
 }
 
-function requireRegionsAndNormals(metric: string, s: RegionScores): void {
-  if (s.regionArea.length === 0) {
+function requireRegionsAndNormals(metric: string, regions: number, nNeg: number): void {
+  if (regions === 0) {
     throw new MetricUndefinedError(metric, "the masks contain no defect region (the mean over regions is empty)");
   }
-  if (s.neg.length === 0) {
+  if (nNeg === 0) {
     throw new MetricUndefinedError(metric, "the masks contain no normal pixel, so the false-positive rate is undefined");
   }
 }
 
-/** Number of sorted `values` <= t. */
-function countAtMost(values: SortedScores, t: number): number {
-  let lo = 0;
-  let hi = values.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (values[mid] <= t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+/**
+ * How many thresholds lie strictly below v (the pixel is predicted anomalous at exactly those):
+ * a direct estimate on the near-uniform grid, corrected against the actual threshold values.
+ */
+function thresholdsBelow(th: Float64Array, mn: number, invD2: number, v: number): number {
+  const t = th.length;
+  const e = (v - mn) * invD2;
+  let k = e <= 0 ? 0 : e >= t ? t : Math.ceil(e);
+  while (k < t && th[k] < v) k++;
+  while (k > 0 && th[k - 1] >= v) k--;
+  return k;
 }
 
 export interface ProCurve {
@@ -70,27 +73,34 @@ export interface ProCurve {
  * region's detected fraction; fpr(th) the detected fraction of all normal pixels.
  */
 export function calProCurve(s: RegionScores, steps: number): ProCurve {
-  requireRegionsAndNormals("pro", s);
   const { neg, pos, posRegion, regionArea } = s;
-  const mn = Math.min(neg[0], pos[0]);
-  const mx = Math.max(neg[neg.length - 1], pos[pos.length - 1]);
+  requireRegionsAndNormals("pro", regionArea.length, neg.length);
+  let mn = pos[0];
+  let mx = pos[pos.length - 1];
+  for (let i = 0; i < neg.length; i++) {
+    const v = neg[i];
+    if (v < mn) mn = v;
+    if (v > mx) mx = v;
+  }
   const th = numpyArangeGrid(mn, mx, steps);
   const t = th.length;
-  const fprs = new Float64Array(t);
-  for (let i = 0; i < t; i++) fprs[i] = (neg.length - countAtMost(neg, th[i])) / neg.length;
-  // weightAbove[k]: summed 1/area of positives exceeding exactly the thresholds th[0..k-1].
+  const invD2 = t > 1 ? 1 / (th[1] - mn) : 1;
+  // Histograms over "number of thresholds exceeded": one pass, not one pass per threshold.
+  const negAbove = new Float64Array(t + 1);
+  for (let i = 0; i < neg.length; i++) negAbove[thresholdsBelow(th, mn, invD2, neg[i])]++;
   const weightAbove = new Float64Array(t + 1);
-  let k = 0;
   for (let j = 0; j < pos.length; j++) {
-    const v = pos[j];
-    while (k < t && th[k] < v) k++;
-    weightAbove[k] += 1 / regionArea[posRegion[j]];
+    weightAbove[thresholdsBelow(th, mn, invD2, pos[j])] += 1 / regionArea[posRegion[j]];
   }
+  const fprs = new Float64Array(t);
   const pros = new Float64Array(t);
-  let acc = 0;
+  let fp = 0;
+  let w = 0;
   for (let i = t - 1; i >= 0; i--) {
-    acc += weightAbove[i + 1];
-    pros[i] = acc / regionArea.length;
+    fp += negAbove[i + 1];
+    w += weightAbove[i + 1];
+    fprs[i] = fp / neg.length;
+    pros[i] = w / regionArea.length;
   }
   return { thresholds: th, fprs, pros };
 }
@@ -138,13 +148,14 @@ export function calProScore(s: RegionScores, steps: number, maxFpr: number): num
  * Exact AUPRO as the official MVTec AD code computes it (`compute_pro` + `trapezoid(x_max)`): one
  * curve point per distinct score (positives: score >= s), framed by (0,0) and (1,1), fpr and pro
  * clipped to 1, trapezoid up to fpr = maxFpr with linear interpolation of the crossing segment when
- * maxFpr is not itself a curve point, divided by maxFpr.
+ * maxFpr is not itself a curve point, divided by maxFpr. Runs of normal-pixel-only scores enter as one
+ * point (see forEachDistinctDescending): their points lie on a horizontal segment, which has the same
+ * area and the same value at maxFpr with or without the intermediate points.
  */
-export function auproExact(s: RegionScores, maxFpr: number): number {
-  requireRegionsAndNormals("aupro", s);
-  const { neg, pos, posRegion, regionArea } = s;
-  const nNeg = neg.length;
+export function auproExact(r: RankedScores, posRegion: Uint32Array, regionArea: Uint32Array, maxFpr: number): number {
+  const nNeg = r.nNeg;
   const nRegions = regionArea.length;
+  requireRegionsAndNormals("aupro", nRegions, nNeg);
   let x0 = 0;
   let y0 = 0;
   let area = 0;
@@ -155,7 +166,6 @@ export function auproExact(s: RegionScores, maxFpr: number): number {
       area += 0.5 * (y + y0) * (x - x0);
       x0 = x;
       y0 = y;
-      if (x === maxFpr) done = true;
     } else {
       const yAt = y0 + ((y - y0) * (maxFpr - x0)) / (x - x0);
       area += 0.5 * (yAt + y0) * (maxFpr - x0);
@@ -164,8 +174,8 @@ export function auproExact(s: RegionScores, maxFpr: number): number {
   };
   let fp = 0;
   let proSum = 0;
-  forEachDistinctDescending(neg, pos, (negEq, posFrom, posTo) => {
-    fp += negEq;
+  forEachDistinctDescending(r, (negCount, posFrom, posTo) => {
+    fp += negCount;
     for (let j = posFrom; j < posTo; j++) proSum += 1 / regionArea[posRegion[j]];
     addPoint(Math.min(fp / nNeg, 1), Math.min(proSum / nRegions, 1));
   });

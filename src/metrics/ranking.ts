@@ -1,35 +1,118 @@
 /**
- * Metrics computed from the scores of negatives and positives, each sorted ascending: I-AUROC /
- * P-AUROC, average precision and F1-max, exactly as scikit-learn 1.2 defines them (a sample is
- * positive at threshold t when its score is >= t; thresholds are the distinct scores).
+ * Ranking metrics on scores of negatives and positives, exactly as scikit-learn 1.2 defines them
+ * (positive at threshold t when score >= t; thresholds are the distinct scores): I-AUROC / P-AUROC,
+ * average precision and F1-max.
+ *
+ * Every one of them (and the exact AUPRO) only needs, for each distinct positive score, how many
+ * negatives equal it and how many lie strictly between it and the next one: `rankAgainstPositives`
+ * computes that from unsorted negatives in one pass, so the millions of normal pixels of a category
+ * are never sorted (only the defect pixels are).
  */
 import { MetricUndefinedError } from "./errors.js";
 
 export type SortedScores = Float32Array | Float64Array;
 
+export interface RankedScores {
+  nNeg: number;
+  nPos: number;
+  /** Distinct positive scores, ascending (length m). */
+  posValues: Float64Array;
+  /** Positives holding posValues[j] are sorted positions posStart[j] .. posStart[j+1] - 1 (length m + 1). */
+  posStart: Uint32Array;
+  /** Negatives equal to posValues[j] (length m). */
+  negEqual: Float64Array;
+  /** negBetween[j]: negatives strictly between posValues[j-1] and posValues[j]; [0] below all, [m] above all. */
+  negBetween: Float64Array;
+}
+
+/** Lower-bound lookups: cell boundaries over [first, last] narrow the binary search to a few entries. */
+function lowerBoundTable(values: Float64Array): { cells: number; scale: number; start: Uint32Array } {
+  const m = values.length;
+  const cells = Math.min(1 << 24, Math.max(1024, 2 * m));
+  const span = values[m - 1] - values[0];
+  const scale = span > 0 ? cells / span : 0;
+  // start[c] = first j whose cell is >= c; the cell function is monotone in the value, so the lower
+  // bound of any v in cell c lies in [start[c], start[c + 1]].
+  const start = new Uint32Array(cells + 2);
+  let j = 0;
+  for (let c = 0; c <= cells + 1; c++) {
+    while (j < m && Math.min(Math.floor((values[j] - values[0]) * scale), cells) < c) j++;
+    start[c] = j;
+  }
+  return { cells, scale, start };
+}
+
+/** `neg` in any order; `pos` sorted ascending. */
+export function rankAgainstPositives(neg: ArrayLike<number>, pos: SortedScores): RankedScores {
+  const nPos = pos.length;
+  let m = 0;
+  for (let i = 0; i < nPos; i++) if (i === 0 || pos[i] !== pos[i - 1]) m++;
+  const posValues = new Float64Array(m);
+  const posStart = new Uint32Array(m + 1);
+  for (let i = 0, j = 0; i < nPos; i++) {
+    if (i === 0 || pos[i] !== pos[i - 1]) {
+      posValues[j] = pos[i];
+      posStart[j++] = i;
+    }
+  }
+  posStart[m] = nPos;
+  const negEqual = new Float64Array(m);
+  const negBetween = new Float64Array(m + 1);
+  if (m === 0) {
+    negBetween[0] = neg.length;
+    return { nNeg: neg.length, nPos, posValues, posStart, negEqual, negBetween };
+  }
+  const { cells, scale, start } = lowerBoundTable(posValues);
+  const first = posValues[0];
+  const last = posValues[m - 1];
+  for (let i = 0; i < neg.length; i++) {
+    const v = neg[i];
+    if (v < first) {
+      negBetween[0]++;
+      continue;
+    }
+    if (v > last) {
+      negBetween[m]++;
+      continue;
+    }
+    const c = Math.min(Math.floor((v - first) * scale), cells);
+    let lo = start[c];
+    let hi = start[c + 1];
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (posValues[mid] < v) lo = mid + 1;
+      else hi = mid;
+    }
+    if (posValues[lo] === v) negEqual[lo]++;
+    else negBetween[lo]++;
+  }
+  return { nNeg: neg.length, nPos, posValues, posStart, negEqual, negBetween };
+}
+
 /**
- * Visits each distinct score once, from the highest to the lowest, with how many negatives hold it
- * and the range [posFrom, posTo) of the positives that hold it. Equal values form one threshold, which
- * is how ties count in scikit-learn's `_binary_clf_curve`.
+ * Visits the thresholds from the highest score to the lowest: each distinct positive score with the
+ * negatives tied to it and its sorted positive range [posFrom, posTo), and each run of
+ * negative-only scores between two positive ones merged into one step (posFrom = posTo). Merging
+ * changes no metric here: within such a run TP and the region overlaps are constant.
  */
 export function forEachDistinctDescending(
-  neg: SortedScores,
-  pos: SortedScores,
-  visit: (negEqual: number, posFrom: number, posTo: number) => void,
+  r: RankedScores,
+  visit: (negCount: number, posFrom: number, posTo: number) => void,
 ): void {
-  let i = neg.length;
-  let j = pos.length;
-  while (i > 0 || j > 0) {
-    const v = i === 0 ? pos[j - 1] : j === 0 ? neg[i - 1] : Math.max(neg[i - 1], pos[j - 1]);
-    const i0 = i;
-    while (i > 0 && neg[i - 1] === v) i--;
-    const j0 = j;
-    while (j > 0 && pos[j - 1] === v) j--;
-    visit(i0 - i, j, j0);
+  const m = r.posValues.length;
+  if (r.negBetween[m] > 0) visit(r.negBetween[m], r.posStart[m], r.posStart[m]);
+  for (let j = m - 1; j >= 0; j--) {
+    visit(r.negEqual[j], r.posStart[j], r.posStart[j + 1]);
+    if (r.negBetween[j] > 0) visit(r.negBetween[j], r.posStart[j], r.posStart[j]);
   }
 }
 
-function requireBothClasses(metric: string, nNeg: number, nPos: number, what: string): void {
+/**
+ * Area under the ROC curve = Mann-Whitney U / (nPos nNeg) with ties counted 1/2, which is what
+ * sklearn's trapezoidal ROC area equals. Accumulated as 2U (integers, exact below 2^53).
+ */
+export function aurocRanked(r: RankedScores, metric: string, what: string): number {
+  const { nNeg, nPos } = r;
   if (nNeg === 0 || nPos === 0) {
     throw new MetricUndefinedError(
       metric,
@@ -37,19 +120,9 @@ function requireBothClasses(metric: string, nNeg: number, nPos: number, what: st
         `roc_auc_score ("Only one class present in y_true") it needs both labels`,
     );
   }
-}
-
-/**
- * Area under the ROC curve = Mann-Whitney U / (nPos nNeg) with ties counted 1/2, which is what
- * sklearn's trapezoidal ROC area equals. Accumulated as 2U in integers (exact below 2^53).
- */
-export function aurocSorted(neg: SortedScores, pos: SortedScores, metric: string, what: string): number {
-  const nNeg = neg.length;
-  const nPos = pos.length;
-  requireBothClasses(metric, nNeg, nPos, what);
   let negAbove = 0;
   let twiceU = 0;
-  forEachDistinctDescending(neg, pos, (negEq, posFrom, posTo) => {
+  forEachDistinctDescending(r, (negEq, posFrom, posTo) => {
     const negBelow = nNeg - negAbove - negEq;
     twiceU += (posTo - posFrom) * (2 * negBelow + negEq);
     negAbove += negEq;
@@ -63,8 +136,8 @@ export function aurocSorted(neg: SortedScores, pos: SortedScores, metric: string
  * warns and returns 0 (its recall is forced to 1 while precision stays 0); we return the same and
  * emit a process warning, since the peers' reported numbers come from that version.
  */
-export function averagePrecisionSorted(neg: SortedScores, pos: SortedScores): number {
-  const nPos = pos.length;
+export function averagePrecisionRanked(r: RankedScores): number {
+  const { nPos } = r;
   if (nPos === 0) {
     process.emitWarning(
       "average precision with no positive sample is undefined; returning 0 as scikit-learn 1.2.1 does",
@@ -75,7 +148,7 @@ export function averagePrecisionSorted(neg: SortedScores, pos: SortedScores): nu
   let tp = 0;
   let fp = 0;
   let ap = 0;
-  forEachDistinctDescending(neg, pos, (negEq, posFrom, posTo) => {
+  forEachDistinctDescending(r, (negEq, posFrom, posTo) => {
     const dtp = posTo - posFrom;
     tp += dtp;
     fp += negEq;
@@ -85,19 +158,18 @@ export function averagePrecisionSorted(neg: SortedScores, pos: SortedScores): nu
 }
 
 /**
- * APRIL-GAN's pixel F1-max: max over distinct thresholds of 2PR/(P+R) = 2TP/(2TP+FP+FN); thresholds
- * with P+R = 0 (NaN there) are skipped. Between two positive scores F1 only falls, so only thresholds
- * that add positives can be the maximum.
+ * APRIL-GAN's pixel F1-max: max over distinct thresholds of 2PR/(P+R); thresholds with P+R = 0
+ * (NaN there) are skipped, as `np.max(f1s[np.isfinite(f1s)])` does.
  */
-export function f1MaxSorted(neg: SortedScores, pos: SortedScores): number {
-  const nPos = pos.length;
+export function f1MaxRanked(r: RankedScores): number {
+  const { nPos } = r;
   if (nPos === 0) {
     throw new MetricUndefinedError("f1_max", "no positive (defect) pixel in the masks, so recall is undefined");
   }
   let tp = 0;
   let fp = 0;
   let best = 0;
-  forEachDistinctDescending(neg, pos, (negEq, posFrom, posTo) => {
+  forEachDistinctDescending(r, (negEq, posFrom, posTo) => {
     tp += posTo - posFrom;
     fp += negEq;
     if (tp > 0) {

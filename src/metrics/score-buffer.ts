@@ -22,9 +22,9 @@ export class ScoreBuffer {
     this.buf = next;
   }
 
-  /** Caller has reserved room. */
-  push(v: number): void {
-    this.buf[this.length++] = v;
+  /** The backing array after `reserve`: callers write from index `length` on, then advance `length`. */
+  storage(): Float32Array | Float64Array {
+    return this.buf;
   }
 
   /** The stored values (a view: sorting it sorts the buffer). */
@@ -46,8 +46,8 @@ export class Uint32Buffer {
     this.buf = next;
   }
 
-  push(v: number): void {
-    this.buf[this.length++] = v;
+  storage(): Uint32Array {
+    return this.buf;
   }
 
   view(): Uint32Array {

@@ -54,3 +54,44 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D | number[]
     return tf.neg(tf.mean(tf.sum(tf.mul(onehot, tf.logSoftmax(logits, 1)), 1))) as tf.Scalar;
   });
 }
+
+/**
+ * focal + dice of p = sigmoid(z) in one op with a hand-written gradient: the same numbers as
+ * `focalLossBinary(p, g)` and `diceLoss(p, g)`, but the backward pass is a handful of elementwise
+ * products instead of autodiff's chain through every intermediate, which matters at 518 x 518 per
+ * image and layer (performance.md: per-pixel work dominates training). z: logits [n, ...]; g: 0/1.
+ * Returns [focal, dice].
+ */
+export function focalDiceFromLogits(z: tf.Tensor, target: tf.Tensor): tf.Tensor1D {
+  const n = z.shape[0]!;
+  const s = FOCAL_SMOOTH;
+  const f = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [zz, save] = inputs as [tf.Tensor, tf.GradSaveFunc];
+    const p = tf.reshape(tf.sigmoid(zz), [n, -1]);
+    const g = tf.reshape(tf.cast(target, "float32"), [n, -1]);
+    const sign = tf.sub(tf.mul(2, g), 1); // dq/dp
+    const pt = tf.add(2 * s, tf.mul(1 - 2 * s, tf.add(tf.sub(1, g), tf.mul(sign, p))));
+    const om = tf.sub(1, pt);
+    const lnpt = tf.log(pt);
+    const focal = tf.neg(tf.mean(tf.mul(tf.square(om), lnpt)));
+    const num = tf.add(tf.mul(2, tf.sum(tf.mul(p, g), 1, true)), 1); // [n, 1]
+    const den = tf.add(tf.add(tf.sum(p, 1, true), tf.sum(g, 1, true)), 1);
+    const dice = tf.sub(1, tf.mean(tf.div(num, den)));
+    save([p, g, sign, pt, om, lnpt, num, den]);
+    return {
+      value: tf.stack([focal, dice]) as tf.Tensor1D,
+      gradFunc: (dy: tf.Tensor1D, saved: tf.Tensor[]) => {
+        const [p, g, sign, pt, om, lnpt, num, den] = saved as tf.Tensor2D[];
+        const [dFocal, dDice] = tf.unstack(dy) as [tf.Scalar, tf.Scalar];
+        const m = p!.size;
+        // d focal / dp = -(1/M) (-2 om ln pt + om^2 / pt) (1 - 2s) (2g - 1)
+        const focalP = tf.mul(tf.mul(tf.sub(tf.div(tf.square(om!), pt!), tf.mul(2, tf.mul(om!, lnpt!))), sign!), -(1 - 2 * s) / m);
+        // d dice / dp = -(1/n) (2g den - num) / den^2
+        const diceP = tf.mul(tf.div(tf.sub(tf.mul(tf.mul(2, g!), den!), num!), tf.square(den!)), -1 / n);
+        const dp = tf.add(tf.mul(focalP, dFocal), tf.mul(diceP, dDice));
+        return tf.reshape(tf.mul(dp, tf.mul(p!, tf.sub(1, p!))), zz.shape);
+      },
+    };
+  });
+  return f(z) as tf.Tensor1D;
+}

@@ -22,6 +22,8 @@ export interface NotebookConfig {
   quick: boolean;
   /** The config file that was read, or null when only the environment was used. */
   configFile: string | null;
+  /** Where the demo backbone and synthetic benchmark are written: SIMCLIP_CACHE_DIR, else .cache/simclip in the project root. */
+  cacheDir: string;
 }
 
 const FILE_NAME = "simclip.config.json";
@@ -55,12 +57,20 @@ export function loadNotebookConfig(opts: LoadNotebookConfigOptions = {}): Notebo
     visa: visa === undefined ? { kind: "synthetic" } : { kind: "dir", root: existingDir(path.resolve(base, visa), "VISA_ROOT / visaRoot", "the VisA root (holding split_csv/1cls.csv)") },
     quick: parseQuick(env.SIMCLIP_QUICK) ?? file.quick ?? false,
     configFile,
+    cacheDir: path.resolve(cwd, nonEmpty(env.SIMCLIP_CACHE_DIR) ?? path.join(projectRoot(cwd), ".cache", "simclip")),
   };
 }
 
 /** True when every input is real: only then may numbers be set beside the paper's as comparable. */
 export function isRealSetup(c: NotebookConfig): boolean {
   return c.backbone.kind === "dir" && c.mvtec.kind === "dir" && c.visa.kind === "dir";
+}
+
+/** A short label for what computed numbers come from, for table captions and figure titles. */
+export function setupLabel(c: NotebookConfig): string {
+  const backbone = c.backbone.kind === "demo" ? "demo backbone (random, not pretrained)" : path.basename(c.backbone.path);
+  const data = c.mvtec.kind === "dir" && c.visa.kind === "dir" ? "MVTec-AD + VisA" : c.mvtec.kind === "synthetic" && c.visa.kind === "synthetic" ? "synthetic benchmark" : "synthetic + real datasets";
+  return `${data}, ${backbone}${c.quick ? ", quick mode" : ""}${isRealSetup(c) ? "" : " — SYNTHETIC SETUP, not comparable to the paper"}`;
 }
 
 /** A short Markdown paragraph naming what this notebook runs on; shown at the top of every notebook. */
@@ -91,6 +101,14 @@ function findConfigFile(env: Record<string, string | undefined>, cwd: string): s
     if (existsSync(p)) return p;
   }
   return null;
+}
+
+/** The nearest directory at or above `cwd` holding a package.json (notebooks/ -> the project), else `cwd`. */
+function projectRoot(cwd: string): string {
+  for (let dir = cwd; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, "package.json"))) return dir;
+    if (path.dirname(dir) === dir) return cwd;
+  }
 }
 
 function readConfigFile(file: string): FileSettings {

@@ -7,3 +7,5 @@ export * from "./progress.js";
 export * from "./setup.js";
 export * from "./tables.js";
 export * from "./tslab.js";
+export * from "./inspect-layers.js";
+export * from "./resources.js";

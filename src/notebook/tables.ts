@@ -83,13 +83,20 @@ const PAPER_METRIC_NAMES: Record<string, string> = { p_auroc: "P-AUR", p_pro: "P
 /**
  * A ResultRow from an evaluation's macro means (`evaluatePerCategory(...).mean`), renamed to the
  * paper's columns with `prefix` (e.g. "VisA " for Table 1, "1-shot " for Table 6). Metrics the paper
- * does not report (AUPRO, F1-max) are left out; an undefined (NaN) metric becomes an empty cell.
+ * does not report (AUPRO, F1-max), and with `table` the columns that table lacks (Table 6 has no
+ * PRO), are left out; an undefined (NaN) metric becomes an empty cell.
  */
-export function resultRowFromEvaluation(key: Record<string, string>, evaluation: { mean: Record<string, number> }, prefix = ""): ResultRow {
+export function resultRowFromEvaluation(
+  key: Record<string, string>,
+  evaluation: { mean: Record<string, number> },
+  opts: { prefix?: string; table?: PaperTable } = {},
+): ResultRow {
   const values: Record<string, number | null> = {};
   for (const [name, v] of Object.entries(evaluation.mean)) {
     const paperName = PAPER_METRIC_NAMES[name];
-    if (paperName !== undefined) values[prefix + paperName] = Number.isNaN(v) ? null : v;
+    if (paperName === undefined) continue;
+    const column = (opts.prefix ?? "") + paperName;
+    if (opts.table === undefined || opts.table.metrics.includes(column)) values[column] = Number.isNaN(v) ? null : v;
   }
   return { key, values };
 }

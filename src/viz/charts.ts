@@ -2,10 +2,13 @@
  * Line and scatter charts as SVG (and PNG) without a browser: a vega-lite spec compiled to vega and
  * rendered headless by vega's SVG renderer; sharp (librsvg) turns the SVG into PNG. Sizes are exact
  * (`autosize: fit`), so a chart of width x height is a width x height image.
+ *
+ * vega and vega-lite are imported when a chart is rendered, not with simclip: vega-canvas has a
+ * top-level await, and an ES module graph with one cannot be loaded through require(), which is how
+ * the tslab kernel loads simclip.
  */
 import sharp from "sharp";
-import * as vega from "vega";
-import { compile, type TopLevelSpec } from "vega-lite";
+import type { TopLevelSpec } from "vega-lite";
 import { ShapeError } from "../errors.js";
 import type { PrCurve, RocCurve } from "./curves.js";
 
@@ -98,7 +101,8 @@ export function prChartSpec(curves: { name: string; pr: PrCurve }[], opts: Chart
 }
 
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
+  const [vega, vl] = await Promise.all([import("vega"), import("vega-lite")]);
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: "none" });
   try {
     return await view.toSVG();
   } finally {

@@ -5,3 +5,5 @@ export * from "./curves.js";
 export * from "./heatmap-grid.js";
 export * from "./image.js";
 export * from "./tsne.js";
+export * from "./figure-jobs.js";
+export * from "./write.js";

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtemp, open, readdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, open, readdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { FileFormatError, MissingFileError, ShapeError } from "../../src/errors.js";
@@ -159,6 +159,21 @@ test("corrupt or truncated entries are detected on read, recomputed with a SIMCL
     await truncate(entries[0]!, 5);
     await cache.ensure(paths);
     assert.equal(calls.length, 7);
+  }));
+
+test("open removes temp files of dead processes and keeps those of live ones", () =>
+  withTmp(async (dir) => {
+    const cache = await FeatureCache.open(dir, fakeSource());
+    const dead = spawn(process.execPath, ["-e", ""]);
+    const deadPid = dead.pid!;
+    await new Promise((r) => dead.on("exit", r));
+    await mkdir(path.join(cache.dir, "ab"), { recursive: true });
+    const stale = path.join(cache.dir, "ab", `abcd.f16.tmp-${deadPid}-0badc0de`);
+    const live = path.join(cache.dir, "ab", `abce.f16.tmp-${process.pid}-0badc0de`);
+    await writeFile(stale, "partial");
+    await writeFile(live, "being written");
+    await FeatureCache.open(dir, fakeSource());
+    assert.deepEqual(await files(cache.dir, /\.tmp-/), [live]);
   }));
 
 test("a cache folder of another source is refused", () =>

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import sharp from "sharp";
 import { FileFormatError, MissingFileError } from "../../src/errors.js";
 import { OPENAI_CLIP_MEAN, OPENAI_CLIP_STD } from "../../src/clip/config.js";
-import { clipTransformGeometry, decodeImage, loadMask, preprocessClip, preprocessSquare } from "../../src/clip/preprocess.js";
+import { clipTransformGeometry, decodeImageUint8, loadMask, preprocessClip, preprocessSquare } from "../../src/clip/preprocess.js";
 
 const FIX = join(import.meta.dirname, "..", "fixtures");
 const IMAGES = join(FIX, "clip-tiny", "images");
@@ -58,11 +58,14 @@ test("preprocessSquare equals the peers' torchvision Resize((S, S), BICUBIC) on 
   for (const [key, b64] of Object.entries(peers.image)) {
     const [file, size] = key.split("@") as [string, string];
     const s = Number(size);
-    const got = await preprocessSquare(join(IMAGES, file), s, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD);
+    const path = Number(file.slice(0, 2)) > 5 ? join(FIX, "clip-io", "images", file) : join(IMAGES, file);
+    const got = await preprocessSquare(path, s, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD);
     assert.deepEqual(toUint8Hwc(got, s), new Uint8Array(Buffer.from(b64, "base64")), key);
     cases++;
   }
-  assert.equal(cases, 10);
+  // 5 fixture images + gray-with-alpha (premultiplied like RGBA), palette and bilevel ones (which
+  // Pillow resizes NEAREST), each at 40 and 100 px.
+  assert.equal(cases, 16);
 });
 
 test("loadMask equals the peers' mask transform (binarise > 0, bilinear, > 0.5)", async () => {
@@ -84,7 +87,7 @@ test("EXIF orientation is applied", async () => {
   // Lossless WebP keeps pixels exact and carries EXIF, so the rotation can be checked value by value.
   const file = join(tmp, "rot.webp");
   await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).webp({ lossless: true }).withMetadata({ orientation: 6 }).toFile(file);
-  const img = await decodeImage(file);
+  const img = await decodeImageUint8(file);
   assert.deepEqual([img.width, img.height, img.channels], [h, w, 3]);
   // Orientation 6 = rotate 90 degrees clockwise: displayed (x', y') = stored (x = y', y = h - 1 - x').
   for (let y2 = 0; y2 < w; y2++) {
@@ -99,7 +102,7 @@ test("16-bit images decode to their 8-bit values", async () => {
   const file = join(tmp, "rgb16.png");
   await sharp(raw, { raw: { width: 5, height: 3, channels: 3 } }).toColourspace("rgb16").png().toFile(file);
   assert.equal((await sharp(file).metadata()).depth, "ushort");
-  const img = await decodeImage(file);
+  const img = await decodeImageUint8(file);
   assert.deepEqual([img.width, img.height, img.channels], [5, 3, 3]);
   assert.deepEqual(img.data, raw);
 });
@@ -110,7 +113,10 @@ test("unreadable, corrupt and missing images give typed errors naming the file",
   writeFileSync(truncated, png.subarray(0, Math.floor(png.length / 2)));
   const garbage = join(tmp, "garbage.jpg");
   writeFileSync(garbage, Buffer.from("this is not an image at all"));
-  for (const path of [truncated, garbage]) {
+  const jpeg = await sharp(readFileSync(join(IMAGES, "03_rgb_200x120.png"))).jpeg().toBuffer();
+  const truncatedJpeg = join(tmp, "truncated.jpg");
+  writeFileSync(truncatedJpeg, jpeg.subarray(0, Math.floor(jpeg.length * 0.6)));
+  for (const path of [truncated, garbage, truncatedJpeg]) {
     await assert.rejects(preprocessSquare(path, 32, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD), (e: unknown) => {
       assert.ok(e instanceof FileFormatError, String(e));
       assert.equal(e.path, path);

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MissingFileError } from "../../src/errors.js";
-import { ClipTokenizer, clipNormalizeText } from "../../src/clip/tokenizer.js";
+import { ClipTokenizer, clipNormalizeText, pythonHtmlUnescape } from "../../src/clip/tokenizer.js";
 
 const TINY = join(import.meta.dirname, "..", "fixtures", "clip-tiny");
 const ref = JSON.parse(readFileSync(join(TINY, "reference.json"), "utf8")) as {
@@ -36,6 +36,31 @@ test("normalisation: double html.unescape, Python whitespace, lower-case", () =>
   assert.equal(clipNormalizeText("a\u001cb\u0085c"), "a b c");
   // "a</w>" = 256 + (97 - 33) in bytes_to_unicode order, "b</w>" the next; the special token stays whole.
   assert.deepEqual(tok.encode("a<|endoftext|>b"), [320, 49407, 321]);
+});
+
+test("html unescaping equals Python's html.unescape", () => {
+  // Expected values printed by CPython 3.11's html.unescape.
+  const cases: Array<[string, string]> = [
+    ["&#1;", ""],
+    ["&#x81;", "\u0081"],
+    ["&#x80;", "\u20ac"],
+    ["&#xFFFE;", ""],
+    ["&#11;", ""],
+    ["&#13;", "\r"],
+    ["&#0;", "\ufffd"],
+    ["&#x7f;", ""],
+    ["&#xfdd0;", ""],
+    ["&#x1FFFF;", ""],
+    ["&#xD800;", "\ufffd"],
+    ["&#99999999999;", "\ufffd"],
+    ["&notit;", "\u00acit;"],
+    ["&amp", "&"],
+    ["&#65", "A"],
+    ["&#x41x", "Ax"],
+    ["&#38;amp;", "&amp;"],
+    ["&bogus; &", "&bogus; &"],
+  ];
+  for (const [input, want] of cases) assert.equal(pythonHtmlUnescape(input), want, JSON.stringify(input));
 });
 
 test("a shorter context truncates with EOT last", () => {

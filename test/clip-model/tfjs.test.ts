@@ -2,6 +2,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { tf, tfReady } from "../../src/tf.js";
 import { loadClipDir } from "../../src/clip/weights.js";
+import { ClipModel } from "../../src/clip/model.js";
 import { buildVisionGraph } from "../../src/clip/onnx/clip-graphs.js";
 import { createOrtSession, ort } from "../../src/clip/ort-executor.js";
 import { disposeTfClip, eotIndices, textForwardTf, textTokenEmbedsTf, visionForwardTf } from "../../src/clip/tfjs-forward.js";
@@ -78,4 +79,17 @@ test("tfjs vision tower equals the onnxruntime one (native 64 px and interpolate
     tf.dispose([...t.hiddenStates.values(), t.pooled, t.imageEmbeds]);
     await session.release();
   }
+});
+
+test("ClipModel.tokenEmbeddingsTf + textForwardTf: the facade's differentiable text path", async () => {
+  await tfReady();
+  const m = await ClipModel.load(TINY_DIR, { format: "openai" });
+  const picks = [ref.text[2]!, ref.text[7]!];
+  const { embeds, inputIds, eotIndex } = m.tokenEmbeddingsTf(picks.map((t) => t.text));
+  assert.deepEqual([...inputIds], picks.flatMap((t) => t.input_ids));
+  assert.deepEqual(eotIndex, picks.map((t) => t.eot_index));
+  const out = m.textForwardTf(embeds, eotIndex);
+  assertClose(out.textEmbeds.dataSync(), picks.flatMap((t) => t.text_embeds), "facade tfjs text_embeds");
+  tf.dispose([embeds, out.lastHiddenState, out.textEmbeds]);
+  await m.dispose();
 });

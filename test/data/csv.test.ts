@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { FileFormatError } from "../../src/errors.js";
-import { parseCsv } from "../../src/data/index.js";
+import { parseCsv } from "../../src/data/csv.js";
 
 test("parseCsv: RFC 4180 quoting, doubled quotes, embedded comma/newline, CRLF, BOM, empty fields", () => {
   const text = '\ufeffa,b,c\r\n"x, y","say ""hi""",\r\n"multi\nline",2,3\n\n,,\nlast,row,"q"';

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { InvalidArgumentError } from "../../src/errors.js";
-import { createRng, sampleFewShot, type Sample } from "../../src/data/index.js";
+import { sampleFewShot, type Sample } from "../../src/data/index.js";
+import { createRng } from "../../src/data/random.js";
 
 const sample = (category: string, split: "train" | "test", label: 0 | 1, i: number): Sample => ({
   imagePath: `/d/${category}/${split}/${label}/${String(i).padStart(3, "0")}.png`,

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { InvalidArgumentError } from "../../src/errors.js";
 import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
@@ -91,7 +92,7 @@ test("synth in MVTec layout: same seed gives identical bytes, the MVTec and meta
   const tmp = await mkdtemp(path.join(os.tmpdir(), "simclip-synth-"));
   try {
     const opts = { layout: "mvtec" as const, seed: 11, size: 64, trainCount: 3, testGoodCount: 2, testAnomalousCount: 5 };
-    const a = await generateSynth({ ...opts, out: path.join(tmp, "a") });
+    await generateSynth({ ...opts, out: path.join(tmp, "a") });
     await generateSynth({ ...opts, out: path.join(tmp, "b") });
     await generateSynth({ ...opts, seed: 12, out: path.join(tmp, "c") });
     const files = await listTree(path.join(tmp, "a"));
@@ -130,6 +131,12 @@ test("synth in MVTec layout: same seed gives identical bytes, the MVTec and meta
     }
     const meta = await loadMetaJson(path.join(tmp, "a"));
     assert.deepEqual(meta.samples, ds.samples);
+
+    // Regenerating over its own output is allowed (and leaves no stale files); a foreign folder is refused.
+    await generateSynth({ ...opts, trainCount: 1, out: path.join(tmp, "a") });
+    assert.equal((await loadMvtec(path.join(tmp, "a"))).samples.length, 4 * 8);
+    await mkdir(path.join(tmp, "real", "screw"), { recursive: true });
+    await assert.rejects(generateSynth({ ...opts, out: path.join(tmp, "real") }), (e: unknown) => e instanceof InvalidArgumentError && /not empty and was not written by "simclip synth"/.test(e.message));
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import {
   aupro, averagePrecision, f1Max, imageAuroc, labelRegions8, pixelAuroc, PixelAccumulator, pro,
 } from "../../src/metrics/index.js";
-import { bruteAp, bruteAuproExact, bruteAuroc, bruteCalPro, bruteF1, floodLabels } from "./brute-force.js";
+import { bruteAp, bruteAuproExact, bruteAuroc, bruteCalPro, bruteF1, floodLabels, rankSumAuroc } from "./brute-force.js";
 import { randomPixelCase, rng } from "./random-data.js";
 
 const close = (got: number, want: number, tol: number, what: string) =>
@@ -99,4 +99,24 @@ test("PRO counts a pixel whose score equals a threshold as negative (strict >), 
   assert.deepEqual([...got.thresholds], Array.from({ length: 200 }, (_, i) => i));
   close(pro(masks, ints), bruteCalPro(masks, ints), 1e-12, "pro on integer grid");
   close(aupro(masks, ints), bruteAuproExact(masks, ints), 1e-12, "aupro on integer grid");
+});
+
+test("P-AUROC on a large, heavy-tailed map with ties and normals outside the defect range equals the mid-rank formula", () => {
+  const r = rng(77);
+  const h = 300;
+  const w = 400;
+  const mask = new Uint8Array(h * w);
+  const map = new Float32Array(h * w);
+  for (let p = 0; p < h * w; p++) {
+    mask[p] = r() < 0.05 ? 1 : 0;
+    // Exponential tails put most distinct values in a few lookup cells; rounding makes ties.
+    const e = (-Math.log(1 - r())) ** 3;
+    map[p] = r() < 0.3 ? Math.round(e * 8) / 8 : e + mask[p] * 0.7;
+  }
+  map[0] = -50;
+  map[1] = 1e6;
+  mask[0] = 0;
+  mask[1] = 0;
+  const got = pixelAuroc([{ data: mask, height: h, width: w }], [{ data: map, height: h, width: w }]);
+  close(got, rankSumAuroc(mask, map), 1e-12, "p_auroc large");
 });

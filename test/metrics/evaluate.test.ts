@@ -94,3 +94,15 @@ test("evaluator input errors: mixed maps, defect without mask, bad label/score, 
   assert.throws(() => new CategoryEvaluator({ metrics: ["auroc" as never] }), /unknown metric "auroc"/);
   assert.throws(() => evaluatePerCategory([]), /empty/);
 });
+
+test("a category without anomalous images: I-AUROC NaN and I-AP 0 (scikit-learn 1.2.1), both noted", () => {
+  const t = evaluatePerCategory([
+    { category: "good_only", label: 0, score: 0.2 },
+    { category: "good_only", label: 0, score: 0.7 },
+  ], { metrics: ["i_auroc", "i_ap"] });
+  assert.ok(Number.isNaN(t.perCategory.good_only.i_auroc));
+  assert.equal(t.perCategory.good_only.i_ap, 0);
+  assert.equal(t.notes.length, 2);
+  assert.match(t.notes.join("\n"), /good_only i_auroc: .*only one class/);
+  assert.match(t.notes.join("\n"), /good_only i_ap: no anomalous image/);
+});

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { FileFormatError, InvalidArgumentError, MissingFileError } from "../../src/errors.js";
-import { describeNotebookConfig, isRealSetup, loadNotebookConfig } from "../../src/notebook/config.js";
+import { describeNotebookConfig, isRealSetup, loadNotebookConfig, setupLabel } from "../../src/notebook/config.js";
 
 function scratch(): string {
   const root = mkdtempSync(path.join(tmpdir(), "simclip-nbconfig-"));
@@ -15,7 +15,7 @@ function scratch(): string {
 test("nothing given: demo backbone, synthetic datasets, labelled as synthetic", () => {
   const root = scratch();
   const c = loadNotebookConfig({ env: {}, cwd: root });
-  assert.deepEqual(c, { backbone: { kind: "demo" }, mvtec: { kind: "synthetic" }, visa: { kind: "synthetic" }, quick: false, configFile: null });
+  assert.deepEqual(c, { backbone: { kind: "demo" }, mvtec: { kind: "synthetic" }, visa: { kind: "synthetic" }, quick: false, configFile: null, cacheDir: path.join(root, ".cache", "simclip") });
   assert.equal(isRealSetup(c), false);
   assert.match(describeNotebookConfig(c), /Synthetic setup.*not the paper's numbers/);
 });
@@ -35,7 +35,10 @@ test("config file in the parent of the working directory (notebooks/ -> project 
   const root = scratch();
   writeFileSync(path.join(root, "simclip.config.json"), JSON.stringify({ model: "model", mvtecRoot: "mvtec", quick: true }));
   const cwd = path.join(root, "notebooks");
+  writeFileSync(path.join(root, "package.json"), "{}");
   const c = loadNotebookConfig({ env: {}, cwd });
+  assert.equal(c.cacheDir, path.join(root, ".cache", "simclip"), "cache in the project root, not in notebooks/");
+  assert.equal(loadNotebookConfig({ env: { SIMCLIP_CACHE_DIR: "cache" }, cwd }).cacheDir, path.join(cwd, "cache"));
   assert.equal(c.configFile, path.join(root, "simclip.config.json"));
   assert.deepEqual(c.backbone, { kind: "dir", path: path.join(root, "model") }, "relative paths resolve against the file's directory");
   assert.deepEqual(c.mvtec, { kind: "dir", root: path.join(root, "mvtec") });
@@ -55,4 +58,11 @@ test("wrong settings are errors that name the setting, never a silent fallback",
   assert.throws(() => loadNotebookConfig({ env: {}, cwd: root }), (e: unknown) => e instanceof FileFormatError && /unknown key "modle"/.test(e.message));
   writeFileSync(path.join(root, "simclip.config.json"), "{ not json");
   assert.throws(() => loadNotebookConfig({ env: {}, cwd: root }), FileFormatError);
+});
+
+test("setupLabel marks anything but the real setup as synthetic", () => {
+  const root = scratch();
+  assert.equal(setupLabel(loadNotebookConfig({ env: { SIMCLIP_QUICK: "1" }, cwd: root })), "synthetic benchmark, demo backbone (random, not pretrained), quick mode — SYNTHETIC SETUP, not comparable to the paper");
+  const real = loadNotebookConfig({ env: { SIMCLIP_MODEL: path.join(root, "model"), MVTEC_ROOT: path.join(root, "mvtec"), VISA_ROOT: path.join(root, "visa") }, cwd: root });
+  assert.equal(setupLabel(real), "MVTec-AD + VisA, model");
 });

@@ -1,11 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { InvalidArgumentError } from "../../src/errors.js";
-import { PAPER_TABLE_1, PAPER_TABLE_2, PAPER_TABLE_5 } from "../../src/notebook/paper-tables.js";
-import { comparisonHtml, comparisonTable, mergeResultRows, recordsHtml, resultRowFromEvaluation } from "../../src/notebook/tables.js";
+import { PAPER_TABLE_1, PAPER_TABLE_2, PAPER_TABLE_5, PAPER_TABLE_6 } from "../../src/notebook/paper-tables.js";
+import { comparisonHtml, comparisonTable, mergeResultRows, recordsHtml, resultRowFromEvaluation, type ResultRow } from "../../src/notebook/tables.js";
 
 test("comparisonTable puts our fractions (x 100) beside the paper's percentages, row by row", () => {
-  const ours = [
+  const ours: ResultRow[] = [
     { key: { hierarchy: "all" }, values: { "P-AUR": 0.9123, "P-PRO": 0.5 }, std: { "P-AUR": 0.0012, "P-PRO": null } },
     { key: { hierarchy: "layers 6+24" }, values: { "P-AUR": 0.8 } },
   ];
@@ -39,9 +39,9 @@ test("recordsHtml formats numbers and nulls", () => {
 });
 
 test("resultRowFromEvaluation renames the metrics module's means to the paper's columns", () => {
-  const visa = resultRowFromEvaluation({ setup: "0-shot", method: "SimCLIP" }, { mean: { i_auroc: 0.8, i_ap: 0.7, p_auroc: 0.9, p_pro: Number.NaN, p_f1_max: 0.3 } }, "VisA ");
+  const visa = resultRowFromEvaluation({ setup: "0-shot", method: "SimCLIP" }, { mean: { i_auroc: 0.8, i_ap: 0.7, p_auroc: 0.9, p_pro: Number.NaN, p_f1_max: 0.3 } }, { prefix: "VisA " });
   assert.deepEqual(visa.values, { "VisA I-AUR": 0.8, "VisA I-AP": 0.7, "VisA P-AUR": 0.9, "VisA P-PRO": null });
-  const mvtec = resultRowFromEvaluation({ method: "SimCLIP", setup: "0-shot" }, { mean: { p_auroc: 0.5 } }, "MVTec ");
+  const mvtec = resultRowFromEvaluation({ method: "SimCLIP", setup: "0-shot" }, { mean: { p_auroc: 0.5 } }, { prefix: "MVTec " });
   const merged = mergeResultRows([visa, mvtec]);
   assert.equal(merged.length, 1);
   assert.deepEqual(merged[0].values, { ...visa.values, "MVTec P-AUR": 0.5 });
@@ -50,4 +50,6 @@ test("resultRowFromEvaluation renames the metrics module's means to the paper's 
   assert.equal(simclip?.["VisA I-AUR · ours"], "80.0");
   assert.equal(simclip?.["VisA I-AUR · paper"], "83.1 ± 0.0");
   assert.equal(rows.find((r) => r.method === "RegAD")?.["VisA I-AUR · ours"], "quoted only");
+  const t6 = resultRowFromEvaluation({ FD: "✓", PAO: "" }, { mean: { i_auroc: 0.8, i_ap: 0.7, p_auroc: 0.9, p_pro: 0.6 } }, { prefix: "1-shot ", table: PAPER_TABLE_6 });
+  assert.deepEqual(t6.values, { "1-shot I-AUR": 0.8, "1-shot P-AUR": 0.9 });
 });

@@ -16,7 +16,7 @@ export function register(program: Command): void {
         `Default categories: set A (${SYNTH_SETS.A.join(", ")}) for --layout mvtec, set B (${SYNTH_SETS.B.join(", ")}) for --layout visa, ` +
         `so the two are disjoint for cross-dataset training.`,
     )
-    .requiredOption("--out <dir>", "output dataset root (category folders in it are replaced)")
+    .requiredOption("--out <dir>", "output dataset root: a new or empty folder, or an earlier synth output (its category folders are replaced)")
     .addOption(new Option("--layout <layout>", "folder layout").choices(["mvtec", "visa"]).makeOptionMandatory())
     .option("--seed <n>", "random seed (same seed and options give identical files)", integer("seed"), 0)
     .option("--size <px>", "image side in pixels", integer("size"), 256)

@@ -2,7 +2,7 @@
  * Writes a synthetic benchmark to disk in the real MVTec-AD or VisA layout (plus the peers'
  * meta.json), so that exactly the real loaders read it. Byte-identical for the same options.
  */
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import sharp from "sharp";
 import { InvalidArgumentError } from "../../errors.js";
@@ -30,6 +30,9 @@ export interface SynthOptions {
   jpegQuality?: number;
 }
 
+/** Marks a folder as synthetic output (the loaders ignore plain files in the root). */
+const MARKER = "simclip-synth.json";
+
 interface Planned {
   split: "train" | "test";
   /** Unique within the split: selects the image's random stream. */
@@ -51,6 +54,7 @@ export async function generateSynth(opts: SynthOptions): Promise<Dataset> {
     if (!(c in SYNTH_CATEGORIES)) throw new InvalidArgumentError(`unknown synthetic category "${c}"; available: ${Object.keys(SYNTH_CATEGORIES).join(", ")}`);
   }
   const root = path.resolve(opts.out);
+  await claimOutput(root);
   // Regenerating into the same folder must not leave stale files of an earlier, larger run.
   for (const c of categories) await rm(path.join(root, c), { recursive: true, force: true });
 
@@ -83,6 +87,24 @@ export async function generateSynth(opts: SynthOptions): Promise<Dataset> {
   if (opts.layout === "visa") await writeVisaCsv(dataset);
   await writeMetaJson(dataset);
   return dataset;
+}
+
+/**
+ * Only an empty (or new) folder, or one this generator wrote before (it holds MARKER), may be
+ * written: regenerating replaces category folders, which must never hit a real dataset's.
+ */
+async function claimOutput(root: string): Promise<void> {
+  let entries: string[] = [];
+  try {
+    entries = await readdir(root);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+  if (entries.length > 0 && !entries.includes(MARKER)) {
+    throw new InvalidArgumentError(`--out ${root} is not empty and was not written by "simclip synth" (no ${MARKER}); choose a new or empty folder`);
+  }
+  await mkdir(root, { recursive: true });
+  await writeFile(path.join(root, MARKER), JSON.stringify({ generator: "simclip synth" }) + "\n");
 }
 
 const pad = (n: number, width: number) => String(n).padStart(width, "0");

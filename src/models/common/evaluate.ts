@@ -10,7 +10,7 @@
 import { InvalidArgumentError } from "../../errors.js";
 import type { Dataset, Sample } from "../../data/sample.js";
 import { sampleFewShot } from "../../data/few-shot.js";
-import { CategoryEvaluator, DEFAULT_METRICS, type EvaluationTable, type MetricName } from "../../metrics/index.js";
+import { CategoryEvaluator, DEFAULT_CATEGORY_METRICS, type EvaluationTable, type MetricName } from "../../metrics/index.js";
 import { startProgress } from "../../progress.js";
 import type { FeatureProvider, MaskLoader } from "./feature-provider.js";
 import type { AnomalyMethod, MethodOutput } from "./types.js";
@@ -101,7 +101,7 @@ async function evaluateOnce(
   opts: EvaluateOptions,
 ): Promise<EvaluationTable> {
   const batchSize = opts.batchSize ?? 8;
-  const evaluator = new CategoryEvaluator({ metrics: opts.metrics ?? DEFAULT_METRICS });
+  const evaluator = new CategoryEvaluator({ metrics: opts.metrics ?? DEFAULT_CATEGORY_METRICS });
   const progress = startProgress(seed === null ? `eval ${method.name}` : `eval ${method.name} seed ${seed}`, test.length);
   let done = 0;
   for (const category of categories) {

@@ -22,6 +22,9 @@ export type MethodFactory = (ctx: MethodContext) => Promise<AnomalyMethod>;
 
 const METHODS: Record<string, () => Promise<MethodFactory>> = {
   simclip: async () => (await import("../simclip/factory.js")).createSimClipMethod,
+  "simclip+": async () => (await import("../simclip-plus/factory.js")).createSimClipPlusMethod,
+  "clip-ac": async () => (await import("../baselines.js")).createClipAcMethod,
+  "april-gan": async () => (await import("../baselines.js")).createAprilGanMethod,
 };
 
 export function methodNames(): string[] {

@@ -7,7 +7,7 @@ import { tf, tfReady } from "../../tf.js";
 import { InvalidArgumentError, SimclipError } from "../../errors.js";
 import { startProgress } from "../../progress.js";
 import { createRng } from "./init.js";
-import type { TrainableObjective, TrainItem, TrainSource } from "./types.js";
+import type { GradientResult, LossTerm, TrainableObjective, TrainItem, TrainSource } from "./types.js";
 import type { StepInfo, TrainHistory, TrainOptions } from "./train-options.js";
 
 /** The loss became NaN or infinite; the parameters were not updated with it. */
@@ -50,18 +50,19 @@ function resolve(opts: TrainOptions) {
 }
 
 /**
- * One optimiser step's gradients: each loss term on its own tape, gradients summed. Returns the total
- * loss and the named parts as numbers, and the summed gradients (caller disposes).
+ * One optimiser step's gradients on tfjs: each loss term on its own tape, gradients summed. Returns the
+ * total loss and the named parts as numbers, and the summed gradients (caller disposes).
  */
-export function computeGradients(
-  method: TrainableObjective,
-  items: TrainItem[],
-): { loss: number; parts: Record<string, number>; grads: Map<tf.Variable, tf.Tensor> } {
-  const vars = method.trainableVariables();
+export function computeGradients(method: TrainableObjective, items: TrainItem[]): GradientResult {
+  return gradientsOfTerms(method.trainableVariables(), method.objective(items));
+}
+
+/** Differentiate each term on its own tape with respect to `vars`, summing into one gradient per variable. */
+export function gradientsOfTerms(vars: tf.Variable[], terms: LossTerm[]): GradientResult {
   const grads = new Map<tf.Variable, tf.Tensor>();
   const parts: Record<string, number> = {};
   let loss = 0;
-  for (const term of method.objective(items)) {
+  for (const term of terms) {
     let kept: Record<string, tf.Scalar> = {};
     const { value, grads: g } = tf.variableGrads(() => {
       const r = term();
@@ -118,7 +119,7 @@ export async function trainLoop(
       let sum = 0;
       for (let s = 0; s < stepsPerEpoch; s++) {
         const items = await Promise.all(order.slice(s * o.batchSize, (s + 1) * o.batchSize).map((i) => source.get(i)));
-        const { loss, parts, grads } = computeGradients(method, items);
+        const { loss, parts, grads } = method.lossAndGradients ? await method.lossAndGradients(items) : computeGradients(method, items);
         if (!Number.isFinite(loss)) {
           for (const g of grads.values()) g.dispose();
           throw new NonFiniteLossError(epoch, s, parts, lastCheckpoint);

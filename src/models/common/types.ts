@@ -59,11 +59,23 @@ export interface MethodState {
  */
 export type LossTerm = () => { loss: tf.Scalar; parts: Record<string, tf.Scalar> };
 
+/** A batch's loss, its named parts and the gradient of every trainable tensor it reaches (caller disposes). */
+export interface GradientResult {
+  loss: number;
+  parts: Record<string, number>;
+  grads: Map<tf.Variable, tf.Tensor>;
+}
+
 /** What the shared training loop needs from a trainable method. */
 export interface TrainableObjective {
   trainableVariables(): tf.Variable[];
   /** The loss of a batch as a sum of terms; each term builds its part from tfjs ops on `trainableVariables()`. */
   objective(items: TrainItem[]): LossTerm[];
+  /**
+   * Optional faster route to the same loss and gradients (e.g. frozen-input matmuls on onnxruntime);
+   * without it the loop differentiates `objective`'s terms on tfjs.
+   */
+  lossAndGradients?(items: TrainItem[]): Promise<GradientResult>;
   /** Called after every optimiser step (e.g. projecting constrained weights back into [0, 1]). */
   afterStep?(): void;
 }

@@ -28,37 +28,53 @@ export function bilinearMatrix(outSize: number, inSize: number, alignCorners: bo
   return m;
 }
 
-const matrices = new Map<string, tf.Tensor2D>();
+const matrices = new Map<string, { u: tf.Tensor2D; ut: tf.Tensor2D }>();
 
-/** U^T as a kept tensor [g, S], cached per (g, S, alignCorners): it is reused by every batch. */
-function interpolationT(g: number, size: number, alignCorners: boolean): tf.Tensor2D {
+/** U [S, g] and U^T [g, S] as kept tensors, cached per (g, S, alignCorners): every batch reuses them. */
+function interpolation(g: number, size: number, alignCorners: boolean): { u: tf.Tensor2D; ut: tf.Tensor2D } {
   const key = `${g}x${size}x${alignCorners}`;
-  let t = matrices.get(key);
-  if (!t) {
+  let m = matrices.get(key);
+  if (!m) {
     const u = bilinearMatrix(size, g, alignCorners);
     const ut = new Float32Array(g * size);
     for (let i = 0; i < size; i++) for (let j = 0; j < g; j++) ut[j * size + i] = u[i * g + j]!;
-    t = tf.keep(tf.tensor2d(ut, [g, size]));
-    matrices.set(key, t);
+    m = { u: tf.keep(tf.tensor2d(u, [size, g])), ut: tf.keep(tf.tensor2d(ut, [g, size])) };
+    matrices.set(key, m);
   }
-  return t;
+  return m;
+}
+
+/** X' = X^T per image, for [n, a, b] -> [n * b, a] (the row-major layout the next matMul wants). */
+function transposedRows(x: tf.Tensor, n: number, a: number, b: number): tf.Tensor2D {
+  return tf.reshape(tf.transpose(tf.reshape(x, [n, a, b]), [0, 2, 1]), [n * b, a]);
 }
 
 /**
- * [n, g, g] maps -> [n, S, S]. Rows first on the transposed grid, then columns, so that both products
- * are X @ U^T with the big operand on the left and the result comes out untransposed.
+ * [n, g, g] maps -> [n, S, S]: out = U X U^T. Forward: rows first on the transposed grid, then
+ * columns, so both products are (big operand) @ U^T and the result comes out untransposed. The
+ * gradient U^T G U is written by hand the same way ((G U)^T U, transposed back on the small grid):
+ * autodiff would use transposed-operand matMuls, the slow path on tfjs-wasm.
  */
 export function upsampleBilinear(maps: tf.Tensor3D, size: number, alignCorners = true): tf.Tensor3D {
-  return tf.tidy(() => {
-    const [n, gh, gw] = maps.shape;
-    if (gh !== gw) throw new InvalidArgumentError(`upsampleBilinear: square grids only, got ${gh} x ${gw}`);
-    const g = gh;
-    const ut = interpolationT(g, size, alignCorners);
+  const [n, gh, gw] = maps.shape;
+  if (gh !== gw) throw new InvalidArgumentError(`upsampleBilinear: square grids only, got ${gh} x ${gw}`);
+  const g = gh;
+  const { u, ut } = interpolation(g, size, alignCorners);
+  const f = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const x = inputs[0] as tf.Tensor3D;
     // [n, x, y] @ U^T over y -> [n, x, Y]; transpose -> [n, Y, x]; @ U^T over x -> [n, Y, X].
-    const xT = tf.reshape(tf.transpose(maps, [0, 2, 1]), [n * g, g]);
-    const a = tf.transpose(tf.reshape(tf.matMul(xT, ut), [n, g, size]), [0, 2, 1]);
-    return tf.reshape(tf.matMul(tf.reshape(a, [n * size, g]), ut), [n, size, size]);
+    const a = tf.matMul(transposedRows(x, n, g, g), ut);
+    const value = tf.reshape(tf.matMul(transposedRows(a, n, g, size), ut), [n, size, size]) as tf.Tensor3D;
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor3D) => {
+        const gu = tf.matMul(tf.reshape(dy, [n * size, size]), u); // [n, Y, x]
+        const b = tf.matMul(transposedRows(gu, n, size, g), u); // [n, x, y]
+        return tf.transpose(tf.reshape(b, [n, g, g]), [0, 2, 1]);
+      },
+    };
   });
+  return f(maps) as tf.Tensor3D;
 }
 
 /** The same on plain arrays (for code paths without tfjs, e.g. few-shot maps): one [g*g] map -> [S*S]. */

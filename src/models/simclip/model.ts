@@ -12,14 +12,16 @@ import { createRng, namedVariable, variableKey } from "../common/init.js";
 import { PromptFeatureStore, simclipPrompts, type TextTower } from "../common/prompts.js";
 import { transposeArray } from "../common/features.js";
 import { CheckpointMismatchError } from "../common/checkpoint.js";
-import type { AnomalyMethod, FeatureBatch, MethodOutput, MethodState, TrainSource, TrainableObjective } from "../common/types.js";
+import type {
+  AnomalyMethod, FeatureBatch, GradientResult, LossTerm, MethodOutput, MethodState, TrainItem, TrainSource, TrainableObjective,
+} from "../common/types.js";
 import type { TrainHistory, TrainOptions } from "../common/train-options.js";
 import { resolveSimClipConfig, type SimClipConfig, type SimClipDims } from "./config.js";
 import { MultiHierarchyVisionAdapter } from "./mhva.js";
 import { ImplicitPromptTuning } from "./ipt.js";
 import { l2NormalizeRows } from "./maps.js";
 import { scoreSimClip } from "./scoring.js";
-import { simclipObjective } from "./objective.js";
+import { simclipLossAndGradients, simclipObjective } from "./objective.js";
 import { trainLoop } from "../common/train-loop.js";
 import { saveCheckpoint } from "../common/checkpoint.js";
 
@@ -212,8 +214,12 @@ export class SimClip implements AnomalyMethod, TrainableObjective {
     });
   }
 
-  objective(items: Parameters<TrainableObjective["objective"]>[0]) {
+  objective(items: TrainItem[]): LossTerm[] {
     return simclipObjective(this, items);
+  }
+
+  lossAndGradients(items: TrainItem[]): Promise<GradientResult> {
+    return simclipLossAndGradients(this, items);
   }
 
   async fit(source: TrainSource, opts: TrainOptions = {}): Promise<TrainHistory> {

@@ -6,23 +6,35 @@
  * the prompts the config's `imagePrompts` names (authors: the plain ones). Training maps are not
  * smoothed (the Gaussian is a test-time step).
  *
- * Returned as one term for the CE and one per layer, each differentiated on its own tape (the
- * shared loop sums their gradients), so that only one layer's activations exist at a time.
+ * One term for the CE and one per layer, each differentiated on its own tape (gradients summed), so
+ * that only one layer's activations exist at a time. Two routes to the same numbers:
+ * - `simclipObjective`: everything on tfjs (MHVA through a custom gradient dW = X^T dY);
+ * - `simclipLossAndGradients` (what training uses): the adapters' two big products, Y = X W and
+ *   dW = X^T dY, on onnxruntime (~8x tfjs-wasm's matmul speed), the rest on tfjs with Y as the leaf.
  */
 import { tf } from "../../tf.js";
 import { ShapeError } from "../../errors.js";
-import { crossEntropy, diceLoss, focalLossBinary } from "../losses.js";
+import { crossEntropy, focalDiceFromLogits } from "../losses.js";
 import { selectRows, stackLayerTokens, stackPooled } from "../common/features.js";
-import type { LossTerm, TrainItem } from "../common/types.js";
-import { anomalyProbability, l2NormalizeRows, logitDifferenceGrid } from "./maps.js";
+import { frozenMatMul, frozenMatMulTransposedA } from "../common/frozen-matmul.js";
+import { gradientsOfTerms } from "../common/train-loop.js";
+import { namedVariable } from "../common/init.js";
+import type { GradientResult, ImageFeatures, LossTerm, TrainItem } from "../common/types.js";
+import { anomalyLogits, l2NormalizeRows, logitDifferenceGrid } from "./maps.js";
 import type { SimClip } from "./model.js";
 
-export function simclipObjective(m: SimClip, items: TrainItem[]): LossTerm[] {
-  const n = items.length;
+interface Batch {
+  n: number;
+  features: ImageFeatures[];
+  cats: string[];
+  catIndex: number[];
+  masks: Float32Array;
+}
+
+function prepareBatch(m: SimClip, items: TrainItem[]): Batch {
   const S = m.size;
-  const { scale, ceWeight, segWeight } = { scale: m.config.logitScale, ceWeight: m.config.ceWeight, segWeight: m.config.segWeight };
+  const n = items.length;
   const cats = [...new Set(items.map((it) => it.category))];
-  const catIndex = items.map((it) => cats.indexOf(it.category));
   const masks = new Float32Array(n * S * S);
   items.forEach((it, i) => {
     if (it.mask.length !== S * S) {
@@ -34,30 +46,84 @@ export function simclipObjective(m: SimClip, items: TrainItem[]): LossTerm[] {
   if (features[0]!.grid !== m.grid) {
     throw new ShapeError(`cached features have a ${features[0]!.grid}x${features[0]!.grid} grid, SimCLIP at size ${S} needs ${m.grid}x${m.grid}: extract features at --size ${S}`);
   }
+  return { n, features, cats, catIndex: items.map((it) => cats.indexOf(it.category)), masks };
+}
 
-  const ceTerm: LossTerm = () => {
-    const { plain, refined } = m.promptEmbeddings(cats);
+function ceTerm(m: SimClip, b: Batch, labels: number[]): LossTerm {
+  return () => {
+    const { plain, refined } = m.promptEmbeddings(b.cats);
     const prompts = m.config.imagePrompts === "plain" ? plain : refined;
-    const img = l2NormalizeRows(tf.matMul(stackPooled(features), m.visualProjection));
-    const per = selectRows(prompts, catIndex); // [n, 2, E]
-    const logits = tf.mul(tf.sum(tf.mul(tf.expandDims(img, 1), per), 2), scale) as tf.Tensor2D;
-    const ce = crossEntropy(logits, items.map((it) => it.label));
-    return { loss: tf.mul(ce, ceWeight) as tf.Scalar, parts: { ce } };
+    const img = l2NormalizeRows(tf.matMul(stackPooled(b.features), m.visualProjection));
+    const per = selectRows(prompts, b.catIndex); // [n, 2, E]
+    const logits = tf.mul(tf.sum(tf.mul(tf.expandDims(img, 1), per), 2), m.config.logitScale) as tf.Tensor2D;
+    const ce = crossEntropy(logits, labels);
+    return { loss: tf.mul(ce, m.config.ceWeight) as tf.Scalar, parts: { ce } };
   };
+}
 
-  const layerTerm = (layer: number): LossTerm => () => {
-    const P = m.grid * m.grid;
-    const x = tf.tensor2d(stackLayerTokens(features, layer), [n * P, features[0]!.width]);
-    const adapted = m.projectPatches(layer, x, tf.transpose(x));
-    const { refined } = m.promptEmbeddings(cats);
+/** The segmentation term of one layer, given a function producing its adapted patch features [n * P, E] on the tape. */
+function segTerm(m: SimClip, b: Batch, layer: number, adapted: () => tf.Tensor2D): LossTerm {
+  return () => {
+    const { refined } = m.promptEmbeddings(b.cats);
     const [t0, t1] = tf.unstack(refined, 1) as [tf.Tensor2D, tf.Tensor2D];
-    const diff = selectRows(tf.sub(t1, t0), catIndex) as tf.Tensor2D;
-    const p = anomalyProbability(logitDifferenceGrid(adapted, diff, scale, m.grid), S);
-    const g = tf.tensor3d(masks, [n, S, S]);
-    const focal = focalLossBinary(p, g);
-    const dice = diceLoss(p, g);
-    return { loss: tf.mul(tf.add(focal, dice), segWeight) as tf.Scalar, parts: { [`focal_${layer}`]: focal, [`dice_${layer}`]: dice } };
+    const diff = selectRows(tf.sub(t1, t0), b.catIndex) as tf.Tensor2D;
+    const z = anomalyLogits(logitDifferenceGrid(adapted(), diff, m.config.logitScale, m.grid), m.size);
+    const [focal, dice] = tf.unstack(focalDiceFromLogits(z, tf.tensor3d(b.masks, [b.n, m.size, m.size]))) as [tf.Scalar, tf.Scalar];
+    return { loss: tf.mul(tf.add(focal, dice), m.config.segWeight) as tf.Scalar, parts: { [`focal_${layer}`]: focal, [`dice_${layer}`]: dice } };
   };
+}
 
-  return [ceTerm, ...m.layers.map(layerTerm)];
+export function simclipObjective(m: SimClip, items: TrainItem[]): LossTerm[] {
+  const b = prepareBatch(m, items);
+  const P = m.grid * m.grid;
+  const layerTerm = (layer: number) =>
+    segTerm(m, b, layer, () => {
+      const x = tf.tensor2d(stackLayerTokens(b.features, layer), [b.n * P, b.features[0]!.width]);
+      return m.projectPatches(layer, x, tf.transpose(x));
+    });
+  return [ceTerm(m, b, items.map((it) => it.label)), ...m.layers.map(layerTerm)];
+}
+
+function accumulate(into: GradientResult, from: GradientResult): void {
+  into.loss += from.loss;
+  Object.assign(into.parts, from.parts);
+  for (const [v, g] of from.grads) {
+    const prev = into.grads.get(v);
+    if (prev) {
+      into.grads.set(v, tf.add(prev, g));
+      prev.dispose();
+      g.dispose();
+    } else into.grads.set(v, g);
+  }
+}
+
+export async function simclipLossAndGradients(m: SimClip, items: TrainItem[]): Promise<GradientResult> {
+  const b = prepareBatch(m, items);
+  const vars = m.trainableVariables();
+  const result = gradientsOfTerms(vars, [ceTerm(m, b, items.map((it) => it.label))]);
+  const P = m.grid * m.grid;
+  const W = b.features[0]!.width;
+  const E = m.dims.embedDim;
+  for (const layer of m.layers) {
+    const x = stackLayerTokens(b.features, layer);
+    if (!m.mhva) {
+      accumulate(result, gradientsOfTerms(vars, [segTerm(m, b, layer, () => m.projectPatches(layer, tf.tensor2d(x, [b.n * P, W])))]));
+      continue;
+    }
+    const weight = m.mhva.weights.get(layer)!;
+    const bias = m.mhva.biases.get(layer)!;
+    const y = namedVariable(tf.tensor2d(await frozenMatMul(x, b.n * P, W, weight.dataSync() as Float32Array, E), [b.n * P, E]), "adapter-output");
+    try {
+      const r = gradientsOfTerms([...vars, y], [segTerm(m, b, layer, () => tf.add(y, bias) as tf.Tensor2D)]);
+      const dy = r.grads.get(y)!;
+      r.grads.delete(y);
+      const dyData = dy.dataSync() as Float32Array;
+      dy.dispose();
+      r.grads.set(weight, tf.tensor2d(await frozenMatMulTransposedA(x, b.n * P, W, dyData, E), [W, E]));
+      accumulate(result, r);
+    } finally {
+      y.dispose();
+    }
+  }
+  return result;
 }

@@ -10,6 +10,7 @@
 import { tf } from "../../tf.js";
 import { gaussianFilter } from "../common/gaussian.js";
 import { selectRows, stackLayerTokens, stackPooled } from "../common/features.js";
+import { frozenMatMul } from "../common/frozen-matmul.js";
 import type { FeatureBatch, ImageFeatures, MethodOutput } from "../common/types.js";
 import { anomalyProbability, l2NormalizeRows, logitDifferenceGrid } from "./maps.js";
 import type { SimClip } from "./model.js";
@@ -23,43 +24,58 @@ export async function scoreSimClip(m: SimClip, batch: FeatureBatch): Promise<Met
   const scores = new Float32Array(batch.features.length);
   for (let start = 0; start < batch.features.length; start += CHUNK) {
     const features = batch.features.slice(start, start + CHUNK);
-    const cats = batch.categories.slice(start, start + CHUNK);
-    const { sum, prob } = scoreChunk(m, features, cats);
-    const sumData = (await sum.data()) as Float32Array;
-    scores.set((await prob.data()) as Float32Array, start);
-    sum.dispose();
-    prob.dispose();
+    const { sum, prob } = await scoreChunk(m, features, batch.categories.slice(start, start + CHUNK));
+    scores.set(prob, start);
     for (let i = 0; i < features.length; i++) {
-      const raw = sumData.slice(i * S * S, (i + 1) * S * S);
+      const raw = sum.slice(i * S * S, (i + 1) * S * S);
       maps.push(m.config.sigma > 0 ? gaussianFilter(raw, S, S, m.config.sigma) : raw);
     }
   }
   return { size: S, maps, scores };
 }
 
-/** Unsmoothed summed maps [n, S, S] and anomaly probabilities [n] of one chunk (no gradients kept). */
-export function scoreChunk(m: SimClip, features: ImageFeatures[], categories: string[]): { sum: tf.Tensor3D; prob: tf.Tensor1D } {
-  return tf.tidy(() => {
-    const n = features.length;
-    const unique = [...new Set(categories)];
-    const idx = categories.map((c) => unique.indexOf(c));
+/**
+ * Unsmoothed summed maps [n * S * S] and anomaly probabilities [n] of one chunk. The adapters' X W
+ * runs on onnxruntime (frozen inputs, no gradient needed), the rest on tfjs.
+ */
+export async function scoreChunk(m: SimClip, features: ImageFeatures[], categories: string[]): Promise<{ sum: Float32Array; prob: Float32Array }> {
+  const n = features.length;
+  const P = m.grid * m.grid;
+  const W = features[0]!.width;
+  const E = m.dims.embedDim;
+  const scale = m.config.logitScale;
+  const unique = [...new Set(categories)];
+  const idx = categories.map((c) => unique.indexOf(c));
+  const { diff, prob } = tf.tidy(() => {
     const { plain, refined } = m.promptEmbeddings(unique);
-    const scale = m.config.logitScale;
-
     const img = l2NormalizeRows(tf.matMul(stackPooled(features), m.visualProjection));
     const per = selectRows(m.config.imagePrompts === "plain" ? plain : refined, idx);
     const logits = tf.mul(tf.sum(tf.mul(tf.expandDims(img, 1), per), 2), scale);
-    const prob = tf.reshape(tf.slice(tf.softmax(logits, 1), [0, 1], [n, 1]), [n]) as tf.Tensor1D;
-
     const [t0, t1] = tf.unstack(refined, 1) as [tf.Tensor2D, tf.Tensor2D];
-    const diff = selectRows(tf.sub(t1, t0), idx) as tf.Tensor2D;
-    const P = m.grid * m.grid;
-    let sum: tf.Tensor3D | null = null;
-    for (const layer of m.layers) {
-      const x = tf.tensor2d(stackLayerTokens(features, layer), [n * P, features[0]!.width]);
-      const p = anomalyProbability(logitDifferenceGrid(m.projectPatches(layer, x), diff, scale, m.grid), m.size);
-      sum = sum ? (tf.add(sum, p) as tf.Tensor3D) : p;
-    }
-    return { sum: sum!, prob };
+    return {
+      diff: selectRows(tf.sub(t1, t0), idx) as tf.Tensor2D,
+      prob: tf.reshape(tf.slice(tf.softmax(logits, 1), [0, 1], [n, 1]), [n]),
+    };
   });
+  let sum: tf.Tensor | null = null;
+  try {
+    for (const layer of m.layers) {
+      const x = stackLayerTokens(features, layer);
+      const y = m.mhva ? await frozenMatMul(x, n * P, W, m.mhva.weights.get(layer)!.dataSync() as Float32Array, E) : null;
+      const p = tf.tidy(() => {
+        const adapted = y
+          ? (tf.add(tf.tensor2d(y, [n * P, E]), m.mhva!.biases.get(layer)!) as tf.Tensor2D)
+          : m.projectPatches(layer, tf.tensor2d(x, [n * P, W]));
+        return anomalyProbability(logitDifferenceGrid(adapted, diff, scale, m.grid), m.size);
+      });
+      if (sum) {
+        const next: tf.Tensor = tf.add(sum, p);
+        tf.dispose([sum, p]);
+        sum = next;
+      } else sum = p;
+    }
+    return { sum: (await sum!.data()) as Float32Array, prob: (await prob.data()) as Float32Array };
+  } finally {
+    tf.dispose([diff, prob, ...(sum ? [sum] : [])]);
+  }
 }

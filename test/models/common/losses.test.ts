@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tf, tfReady } from "../../../src/tf.js";
-import { crossEntropy, diceLoss, focalLossBinary } from "../../../src/models/losses.js";
+import { crossEntropy, diceLoss, focalDiceFromLogits, focalLossBinary } from "../../../src/models/losses.js";
 
 const close = (a: number, b: number, tol: number, what: string) => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
 
@@ -35,4 +35,21 @@ test("cross-entropy: ln(1 + e^2) and ln(1 + e^-1) averaged", async () => {
   await tfReady();
   const logits = tf.tensor2d([[2, 0], [0, 1]]);
   close(crossEntropy(logits, [1, 1]).dataSync()[0]!, (2.1269280110429727 + 0.31326168751822286) / 2, 1e-6, "ce");
+});
+
+test("focalDiceFromLogits: same values as focal/dice of sigmoid(z), and its hand-written gradient equals autodiff's", async () => {
+  await tfReady();
+  const z = tf.randomNormal([3, 5, 4], 0, 3, "float32", 9);
+  const g = tf.tensor3d(Array.from({ length: 60 }, (_, i) => ((i * 7) % 5 === 0 ? 1 : 0)), [3, 5, 4]);
+  const [f, d] = focalDiceFromLogits(z, g).arraySync();
+  const p = tf.sigmoid(z);
+  close(f!, focalLossBinary(p, g).dataSync()[0]!, 1e-6, "focal");
+  close(d!, diceLoss(p, g).dataSync()[0]!, 1e-6, "dice");
+  const w = [0.7, 1.9];
+  const fused = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(focalDiceFromLogits(t, g), w)))(z).dataSync();
+  const auto = tf.grad((t: tf.Tensor) => {
+    const q = tf.sigmoid(t);
+    return tf.add(tf.mul(focalLossBinary(q, g), w[0]!), tf.mul(diceLoss(q, g), w[1]!));
+  })(z).dataSync();
+  for (let i = 0; i < auto.length; i++) close(fused[i]!, auto[i]!, 1e-6 + 1e-4 * Math.abs(auto[i]!), `dz[${i}]`);
 });

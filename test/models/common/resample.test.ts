@@ -44,3 +44,23 @@ test("gaussianFilter matches scipy.ndimage.gaussian_filter (sigma 2, and sigma 7
   assert.ok(maxErr(gaussianFilter(input, g.h, g.w, 7), g.sigma7) < 2e-6);
   assert.throws(() => gaussianFilter(input, g.h + 1, g.w, 2), InvalidArgumentError);
 });
+
+test("upsampleBilinear's hand-written gradient equals U^T G U computed with explicit matrices", async () => {
+  await tfReady();
+  const g = 3, S = 7, n = 2;
+  const x = tf.randomNormal([n, g, g], 0, 1, "float32", 1) as tf.Tensor3D;
+  const weights = tf.randomNormal([n, S, S], 0, 1, "float32", 2);
+  const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(upsampleBilinear(t as tf.Tensor3D, S, true), weights)))(x);
+  const u = bilinearMatrix(S, g, true);
+  const w = weights.arraySync() as number[][][];
+  const got = grad.arraySync() as number[][][];
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < g; i++) {
+      for (let j = 0; j < g; j++) {
+        let want = 0;
+        for (let Y = 0; Y < S; Y++) for (let X = 0; X < S; X++) want += u[Y * g + i]! * w[b]![Y]![X]! * u[X * g + j]!;
+        assert.ok(Math.abs(got[b]![i]![j]! - want) < 1e-4, `[${b}, ${i}, ${j}]: ${got[b]![i]![j]} vs ${want}`);
+      }
+    }
+  }
+});

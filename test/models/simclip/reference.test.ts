@@ -24,11 +24,14 @@ function maxAbs(a: ArrayLike<number>): number {
   return m;
 }
 
-test("loss and its parts match the PyTorch reference", async () => {
+test("loss and its parts match the PyTorch reference (tfjs route and onnxruntime route)", async () => {
   await tfReady();
   const m = await referenceModel();
   await m.prepare(ref.categories);
-  const { loss, parts, grads } = computeGradients(m, referenceItems());
+  const tfjs = computeGradients(m, referenceItems());
+  for (const g of tfjs.grads.values()) g.dispose();
+  assert.ok(Math.abs(tfjs.loss - ref.loss) <= 1e-4 * Math.abs(ref.loss), `tfjs loss ${tfjs.loss} vs ${ref.loss}`);
+  const { loss, parts, grads } = await m.lossAndGradients(referenceItems());
   for (const g of grads.values()) g.dispose();
   assert.ok(Math.abs(loss - ref.loss) <= 1e-4 * Math.abs(ref.loss), `loss ${loss} vs ${ref.loss}`);
   for (const [k, v] of Object.entries(ref.parts)) {
@@ -37,11 +40,12 @@ test("loss and its parts match the PyTorch reference", async () => {
   m.dispose();
 });
 
-test("gradients of every trainable tensor match PyTorch autograd", async () => {
+for (const route of ["tfjs", "onnxruntime"] as const) {
+test(`gradients of every trainable tensor match PyTorch autograd (${route} route)`, async () => {
   await tfReady();
   const m = await referenceModel();
   await m.prepare(ref.categories);
-  const { grads } = computeGradients(m, referenceItems());
+  const { grads } = route === "tfjs" ? computeGradients(m, referenceItems()) : await m.lossAndGradients(referenceItems());
   const seen = new Set<string>();
   for (const [v, g] of grads) {
     const key = variableKey(v);
@@ -55,6 +59,7 @@ test("gradients of every trainable tensor match PyTorch autograd", async () => {
   assert.deepEqual([...seen].sort(), Object.keys(ref.grads).sort());
   m.dispose();
 });
+}
 
 test("test-time maps (summed, smoothed) and image scores match the reference", async () => {
   await tfReady();

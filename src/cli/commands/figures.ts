@@ -1,0 +1,29 @@
+/**
+ * `simclip figures` (also `npm run figures`): writes every figure as PNG (and SVG for charts) to
+ * figures/ without a notebook, on the configuration the notebooks use (SIMCLIP_MODEL, MVTEC_ROOT,
+ * VISA_ROOT, SIMCLIP_QUICK or simclip.config.json; otherwise demo backbone + synthetic benchmark).
+ */
+import { Command } from "commander";
+import { InvalidArgumentError } from "../../errors.js";
+import { describeNotebookConfig, isRealSetup, loadNotebookConfig } from "../../notebook/config.js";
+import { FIGURE_JOBS } from "../../viz/figure-jobs.js";
+
+export function register(program: Command): void {
+  program
+    .command("figures")
+    .description("Write every figure (PNG, and SVG for charts) to a folder, on the notebooks' configuration")
+    .option("--out <dir>", "output folder", "figures")
+    .option("--only <names...>", `figures to write (default all: ${Object.keys(FIGURE_JOBS).join(", ")})`)
+    .action(async (opts: { out: string; only?: string[] }) => {
+      const names = opts.only ?? Object.keys(FIGURE_JOBS);
+      for (const n of names) {
+        if (!(n in FIGURE_JOBS)) throw new InvalidArgumentError(`--only: unknown figure "${n}"; known: ${Object.keys(FIGURE_JOBS).join(", ")}`);
+      }
+      const config = loadNotebookConfig();
+      process.stderr.write(`${describeNotebookConfig(config).replace(/\*\*|`/g, "")}\n`);
+      for (const n of names) {
+        const files = await FIGURE_JOBS[n].run(config, opts.out);
+        process.stdout.write(`${n}: ${files.join(", ")}${isRealSetup(config) ? "" : " (synthetic setup)"}\n`);
+      }
+    });
+}

@@ -1,0 +1,185 @@
+/**
+ * APRIL-GAN (Chen et al., VAND 2023; paper Table 1 and the few-shot rows): the frozen CLIP text
+ * tower with a WinCLIP-style prompt ensemble, one trainable linear map per hooked layer on the raw
+ * patch tokens (the same Linear(W -> E) shape as SimCLIP's MHVA, whose module is reused), trained
+ * with focal + dice only (no image loss, no IPT, projections frozen). Test maps: 100 x cos, bilinear
+ * upsampling, softmax, summed over layers, no Gaussian smoothing; image score: the text probability
+ * from CLIP's own image embedding (peer-conventions.md "APRIL-GAN").
+ *
+ * Few-shot (its test.py): per layer, min over the k normal images' raw patch tokens of (1 - cos)
+ * (SimCLIP+'s memory gallery and its nearest-neighbour search are reused), upsampled and summed over
+ * layers, added to the zero-shot map; image score 0.5 * (text probability + the class's min-max
+ * normalised map maximum), over all test images of the class.
+ */
+import { tf, tfReady } from "../../tf.js";
+import { InvalidArgumentError } from "../../errors.js";
+import { createRng, variableKey } from "../common/init.js";
+import { stackLayerTokens, stackPooled } from "../common/features.js";
+import { upsampleBilinearArray } from "../common/upsample.js";
+import { CheckpointMismatchError, saveCheckpoint } from "../common/checkpoint.js";
+import { trainLoop } from "../common/train-loop.js";
+import type { TrainHistory, TrainOptions } from "../common/train-options.js";
+import type {
+  AnomalyMethod, FeatureBatch, ImageFeatures, LossTerm, MethodOutput, MethodState, TrainItem, TrainSource, TrainableObjective,
+} from "../common/types.js";
+import type { SimClipBackbone } from "../simclip/model.js";
+import { MultiHierarchyVisionAdapter } from "../simclip/mhva.js";
+import { MemoryGallery } from "../simclip-plus/memory-gallery.js";
+import { combineImageScores, mapMaximum } from "../simclip-plus/image-score.js";
+import { FrozenPromptEmbeddings } from "../clip-ac/frozen-prompts.js";
+import { ClipPatchProjection } from "../clip-ac/clip-projection.js";
+import { summedPromptMaps, textAnomalyProbability } from "../clip-ac/prompt-maps.js";
+import { quarterLayers, resolveGeometry } from "../clip-ac/geometry.js";
+import { aprilGanPrompts } from "./prompts.js";
+import { aprilGanObjective } from "./objective.js";
+
+export const APRIL_GAN_METHOD = "april-gan";
+
+export interface AprilGanConfig {
+  size: number;
+  /** Hooked blocks with adapters (peers: 6, 12, 18, 24 of ViT-L/14). */
+  layers: number[];
+  logitScale: number;
+}
+
+const CHUNK = 8;
+
+export class AprilGan implements AnomalyMethod, TrainableObjective {
+  readonly name = APRIL_GAN_METHOD;
+  readonly config: AprilGanConfig;
+  readonly grid: number;
+  readonly adapters: MultiHierarchyVisionAdapter;
+  readonly prompts: FrozenPromptEmbeddings;
+  private readonly projection: ClipPatchProjection;
+  private readonly memories = new Map<string, MemoryGallery>();
+
+  private constructor(readonly backbone: SimClipBackbone, config: Partial<AprilGanConfig>, seed: number) {
+    const c = backbone.config;
+    const g = resolveGeometry("APRIL-GAN", c, config.size, config.layers, quarterLayers(c));
+    this.config = { size: g.size, layers: g.layers, logitScale: config.logitScale ?? 100 };
+    this.grid = g.grid;
+    this.adapters = new MultiHierarchyVisionAdapter(g.layers, c.vision.width, c.embedDim, createRng("april-gan-init", seed));
+    this.prompts = new FrozenPromptEmbeddings(backbone, aprilGanPrompts, c.embedDim);
+    this.projection = new ClipPatchProjection(backbone.weights, c.vision.width, c.embedDim);
+  }
+
+  static async create(backbone: SimClipBackbone, config: Partial<AprilGanConfig> = {}, seed = 111): Promise<AprilGan> {
+    await tfReady();
+    return new AprilGan(backbone, config, seed);
+  }
+
+  static async fromState(backbone: SimClipBackbone, state: MethodState, where = "checkpoint"): Promise<AprilGan> {
+    if (state.method !== APRIL_GAN_METHOD) throw new CheckpointMismatchError(where, `it holds method "${state.method}", not "${APRIL_GAN_METHOD}"`);
+    const saved = state.config as { aprilGan: AprilGanConfig; backbone: string };
+    if (saved.backbone !== backbone.fingerprint) {
+      throw new CheckpointMismatchError(where, "it was trained on another backbone (weights fingerprint differs): pass the --model used for training");
+    }
+    const m = await AprilGan.create(backbone, saved.aprilGan, 0);
+    for (const v of m.trainableVariables()) {
+      const t = state.tensors.get(variableKey(v));
+      if (!t || t.shape.join(",") !== v.shape.join(",")) {
+        m.dispose();
+        throw new CheckpointMismatchError(where, `tensor "${variableKey(v)}" is missing or has shape [${t?.shape ?? ""}], this model needs [${v.shape}]`);
+      }
+      tf.tidy(() => v.assign(tf.tensor(t.data, v.shape)));
+    }
+    return m;
+  }
+
+  get size(): number {
+    return this.config.size;
+  }
+
+  get layers(): number[] {
+    return this.config.layers;
+  }
+
+  trainableVariables(): tf.Variable[] {
+    return this.adapters.variables();
+  }
+
+  async prepare(categories: string[]): Promise<void> {
+    await this.prompts.ensure(categories);
+  }
+
+  objective(items: TrainItem[]): LossTerm[] {
+    return aprilGanObjective(this, items);
+  }
+
+  async fit(source: TrainSource, opts: TrainOptions = {}): Promise<TrainHistory> {
+    await this.prepare(source.categories);
+    // APRIL-GAN's train.py: batch 8, constant learning rate (no scheduler).
+    const o: TrainOptions = { batchSize: 8, schedule: "constant", label: "train april-gan", ...opts };
+    return trainLoop(this, source, o, (dir) => saveCheckpoint(dir, this.state(), this.backbone.fingerprint));
+  }
+
+  async setMemory(category: string, normals: ImageFeatures[]): Promise<void> {
+    this.memories.set(category, MemoryGallery.build(normals, this.layers));
+  }
+
+  async score(batch: FeatureBatch): Promise<MethodOutput> {
+    await this.prepare(batch.categories);
+    const S = this.size;
+    const E = this.backbone.config.embedDim;
+    const maps: Float32Array[] = [];
+    const scores = new Float32Array(batch.features.length);
+    for (let start = 0; start < batch.features.length; start += CHUNK) {
+      const features = batch.features.slice(start, start + CHUNK);
+      const cats = batch.categories.slice(start, start + CHUNK);
+      const n = features.length;
+      const { diff, pairs } = this.prompts.perImage(cats);
+      const prob = tf.tidy(() => textAnomalyProbability(this.projection.imageEmbeds(stackPooled(features)), tf.tensor3d(pairs, [n, 2, E]), this.config.logitScale));
+      scores.set((await prob.data()) as Float32Array, start);
+      prob.dispose();
+      const diffT = tf.tensor2d(diff, [n, E]);
+      let sum: Float32Array;
+      try {
+        sum = await summedPromptMaps(features, diffT, { ...this.config, grid: this.grid }, async (layer, x, rows, w) =>
+          tf.tidy(() => this.adapters.forward(layer, tf.tensor2d(x, [rows, w]))),
+        );
+      } finally {
+        diffT.dispose();
+      }
+      for (let i = 0; i < n; i++) {
+        const map = sum.slice(i * S * S, (i + 1) * S * S);
+        if (this.memories.has(cats[i]!)) {
+          const fewShot = await this.fewShotMap(cats[i]!, features[i]!);
+          for (let p = 0; p < map.length; p++) map[p]! += fewShot[p]!;
+        }
+        maps.push(map);
+      }
+    }
+    return { size: S, maps, scores };
+  }
+
+  /** Sum over layers of upsample(min over memory of (1 - cos)): APRIL-GAN's `anomaly_map_few_shot`. */
+  async fewShotMap(category: string, f: ImageFeatures): Promise<Float32Array> {
+    const memory = this.memories.get(category);
+    if (!memory) throw new InvalidArgumentError(`APRIL-GAN: no few-shot memory for class "${category}": call setMemory first`);
+    const S = this.size;
+    const P = this.grid * this.grid;
+    const out = new Float32Array(S * S);
+    for (const layer of this.layers) {
+      const { maxCos } = await memory.search(layer, stackLayerTokens([f], layer), P);
+      const up = upsampleBilinearArray(maxCos.map((c) => 1 - c), this.grid, S, true);
+      for (let p = 0; p < out.length; p++) out[p]! += up[p]!;
+    }
+    return out;
+  }
+
+  finalizeCategory(category: string, outputs: MethodOutput): MethodOutput {
+    if (!this.memories.has(category)) return outputs;
+    return { ...outputs, scores: combineImageScores(outputs.scores, Float32Array.from(outputs.maps, mapMaximum)) };
+  }
+
+  state(): MethodState {
+    const tensors = new Map<string, { data: Float32Array; shape: number[] }>();
+    for (const v of this.trainableVariables()) tensors.set(variableKey(v), { data: v.dataSync() as Float32Array, shape: [...v.shape] });
+    return { method: APRIL_GAN_METHOD, config: { aprilGan: this.config, backbone: this.backbone.fingerprint }, tensors };
+  }
+
+  dispose(): void {
+    this.adapters.dispose();
+    this.projection.dispose();
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * Every figure `simclip figures` writes, by name. A job opens what the notebook configuration names
+ * (src/notebook/config.ts: real model and datasets, or the demo backbone and synthetic benchmark)
+ * and writes its files; the notebooks show the same figures interactively.
+ */
+import type { Sample } from "../data/sample.js";
+import type { NotebookConfig } from "../notebook/config.js";
+import { layerDistanceRows } from "../notebook/inspect-layers.js";
+import { openBackbone, openDataset } from "../notebook/resources.js";
+import { writeHeatmapGridFile } from "./write.js";
+
+export interface FigureJob {
+  description: string;
+  /** Writes the figure's files into `outDir`; returns their paths. */
+  run(config: NotebookConfig, outDir: string): Promise<string[]>;
+}
+
+/** Four blocks spread over the depth, as the paper's L = {6, 12, 18, 24} are over ViT-L's 24. */
+export function spreadLayers(depth: number): number[] {
+  const n = Math.min(4, depth);
+  return Array.from({ length: n }, (_, i) => Math.round(((i + 1) * depth) / n));
+}
+
+export const FIGURE_JOBS: Record<string, FigureJob> = {
+  "layer-distances": {
+    description: "per-layer patch-token distance from the mean patch token on anomalous test images (quick-start notebook)",
+    async run(config, outDir) {
+      const model = await openBackbone(config);
+      try {
+        const data = await openDataset(config, "mvtec");
+        const samples = data.categories
+          .map((c) => data.samples.find((s) => s.category === c && s.split === "test" && s.label === 1))
+          .filter((s): s is Sample => s !== undefined)
+          .slice(0, 3);
+        const layers = spreadLayers(model.config.vision.layers);
+        const rows = await layerDistanceRows(model, samples, layers, model.config.vision.imageSize);
+        return writeHeatmapGridFile(outDir, "layer-distances", rows, { mapLabels: layers.map((l) => `layer ${l}`) });
+      } finally {
+        await model.dispose();
+      }
+    },
+  },
+};
