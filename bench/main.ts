@@ -5,6 +5,7 @@
 const benches: Record<string, () => Promise<{ run(argv: string[]): Promise<void> }>> = {
   cache: () => import("./cache.js"),
   clip: () => import("./clip.js"),
+  fewshot: () => import("./fewshot.js"),
   metrics: () => import("./metrics.js"),
   train: () => import("./train.js"),
 };

@@ -9,6 +9,9 @@ import { register as registerSynth } from "./commands/synth.js";
 import { register as registerEncode } from "./commands/encode.js";
 import { register as registerDemoModel } from "./commands/demo-model.js";
 import { register as registerFigures } from "./commands/figures.js";
+import { register as registerTrain } from "./commands/train.js";
+import { register as registerEval } from "./commands/eval.js";
+import { register as registerPredict } from "./commands/predict.js";
 
 const program = new Command("simclip")
   .description("SimCLIP / SimCLIP+ zero- and few-shot industrial anomaly detection")
@@ -19,6 +22,9 @@ registerSynth(program);
 registerEncode(program);
 registerDemoModel(program);
 registerFigures(program);
+registerTrain(program);
+registerEval(program);
+registerPredict(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof SimclipError) {

@@ -3,3 +3,4 @@ export * from "./losses.js";
 export * from "./common/index.js";
 export * from "./simclip/index.js";
 export * from "./simclip-plus/index.js";
+export * from "./baselines.js";

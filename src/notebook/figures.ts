@@ -52,11 +52,12 @@ export async function heatmapGridFigure(rows: HeatmapRow[], opts: HeatmapGridOpt
     height: 40 + 180 * rows.length,
     margin: { l: 90, r: 10, t: 60, b: 10 },
     showlegend: false,
-    annotations: [] as Record<string, unknown>[],
   };
+  const annotations: Record<string, unknown>[] = [];
   for (let r = 0; r < rows.length; r++) {
     const cells = heatmapRowCells(rows[r], opts);
     for (let c = 0; c < cols; c++) {
+      // Plotly names the axes of subplot n "x", "x2", "x3", ... (the first has no number).
       const n = r * cols + c + 1;
       const ax = n === 1 ? "" : String(n);
       data.push({ type: "image", source: await dataUri(cells[c]), xaxis: `x${ax}`, yaxis: `y${ax}`, hoverinfo: "skip" });
@@ -71,10 +72,12 @@ export async function heatmapGridFigure(rows: HeatmapRow[], opts: HeatmapGridOpt
       }
       layout[`xaxis${ax}`] = { visible: false };
       layout[`yaxis${ax}`] = { visible: false, scaleanchor: `x${ax}` };
-      if (r === 0) (layout.annotations as Record<string, unknown>[]).push({ text: titles[c], showarrow: false, xref: `x${ax} domain`, yref: `y${ax} domain`, x: 0.5, y: 1.12 });
+      const at = { showarrow: false, xref: `x${ax} domain`, yref: `y${ax} domain` };
+      if (r === 0) annotations.push({ ...at, text: titles[c], x: 0.5, y: 1.12 });
+      if (c === 0) annotations.push({ ...at, text: rows[r].label ?? "", x: -0.05, y: 0.5, xanchor: "right" });
     }
-    (layout.annotations as Record<string, unknown>[]).push({ text: rows[r].label ?? "", showarrow: false, xref: `x${r * cols + 1 === 1 ? "" : r * cols + 1} domain`, yref: `y${r * cols + 1 === 1 ? "" : r * cols + 1} domain`, x: -0.05, y: 0.5, xanchor: "right" });
   }
+  layout.annotations = annotations;
   return { data, layout };
 }
 

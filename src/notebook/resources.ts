@@ -21,14 +21,23 @@ export function demoArch(config: NotebookConfig): string {
   return config.quick ? "tiny" : "ViT-B-16";
 }
 
-/** Writes into a temporary sibling and renames, so an interrupted run never leaves a half-written directory behind. */
+/**
+ * Writes into a temporary sibling and renames, so an interrupted run never leaves a half-written
+ * directory behind; when notebooks run in parallel and another one finished first, its copy (the
+ * same bytes: both writers are seeded) is kept.
+ */
 async function once(dir: string, write: (tmp: string) => Promise<unknown>): Promise<void> {
   if (existsSync(dir)) return;
   const tmp = `${dir}.partial-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(path.dirname(dir), { recursive: true });
   await write(tmp);
-  await rename(tmp, dir);
+  try {
+    await rename(tmp, dir);
+  } catch (e) {
+    if (!existsSync(dir)) throw e;
+    await rm(tmp, { recursive: true, force: true });
+  }
 }
 
 export async function openBackbone(config: NotebookConfig): Promise<ClipModel> {

@@ -28,6 +28,22 @@ export interface HeatmapGridOptions {
   gap?: number;
   /** Colour the map alone instead of over the image. */
   noOverlay?: boolean;
+  /** PNG only: a title strip above the columns and the row labels at the left (default true). */
+  labels?: boolean;
+}
+
+/** Height of the column-title strip and width of the row-label strip, in pixels. */
+export const HEATMAP_TITLE_HEIGHT = 24;
+export const HEATMAP_LABEL_WIDTH = 160;
+
+function escapeXml(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+
+/** Text drawn by librsvg through sharp (DejaVu Sans where installed, any sans-serif otherwise). */
+function textSvg(width: number, height: number, items: { x: number; y: number; text: string; anchor: "start" | "middle" | "end" }[]): Buffer {
+  const texts = items.map((t) => `<text x="${t.x}" y="${t.y}" text-anchor="${t.anchor}">${escapeXml(t.text)}</text>`).join("");
+  return Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><g font-family="DejaVu Sans, sans-serif" font-size="13" fill="#222">${texts}</g></svg>`);
 }
 
 /** Colours of each cell of a row: image, ground truth, then each map. */
@@ -42,12 +58,21 @@ export function heatmapRowCells(row: HeatmapRow, opts: HeatmapGridOptions = {}):
   return [row.image, maskImage(mask, width, height), ...maps];
 }
 
-/** The grid as PNG bytes: rows x (2 + maps) square cells of `cellSize`, `gap` apart, white background. */
+/**
+ * The grid as PNG bytes: rows x (2 + maps) square cells of `cellSize`, `gap` apart, on white; with
+ * labels, a HEATMAP_TITLE_HEIGHT strip of column titles on top and a HEATMAP_LABEL_WIDTH strip of row
+ * labels at the left.
+ */
 export async function heatmapGridPng(rows: HeatmapRow[], opts: HeatmapGridOptions = {}): Promise<Buffer> {
   if (rows.length === 0) throw new ShapeError("heatmapGridPng: no rows given");
   const cols = 2 + rows[0].maps.length;
   const cell = opts.cellSize ?? rows[0].image.width;
   const gap = opts.gap ?? 4;
+  const labels = opts.labels ?? true;
+  const left = labels ? HEATMAP_LABEL_WIDTH : 0;
+  const top = labels ? HEATMAP_TITLE_HEIGHT : 0;
+  const width = left + cols * cell + (cols - 1) * gap;
+  const height = top + rows.length * cell + (rows.length - 1) * gap;
   const composites: sharp.OverlayOptions[] = [];
   for (let r = 0; r < rows.length; r++) {
     const cells = heatmapRowCells(rows[r], opts);
@@ -58,12 +83,16 @@ export async function heatmapGridPng(rows: HeatmapRow[], opts: HeatmapGridOption
         .resize(cell, cell, { fit: "fill", kernel: "nearest" })
         .png()
         .toBuffer();
-      composites.push({ input, left: c * (cell + gap), top: r * (cell + gap) });
+      composites.push({ input, left: left + c * (cell + gap), top: top + r * (cell + gap) });
     }
   }
-  return sharp({
-    create: { width: cols * cell + (cols - 1) * gap, height: rows.length * cell + (rows.length - 1) * gap, channels: 3, background: { r: 255, g: 255, b: 255 } },
-  })
+  if (labels) {
+    const titles = ["image", "ground truth", ...rows[0].maps.map((_, k) => opts.mapLabels?.[k] ?? `map ${k + 1}`)];
+    const items: Parameters<typeof textSvg>[2] = titles.map((text, c) => ({ x: left + c * (cell + gap) + cell / 2, y: 17, text, anchor: "middle" }));
+    rows.forEach((row, r) => items.push({ x: left - 8, y: top + r * (cell + gap) + cell / 2 + 5, text: row.label ?? "", anchor: "end" }));
+    composites.push({ input: textSvg(width, height, items), left: 0, top: 0 });
+  }
+  return sharp({ create: { width, height, channels: 3, background: { r: 255, g: 255, b: 255 } } })
     .composite(composites)
     .png()
     .toBuffer();

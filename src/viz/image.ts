@@ -11,8 +11,10 @@ export interface RgbImage {
 }
 
 /**
- * An image file resized to size x size ignoring aspect ratio, the peers' anomaly-detection transform
- * (see src/clip/preprocess.ts), so that maps computed at that size line up pixel for pixel.
+ * An image file for display, resized to size x size ignoring aspect ratio like the peers'
+ * anomaly-detection transform (src/clip/preprocess.ts), so that maps computed at that size line up
+ * pixel for pixel. sharp's bicubic is close to, not bit-exact with, the Pillow replica used for
+ * features: fine for pictures, not for model input.
  */
 export async function loadRgb(input: string | Buffer, size: number): Promise<RgbImage> {
   const { data, info } = await sharp(input).resize(size, size, { fit: "fill", kernel: "cubic" }).removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });

@@ -42,7 +42,7 @@ test("heatmapGridPng: a valid PNG of rows x (2 + maps) cells with the right pixe
     { label: "a", image, mask, maps: [map, map] },
     { label: "b", image, mask: null, maps: [map, new Float32Array(size * size)] },
   ];
-  const png = await heatmapGridPng(rows, { cellSize: 32, gap: 4 });
+  const png = await heatmapGridPng(rows, { cellSize: 32, gap: 4, labels: false });
   const meta = await sharp(png).metadata();
   assert.equal(meta.format, "png");
   assert.equal(meta.width, 4 * 32 + 3 * 4);
@@ -57,6 +57,13 @@ test("heatmapGridPng: a valid PNG of rows x (2 + maps) cells with the right pixe
   assert.deepEqual(await pixel(png, 72 + 2 * 2, 2 * 3), expected, "map maximum is jet(1) over the image");
   assert.deepEqual(await pixel(png, 0, 0), Array.from(image.data.subarray(0, 3)), "first cell is the image");
   assert.deepEqual(await pixel(png, 33, 0), [255, 255, 255], "gap is white");
+
+  const labelled = await heatmapGridPng(rows, { cellSize: 32, gap: 4, mapLabels: ["A", "B"] });
+  const lm = await sharp(labelled).metadata();
+  assert.deepEqual([lm.width, lm.height], [160 + 4 * 32 + 3 * 4, 24 + 2 * 32 + 4], "title strip 24 px, label strip 160 px");
+  assert.deepEqual(await pixel(labelled, 160 + 36 + 2 * 9, 24 + 2 * 5), [255, 255, 255], "cells shifted by the strips");
+  const { data, info } = await sharp(labelled).extract({ left: 0, top: 0, width: lm.width!, height: 24 }).raw().toBuffer({ resolveWithObject: true });
+  assert.ok(data.some((v, i) => i % info.channels === 0 && v < 128), "column titles are drawn in the title strip");
 });
 
 test("heatmapGridPng rejects maps at the wrong size and uneven rows", async () => {

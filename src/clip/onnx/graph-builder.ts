@@ -4,6 +4,7 @@
  * Transpose runs on weights at inference time).
  */
 import type { ClipOps } from "../ops.js";
+import { InvalidArgumentError } from "../../errors.js";
 import type { WeightTensor } from "../weights.js";
 import {
   type OnnxGraph,
@@ -13,6 +14,8 @@ import {
   OnnxDataType,
   encodeOnnxModel,
 } from "./model-proto.js";
+
+const PROTOBUF_LIMIT = 2 ** 31 - 1;
 
 function floatBytes(data: Float32Array): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -44,6 +47,12 @@ export class OnnxGraphBuilder implements ClipOps<string> {
   }
 
   toBytes(): Uint8Array {
+    const weightBytes = [...this.initializers.values()].reduce((a, t) => a + t.raw.byteLength, 0);
+    if (weightBytes >= PROTOBUF_LIMIT)
+      throw new InvalidArgumentError(
+        `ONNX graph "${this.name}": ${(weightBytes / 2 ** 30).toFixed(2)} GiB of weights exceed protobuf's 2 GiB message limit; ` +
+          `simclip embeds weights in the model and supports CLIP towers up to ViT-L/14 (1.2 GiB) in fp32`,
+      );
     const graph: OnnxGraph = {
       name: this.name,
       nodes: this.nodes,

@@ -60,3 +60,16 @@ export function gaussianFilter(map: Float32Array, height: number, width: number,
   }
   return out;
 }
+
+/**
+ * The same 1-D filter (scipy "reflect" boundary) as an [n, n] matrix M, so that smoothing a map X is
+ * M X M^T: two plain matrix products, which an ONNX graph can carry (ONNX Pad has no scipy-style
+ * "reflect": its "reflect" skips the edge sample).
+ */
+export function gaussianMatrix(n: number, sigma: number, truncate = 4): Float32Array {
+  const k = kernel(sigma, truncate);
+  const r = (k.length - 1) / 2;
+  const m = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let t = 0; t < k.length; t++) m[i * n + reflect(i + t - r, n)]! += k[t]!;
+  return Float32Array.from(m);
+}

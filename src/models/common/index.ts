@@ -10,3 +10,5 @@ export * from "./feature-provider.js";
 export * from "./train-data.js";
 export * from "./evaluate.js";
 export * from "./registry.js";
+export * from "./setup.js";
+export * from "./predict.js";

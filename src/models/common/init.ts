@@ -36,7 +36,10 @@ let variableCounter = 0;
  * stable `key` that checkpoints use.
  */
 export function namedVariable(init: tf.Tensor, key: string): tf.Variable {
-  return tf.variable(init, true, `${key}@${variableCounter++}`);
+  const v = tf.variable(init, true, `${key}@${variableCounter++}`);
+  // The variable shares `init`'s data with its own reference; the init tensor handle is not needed.
+  init.dispose();
+  return v;
 }
 
 export function variableKey(v: tf.Variable): string {

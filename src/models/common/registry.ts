@@ -25,6 +25,10 @@ const METHODS: Record<string, () => Promise<MethodFactory>> = {
   "simclip+": async () => (await import("../simclip-plus/factory.js")).createSimClipPlusMethod,
   "clip-ac": async () => (await import("../baselines.js")).createClipAcMethod,
   "april-gan": async () => (await import("../baselines.js")).createAprilGanMethod,
+  patchcore: async () => (await import("../baselines.js")).createPatchCoreMethod,
+  coop: async () => (await import("../baselines.js")).createPromptLearnerMethod("coop"),
+  cocoop: async () => (await import("../baselines.js")).createPromptLearnerMethod("cocoop"),
+  anomalyclip: async () => (await import("../baselines.js")).createPromptLearnerMethod("anomalyclip"),
 };
 
 export function methodNames(): string[] {

@@ -48,6 +48,8 @@ export function greedyCoreset(x: Float32Array, n: number, d: number, count: numb
       }
       if (s < minDist[i]!) minDist[i] = s;
     }
+    // Selected rows are marked below any distance, so duplicates of them are still pickable but they are not.
+    for (const j of selected) minDist[j] = -1;
     let best = -1;
     for (let i = 0; i < n; i++) if (best < 0 || minDist[i]! > minDist[best]!) best = i;
     idx = best;

@@ -6,3 +6,4 @@ export * from "./maps.js";
 export { scoreSimClip } from "./scoring.js";
 export { simclipObjective } from "./objective.js";
 export { createSimClipMethod, loadSimClip, saveSimClip } from "./factory.js";
+export { exportSimClipOnnx } from "./export-onnx.js";

@@ -1,0 +1,1 @@
+export { createAnomalyClip } from "./create.js";

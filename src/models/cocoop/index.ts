@@ -1,0 +1,2 @@
+export { CoCoOpMetaNet } from "./meta-net.js";
+export { createCoCoOp } from "./create.js";

@@ -1,0 +1,16 @@
+/** Wiring shared by the CLI and notebooks: a method's frozen features from a ClipModel through the cache. */
+import { homedir } from "node:os";
+import path from "node:path";
+import type { ClipModel } from "../../clip/model.js";
+import { FeatureCache, clipFeatureSource } from "../../cache/index.js";
+import type { AnomalyMethod } from "./types.js";
+
+/** Feature cache root: $SIMCLIP_CACHE_DIR/features, else ~/.cache/simclip/features. */
+export function defaultFeatureCacheDir(): string {
+  return path.join(process.env.SIMCLIP_CACHE_DIR || path.join(homedir(), ".cache", "simclip"), "features");
+}
+
+/** The cache of exactly the features `method` reads (its size and layers), for `model`. */
+export function openMethodFeatures(model: ClipModel, method: Pick<AnomalyMethod, "size" | "layers">, cacheDir = defaultFeatureCacheDir()): Promise<FeatureCache> {
+  return FeatureCache.open(cacheDir, clipFeatureSource(model, { size: method.size, layers: method.layers }));
+}

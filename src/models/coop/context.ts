@@ -1,0 +1,68 @@
+/**
+ * Learnable context vectors at the text tower's input (CoOp, Zhou et al. 2022): a prompt is tokenised
+ * with M placeholder words "X" right after the start token (CoOp's `prompt_prefix = "X " * M`), its
+ * token embeddings looked up once (frozen), and the M placeholder rows replaced by the learnable
+ * context before the text tower runs, so gradients reach the context through the whole tower.
+ */
+import { tf } from "../../tf.js";
+import { ShapeError } from "../../errors.js";
+import type { ClipConfig } from "../../clip/config.js";
+import type { ClipWeights } from "../../clip/weights.js";
+import { eotIndices, textTokenEmbedsTf } from "../../clip/tfjs-forward.js";
+import { namedVariable, type Rng } from "../common/init.js";
+
+export interface PromptTokenizer {
+  tokenize(texts: string[], contextLength?: number): Int32Array;
+}
+
+/** The (normal, anomalous) prompt pair of one class as frozen token embeddings with placeholder rows. */
+export interface PromptTemplatePair {
+  /** [2, contextLength(77), Wt]: rows 1..M are placeholders to be replaced. */
+  embeds: tf.Tensor3D;
+  eotIndex: number[];
+}
+
+export function placeholderPrefix(m: number): string {
+  return Array.from({ length: m }, () => "X").join(" ");
+}
+
+/** Tokenise the two sentences and check that each placeholder is one token at positions 1..M. */
+export function templatePair(weights: ClipWeights, config: ClipConfig, tokenizer: PromptTokenizer, texts: [string, string], m: number): PromptTemplatePair {
+  const L = config.text.contextLength;
+  const ids = tokenizer.tokenize(texts, L);
+  const x = tokenizer.tokenize(["X"], L)[1]!;
+  for (let r = 0; r < 2; r++) {
+    for (let j = 1; j <= m; j++) {
+      if (ids[r * L + j] !== x) throw new ShapeError(`prompt "${texts[r]}": token ${j} is ${ids[r * L + j]}, expected the placeholder "X" (${x}); the context must open the prompt`);
+    }
+  }
+  return { embeds: tf.keep(textTokenEmbedsTf(weights, config, ids, 2)), eotIndex: eotIndices(ids, 2, L) };
+}
+
+/** Context tensor [k, M, Wt] with k = 1 (shared by both states) or 2 (normal, anomalous). */
+export class LearnableContext {
+  readonly vectors: tf.Variable;
+
+  constructor(readonly states: 1 | 2, readonly length: number, readonly width: number, std: number, rng: Rng) {
+    const init = new Float32Array(states * length * width);
+    for (let i = 0; i < init.length; i++) init[i] = rng.normal() * std;
+    this.vectors = namedVariable(tf.tensor3d(init, [states, length, width]), "prompt_context");
+  }
+
+  /** [2, M, Wt] for the two states, optionally shifted by a per-prompt token `shift` [1, Wt] (CoCoOp). */
+  pair(shift?: tf.Tensor): tf.Tensor3D {
+    return tf.tidy(() => {
+      const ctx = this.states === 1 ? tf.concat([this.vectors, this.vectors], 0) : this.vectors;
+      return (shift ? tf.add(ctx, tf.reshape(shift, [1, 1, this.width])) : ctx) as tf.Tensor3D;
+    });
+  }
+
+  /** The template's rows 1..M replaced by `ctx` [2, M, Wt]: [2, 77, Wt]. */
+  splice(t: PromptTemplatePair, ctx: tf.Tensor3D): tf.Tensor3D {
+    return tf.tidy(() => {
+      const [, L, W] = t.embeds.shape;
+      const m = this.length;
+      return tf.concat([tf.slice(t.embeds, [0, 0, 0], [2, 1, W]), ctx, tf.slice(t.embeds, [0, 1 + m, 0], [2, L - 1 - m, W])], 1) as tf.Tensor3D;
+    });
+  }
+}

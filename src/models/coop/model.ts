@@ -1,0 +1,262 @@
+/**
+ * CoOp / CoCoOp in the SimCLIP framework (paper Table 4: "replacing the implicit prompt tuning with
+ * other SOTA prompt learning methods") and AnomalyCLIP (Table 1), as one model whose prompts are
+ * learned at the text tower's INPUT and run through the differentiable tfjs text tower
+ * (`clip/tfjs-forward.ts`). The vision side and the scoring are SimCLIP's (MHVA, trainable
+ * projections, 100 x cos maps, Gaussian sigma 7) for CoOp/CoCoOp, and CLIP's own frozen patch
+ * projection for AnomalyCLIP; see `config.ts` for the presets and `objective.ts` for the losses.
+ *
+ * AnomalyCLIP simplifications (documented, not hidden): no DPAM (its V-V attention changes the
+ * vision tower's last blocks, but the frozen features come from the shared cache of the unmodified
+ * tower) and no deep learnable text tokens (depth 9, length 4), which would need a hook inside the
+ * text tower's blocks; only the input-level object-agnostic context is learned.
+ */
+import { tf, tfReady } from "../../tf.js";
+import { InvalidArgumentError, ShapeError } from "../../errors.js";
+import { textForwardTf } from "../../clip/tfjs-forward.js";
+import { createRng, namedVariable, variableKey } from "../common/init.js";
+import { promptClassName } from "../common/prompts.js";
+import { selectRows, stackPooled } from "../common/features.js";
+import { gaussianFilter } from "../common/gaussian.js";
+import { CheckpointMismatchError, saveCheckpoint } from "../common/checkpoint.js";
+import { trainLoop } from "../common/train-loop.js";
+import type { TrainHistory, TrainOptions } from "../common/train-options.js";
+import type {
+  AnomalyMethod, FeatureBatch, GradientResult, ImageFeatures, LossTerm, MethodOutput, MethodState, TrainItem, TrainSource, TrainableObjective,
+} from "../common/types.js";
+import type { SimClipBackbone } from "../simclip/model.js";
+import { MultiHierarchyVisionAdapter } from "../simclip/mhva.js";
+import { l2NormalizeRows } from "../simclip/maps.js";
+import { ClipPatchProjection, backboneTensor } from "../clip-ac/clip-projection.js";
+import { summedPromptMaps, textAnomalyProbability } from "../clip-ac/prompt-maps.js";
+import { CoCoOpMetaNet } from "../cocoop/meta-net.js";
+import { resolvePromptLearnerConfig, type PromptLearnerConfig, type PromptLearnerVariant } from "./config.js";
+import { LearnableContext, placeholderPrefix, templatePair, type PromptTemplatePair, type PromptTokenizer } from "./context.js";
+import { promptLearnerLossAndGradients, promptLearnerTerms } from "./objective.js";
+
+/** What the prompt learners need beyond SimCLIP's backbone: the tokenizer (ClipModel has it). */
+export interface PromptLearnerBackbone extends SimClipBackbone {
+  readonly tokenizer: PromptTokenizer;
+}
+
+export function isPromptLearnerBackbone(b: SimClipBackbone): b is PromptLearnerBackbone {
+  return typeof (b as Partial<PromptLearnerBackbone>).tokenizer?.tokenize === "function";
+}
+
+const CHUNK = 8;
+const AGNOSTIC = "*";
+
+export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
+  readonly config: PromptLearnerConfig;
+  readonly grid: number;
+  readonly context: LearnableContext;
+  readonly metaNet: CoCoOpMetaNet | null;
+  readonly mhva: MultiHierarchyVisionAdapter | null;
+  readonly visualProjection: tf.Variable | null;
+  readonly textProjection: tf.Variable | null;
+  readonly projection: ClipPatchProjection;
+  private readonly templates = new Map<string, PromptTemplatePair>();
+
+  private constructor(readonly backbone: PromptLearnerBackbone, variant: PromptLearnerVariant, partial: Partial<PromptLearnerConfig>, seed: number) {
+    const c = backbone.config;
+    this.config = resolvePromptLearnerConfig(variant, partial, c);
+    this.grid = this.config.size / c.vision.patchSize;
+    const rng = createRng(`${variant}-init`, seed);
+    this.context = new LearnableContext(this.config.sharedContext ? 1 : 2, this.config.contextLength, c.text.width, this.config.contextStd, rng);
+    this.metaNet = this.config.metaNet ? new CoCoOpMetaNet(c.embedDim, c.text.width, rng) : null;
+    const adapter = this.config.patches === "adapter";
+    this.mhva = adapter ? new MultiHierarchyVisionAdapter(this.config.layers, c.vision.width, c.embedDim, rng) : null;
+    this.visualProjection = adapter ? namedVariable(backboneTensor(backbone.weights, "visual.proj", [c.vision.width, c.embedDim]), "visual_projection") : null;
+    this.textProjection = adapter ? namedVariable(backboneTensor(backbone.weights, "text_projection", [c.text.width, c.embedDim]), "text_projection") : null;
+    this.projection = new ClipPatchProjection(backbone.weights, c.vision.width, c.embedDim);
+  }
+
+  static async create(backbone: SimClipBackbone, variant: PromptLearnerVariant, config: Partial<PromptLearnerConfig> = {}, seed = 111): Promise<PromptLearnerClip> {
+    if (!isPromptLearnerBackbone(backbone)) {
+      throw new InvalidArgumentError(`${variant} learns prompts at the text tower's input and needs the backbone's tokenizer: pass a ClipModel (ClipModel.load(dir))`);
+    }
+    await tfReady();
+    return new PromptLearnerClip(backbone, variant, config, seed);
+  }
+
+  static async fromState(backbone: SimClipBackbone, state: MethodState, where = "checkpoint"): Promise<PromptLearnerClip> {
+    const saved = state.config as { promptLearner: PromptLearnerConfig; backbone: string };
+    if (!saved.promptLearner) throw new CheckpointMismatchError(where, `it holds method "${state.method}", not a prompt learner (coop, cocoop, anomalyclip)`);
+    if (saved.backbone !== backbone.fingerprint) {
+      throw new CheckpointMismatchError(where, "it was trained on another backbone (weights fingerprint differs): pass the --model used for training");
+    }
+    const m = await PromptLearnerClip.create(backbone, saved.promptLearner.variant, saved.promptLearner, 0);
+    for (const v of m.trainableVariables()) {
+      const t = state.tensors.get(variableKey(v));
+      if (!t || t.shape.join(",") !== v.shape.join(",")) {
+        m.dispose();
+        throw new CheckpointMismatchError(where, `tensor "${variableKey(v)}" is missing or has shape [${t?.shape ?? ""}], this model needs [${v.shape}]`);
+      }
+      tf.tidy(() => v.assign(tf.tensor(t.data, v.shape)));
+    }
+    return m;
+  }
+
+  get name(): string {
+    return this.config.variant;
+  }
+
+  get size(): number {
+    return this.config.size;
+  }
+
+  get layers(): number[] {
+    return this.config.layers;
+  }
+
+  trainableVariables(): tf.Variable[] {
+    return [
+      this.context.vectors,
+      ...(this.metaNet?.variables() ?? []),
+      ...(this.mhva?.variables() ?? []),
+      ...(this.visualProjection ? [this.visualProjection] : []),
+      ...(this.textProjection ? [this.textProjection] : []),
+    ];
+  }
+
+  /** The variables the prompt features depend on (the text side, and for CoCoOp the image embedding too). */
+  promptVariables(): tf.Variable[] {
+    return [
+      this.context.vectors,
+      ...(this.metaNet?.variables() ?? []),
+      ...(this.textProjection ? [this.textProjection] : []),
+      ...(this.metaNet && this.visualProjection ? [this.visualProjection] : []),
+    ];
+  }
+
+  private templateKey(category: string): string {
+    return this.config.objectAgnostic ? AGNOSTIC : category;
+  }
+
+  async prepare(categories: string[]): Promise<void> {
+    const x = placeholderPrefix(this.config.contextLength);
+    for (const c of new Set(categories.map((k) => this.templateKey(k)))) {
+      if (this.templates.has(c)) continue;
+      // SimCLIP's binary prompts with "a photo of a" replaced by the context; AnomalyCLIP's
+      // object-agnostic "[X]x12 object." / "[X]x12 damaged object.".
+      const texts: [string, string] =
+        c === AGNOSTIC
+          ? [`${x} object.`, `${x} damaged object.`]
+          : [`${x} ${promptClassName(c)} without defect.`, `${x} ${promptClassName(c)} with defect.`];
+      this.templates.set(c, templatePair(this.backbone.weights, this.backbone.config, this.backbone.tokenizer, texts, this.config.contextLength));
+    }
+  }
+
+  /** Normalised global image features [n, E]: ln_post'd class token @ (trainable or CLIP's) visual projection. */
+  imageEmbeddings(features: ImageFeatures[]): tf.Tensor2D {
+    return tf.tidy(() => {
+      const pooled = stackPooled(features);
+      return l2NormalizeRows(this.visualProjection ? tf.matMul(pooled, this.visualProjection) : this.projection.imageEmbeds(pooled)) as tf.Tensor2D;
+    });
+  }
+
+  /** Text features of prompts given as input embeddings [m, 77, Wt]: EOT feature @ text projection, normalised. [m, E] */
+  private textFeatures(embeds: tf.Tensor3D, eot: number[]): tf.Tensor2D {
+    return tf.tidy(() => {
+      const out = textForwardTf(this.backbone.weights, this.backbone.config, embeds, eot);
+      if (!this.textProjection) return l2NormalizeRows(out.textEmbeds) as tf.Tensor2D;
+      const L = this.backbone.config.text.contextLength;
+      const onehot = new Float32Array(eot.length * L);
+      eot.forEach((e, r) => (onehot[r * L + e] = 1));
+      const rows = tf.reshape(tf.matMul(tf.tensor3d(onehot, [eot.length, 1, L]), out.lastHiddenState), [eot.length, -1]) as tf.Tensor2D;
+      return l2NormalizeRows(tf.matMul(rows, this.textProjection)) as tf.Tensor2D;
+    });
+  }
+
+  /**
+   * Normalised (normal, anomalous) prompt features per image [n, 2, E]. CoOp/AnomalyCLIP: one text
+   * forward per distinct class; CoCoOp: per image, the context shifted by the meta-net's token of that
+   * image's feature `imageEmbN` [n, E].
+   */
+  promptPairs(categories: string[], imageEmbN?: tf.Tensor2D): tf.Tensor3D {
+    return tf.tidy(() => {
+      const E = this.backbone.config.embedDim;
+      const tpl = (c: string) => {
+        const t = this.templates.get(this.templateKey(c));
+        if (!t) throw new ShapeError(`${this.name}: prompts of class "${c}" are not prepared: call prepare([...]) first`);
+        return t;
+      };
+      if (this.metaNet) {
+        if (!imageEmbN) throw new ShapeError("CoCoOp: prompt features are conditioned on the image; pass the image embeddings");
+        const shifts = this.metaNet.apply(imageEmbN);
+        const n = categories.length;
+        const embeds = tf.concat(categories.map((c, i) => this.context.splice(tpl(c), this.context.pair(tf.slice(shifts, [i, 0], [1, -1]))))) as tf.Tensor3D;
+        return tf.reshape(this.textFeatures(embeds, categories.flatMap((c) => tpl(c).eotIndex)), [n, 2, E]) as tf.Tensor3D;
+      }
+      const unique = [...new Set(categories.map((c) => this.templateKey(c)))];
+      const ctx = this.context.pair();
+      const embeds = tf.concat(unique.map((k) => this.context.splice(tpl(k), ctx))) as tf.Tensor3D;
+      const feats = tf.reshape(this.textFeatures(embeds, unique.flatMap((k) => tpl(k).eotIndex)), [unique.length, 2, E]);
+      return selectRows(feats, categories.map((c) => unique.indexOf(this.templateKey(c)))) as tf.Tensor3D;
+    });
+  }
+
+  /** Joint-space patch features [N, E] of one layer: MHVA (differentiable when xT is given) or CLIP's frozen ln_post + proj. */
+  patchFeatures(layer: number, x: tf.Tensor2D, xT?: tf.Tensor2D): tf.Tensor2D {
+    if (!this.mhva) return this.projection.apply(x);
+    return xT ? this.mhva.apply(layer, x, xT) : this.mhva.forward(layer, x);
+  }
+
+  objective(items: TrainItem[]): LossTerm[] {
+    return promptLearnerTerms(this, items);
+  }
+
+  lossAndGradients(items: TrainItem[]): Promise<GradientResult> {
+    return promptLearnerLossAndGradients(this, items);
+  }
+
+  async fit(source: TrainSource, opts: TrainOptions = {}): Promise<TrainHistory> {
+    await this.prepare(source.categories);
+    // AnomalyCLIP's train.py: batch 8, no scheduler; CoOp/CoCoOp train in SimCLIP's loop settings.
+    const o: TrainOptions = this.config.variant === "anomalyclip" ? { batchSize: 8, schedule: "constant", ...opts } : opts;
+    return trainLoop(this, source, { label: `train ${this.name}`, ...o }, (dir) => saveCheckpoint(dir, this.state(), this.backbone.fingerprint));
+  }
+
+  async score(batch: FeatureBatch): Promise<MethodOutput> {
+    await this.prepare(batch.categories);
+    const S = this.size;
+    const maps: Float32Array[] = [];
+    const scores = new Float32Array(batch.features.length);
+    for (let start = 0; start < batch.features.length; start += CHUNK) {
+      const features = batch.features.slice(start, start + CHUNK);
+      const cats = batch.categories.slice(start, start + CHUNK);
+      const { prob, diff } = tf.tidy(() => {
+        const img = this.imageEmbeddings(features);
+        const pairs = this.promptPairs(cats, img);
+        const [t0, t1] = tf.unstack(pairs, 1) as [tf.Tensor2D, tf.Tensor2D];
+        return { prob: textAnomalyProbability(img, pairs, this.config.logitScale), diff: tf.sub(t1, t0) as tf.Tensor2D };
+      });
+      try {
+        scores.set((await prob.data()) as Float32Array, start);
+        const sum = await summedPromptMaps(features, diff, { ...this.config, grid: this.grid }, async (layer, x, rows, w) =>
+          tf.tidy(() => this.patchFeatures(layer, tf.tensor2d(x, [rows, w]))),
+        );
+        for (let i = 0; i < features.length; i++) {
+          const raw = sum.slice(i * S * S, (i + 1) * S * S);
+          maps.push(this.config.sigma > 0 ? gaussianFilter(raw, S, S, this.config.sigma) : raw);
+        }
+      } finally {
+        tf.dispose([prob, diff]);
+      }
+    }
+    return { size: S, maps, scores };
+  }
+
+  state(): MethodState {
+    const tensors = new Map<string, { data: Float32Array; shape: number[] }>();
+    for (const v of this.trainableVariables()) tensors.set(variableKey(v), { data: v.dataSync() as Float32Array, shape: [...v.shape] });
+    return { method: this.name, config: { promptLearner: this.config, backbone: this.backbone.fingerprint }, tensors };
+  }
+
+  dispose(): void {
+    for (const v of this.trainableVariables()) v.dispose();
+    for (const t of this.templates.values()) t.embeds.dispose();
+    this.templates.clear();
+    this.projection.dispose();
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Training objective of the input-side prompt learners.
+ * CoOp/CoCoOp in the SimCLIP framework: SimCLIP's loss, 1.3 * CE(100 * cos(image, prompts)) +
+ * 0.08 * sum over layers of (focal + dice). AnomalyCLIP (train.py): CE(cos / 0.07) + 4 * sum over
+ * layers of (focal + dice(p1, g) + dice(p0, 1 - g)).
+ *
+ * Two routes to the same loss and gradients:
+ * - `promptLearnerTerms`: every term rebuilds the prompt features on its own tape (one text-tower
+ *   forward and backward per term); simple, used to check the other;
+ * - `promptLearnerLossAndGradients` (what training uses): the prompt features P are computed once,
+ *   the terms are differentiated with P as a leaf, and dL/dP is pulled back through the text tower in
+ *   one vector-Jacobian product, so each step runs the text tower forward twice and backward once.
+ */
+import { tf } from "../../tf.js";
+import { ShapeError } from "../../errors.js";
+import { crossEntropy, diceLoss, focalLossBinary } from "../losses.js";
+import { stackLayerTokens } from "../common/features.js";
+import { gradientsOfTerms } from "../common/train-loop.js";
+import { namedVariable } from "../common/init.js";
+import type { GradientResult, LossTerm, TrainItem } from "../common/types.js";
+import { anomalyProbability, logitDifferenceGrid } from "../simclip/maps.js";
+import { stackMasks } from "../april-gan/objective.js";
+import type { PromptLearnerClip } from "./model.js";
+
+/** The loss terms with the prompt features given by `prompts` (evaluated on each term's tape). */
+function terms(m: PromptLearnerClip, items: TrainItem[], prompts: () => tf.Tensor3D): LossTerm[] {
+  const n = items.length;
+  const S = m.size;
+  const P = m.grid * m.grid;
+  const features = items.map((it) => it.features);
+  if (features[0]!.grid !== m.grid) throw new ShapeError(`${m.name}: cached features have a ${features[0]!.grid}x${features[0]!.grid} grid, size ${S} needs ${m.grid}x${m.grid}`);
+  const masks = stackMasks(items, S, m.name);
+  const c = m.config;
+  const ce: LossTerm = () => {
+    const img = m.imageEmbeddings(features);
+    const logits = tf.mul(tf.sum(tf.mul(tf.expandDims(img, 1), prompts()), 2), c.logitScale) as tf.Tensor2D;
+    const loss = crossEntropy(logits, items.map((it) => it.label));
+    return { loss: tf.mul(loss, c.ceWeight) as tf.Scalar, parts: { ce: loss } };
+  };
+  const seg = (layer: number): LossTerm => () => {
+    const [t0, t1] = tf.unstack(prompts(), 1) as [tf.Tensor2D, tf.Tensor2D];
+    const x = tf.tensor2d(stackLayerTokens(features, layer), [n * P, features[0]!.width]);
+    const adapted = m.patchFeatures(layer, x, m.mhva ? tf.transpose(x) : undefined);
+    const p = anomalyProbability(logitDifferenceGrid(adapted, tf.sub(t1, t0) as tf.Tensor2D, c.logitScale, m.grid), S);
+    const g = tf.tensor3d(masks, [n, S, S]);
+    const focal = focalLossBinary(p, g);
+    const dice = diceLoss(p, g);
+    const parts: Record<string, tf.Scalar> = { [`focal_${layer}`]: focal, [`dice_${layer}`]: dice };
+    let sum = tf.add(focal, dice);
+    if (c.normalDice) {
+      const normal = diceLoss(tf.sub(1, p), tf.sub(1, g));
+      parts[`dice_normal_${layer}`] = normal;
+      sum = tf.add(sum, normal);
+    }
+    return { loss: tf.mul(sum, c.segWeight) as tf.Scalar, parts };
+  };
+  return [ce, ...m.layers.map(seg)];
+}
+
+function promptsOf(m: PromptLearnerClip, items: TrainItem[]): () => tf.Tensor3D {
+  const features = items.map((it) => it.features);
+  const cats = items.map((it) => it.category);
+  return () => m.promptPairs(cats, m.metaNet ? m.imageEmbeddings(features) : undefined);
+}
+
+export function promptLearnerTerms(m: PromptLearnerClip, items: TrainItem[]): LossTerm[] {
+  return terms(m, items, promptsOf(m, items));
+}
+
+export async function promptLearnerLossAndGradients(m: PromptLearnerClip, items: TrainItem[]): Promise<GradientResult> {
+  const build = promptsOf(m, items);
+  const init = tf.tidy(build);
+  const leaf = namedVariable(init, "prompt-features");
+  init.dispose();
+  try {
+    const result = gradientsOfTerms([...m.trainableVariables(), leaf], terms(m, items, () => leaf as tf.Tensor as tf.Tensor3D));
+    const dP = result.grads.get(leaf);
+    result.grads.delete(leaf);
+    if (!dP) return result;
+    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(build(), dP)) as tf.Scalar, m.promptVariables());
+    dP.dispose();
+    for (const v of m.promptVariables()) {
+      const g = grads[v.name];
+      if (!g) continue;
+      const prev = result.grads.get(v);
+      result.grads.set(v, prev ? tf.add(prev, g) : g);
+      if (prev) tf.dispose([prev, g]);
+    }
+    return result;
+  } finally {
+    leaf.dispose();
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * CI's notebook checks (issue 8, "Must show"): every notebook executes headless with Debian's jupyter
+ * and the tslab kernel in quick mode without error output, and a real browser renders a plotly
+ * figure of an exported notebook. Skipped, with the reason, where jupyter or chromium is missing,
+ * unless SIMCLIP_REQUIRE_NOTEBOOKS=1 (CI), which turns a missing tool into a failure.
+ */
+import { test, type TestContext } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import sharp from "sharp";
+
+const root = path.resolve(import.meta.dirname, "../..");
+const chromium = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const out = mkdtempSync(path.join(tmpdir(), "simclip-notebooks-"));
+
+function missingTool(): string | null {
+  if (spawnSync("sh", ["-c", "command -v jupyter"]).status !== 0) return "jupyter is not installed (Debian: apt-get install jupyter-notebook jupyter-nbconvert python3-nbclient)";
+  if (!existsSync(chromium)) return `chromium is not installed at ${chromium} (Debian: apt-get install chromium; or set CHROMIUM)`;
+  return null;
+}
+
+/** Skips (or, in CI, fails) when the tools are missing; true when the test may run. */
+function toolsOrSkip(t: TestContext): boolean {
+  const why = missingTool();
+  if (why === null) return true;
+  assert.notEqual(process.env.SIMCLIP_REQUIRE_NOTEBOOKS, "1", `SIMCLIP_REQUIRE_NOTEBOOKS=1 but ${why}`);
+  t.skip(why);
+  return false;
+}
+
+function runner(args: string[], env: Record<string, string>) {
+  return spawnSync("sh", [path.join(root, "scripts/run-notebooks.sh"), ...args], {
+    cwd: root,
+    env: { ...process.env, SIMCLIP_QUICK: "1", ...env },
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
+}
+
+test("every notebook runs headless in quick mode with no error output", (t) => {
+  if (!toolsOrSkip(t)) return;
+  const r = runner([], { NOTEBOOK_OUT: out });
+  assert.equal(r.status, 0, `run-notebooks.sh failed:\n${r.stdout}\n${r.stderr.slice(-6000)}`);
+  const notebooks = readdirSync(path.join(root, "notebooks")).filter((f) => f.endsWith(".ipynb"));
+  assert.ok(notebooks.length >= 9, `expected the quick start and 8 paper-artefact notebooks, found ${notebooks.join(", ")}`);
+  for (const nb of notebooks) {
+    const name = nb.replace(/\.ipynb$/, "");
+    assert.ok(existsSync(path.join(out, `${name}.ipynb`)) && existsSync(path.join(out, `${name}.html`)), `${name}: executed notebook and HTML export`);
+  }
+});
+
+test("the runner fails a notebook that writes to stderr", (t) => {
+  if (!toolsOrSkip(t)) return;
+  const dir = mkdtempSync(path.join(tmpdir(), "simclip-bad-notebook-"));
+  const nb = {
+    nbformat: 4, nbformat_minor: 5,
+    metadata: { kernelspec: { name: "tslab", display_name: "TypeScript", language: "typescript" } },
+    cells: [{ cell_type: "code", id: "c1", metadata: {}, execution_count: null, outputs: [], source: 'console.error("something went wrong");' }],
+  };
+  writeFileSync(path.join(dir, "bad.ipynb"), JSON.stringify(nb));
+  mkdirSync(path.join(dir, "out"));
+  const r = runner([path.join(dir, "bad.ipynb")], { NOTEBOOK_OUT: path.join(dir, "out"), NOTEBOOK_BUILD: "0" });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /FAILED \(error output\)/);
+  assert.match(r.stderr, /something went wrong/);
+});
+
+/** Pixels with vivid colour (max - min channel > 80): plot traces and jet maps, not text or page chrome. */
+async function vividPixels(png: string): Promise<number> {
+  const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  let n = 0;
+  for (let i = 0; i < info.width * info.height; i++) {
+    const r = data[i * 3], g = data[i * 3 + 1], b = data[i * 3 + 2];
+    if (Math.max(r, g, b) - Math.min(r, g, b) > 80) n++;
+  }
+  return n;
+}
+
+function screenshot(html: string, png: string): void {
+  const profile = mkdtempSync(path.join(tmpdir(), "simclip-chromium-"));
+  const r = spawnSync(chromium, [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", `--user-data-dir=${profile}`, "--hide-scrollbars",
+    "--window-size=1280,3000", "--virtual-time-budget=20000",
+    `--screenshot=${png}`, `file://${html}`,
+  ], { encoding: "utf8", timeout: 120_000 });
+  assert.ok(existsSync(png), `chromium wrote no screenshot (status ${r.status}):\n${r.stderr.slice(-3000)}`);
+}
+
+test("headless chromium renders the plotly figures of the exported quick-start notebook", async (t) => {
+  if (!toolsOrSkip(t)) return;
+  const html = path.join(out, "00-quick-start.html");
+  assert.ok(existsSync(html), "the quick-start HTML export (written by the first test)");
+  // Control: the same page without the inlined plotly.js, so nothing can draw the figures; the rest
+  // (code, tables, text) is identical.
+  const page = readFileSync(html, "utf8");
+  const libStart = page.indexOf("(function (module, exports, define) {");
+  assert.ok(libStart > 0, "the exported page carries plotly.js inline (offline)");
+  const tagStart = page.lastIndexOf("<script", libStart);
+  const tagEnd = page.indexOf("</script>", libStart) + "</script>".length;
+  const control = path.join(out, "00-quick-start-without-plotly.html");
+  writeFileSync(control, page.slice(0, tagStart) + page.slice(tagEnd));
+  const withPlotly = path.join(out, "with-plotly.png");
+  const withoutPlotly = path.join(out, "without-plotly.png");
+  screenshot(html, withPlotly);
+  screenshot(control, withoutPlotly);
+  const meta = await sharp(withPlotly).metadata();
+  assert.deepEqual([meta.width, meta.height], [1280, 3000]);
+  const on = await vividPixels(withPlotly);
+  const off = await vividPixels(withoutPlotly);
+  assert.ok(on > off + 30_000, `${on} coloured pixels with plotly.js vs ${off} without: the plotly figures did not render`);
+});

@@ -1,0 +1,41 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import sharp from "sharp";
+import { spreadLayers } from "../../src/viz/figure-jobs.js";
+
+const root = path.resolve(import.meta.dirname, "../..");
+
+test("spreadLayers spreads four hooks over the depth like the paper's 6/12/18/24 of 24", () => {
+  assert.deepEqual(spreadLayers(24), [6, 12, 18, 24]);
+  assert.deepEqual(spreadLayers(12), [3, 6, 9, 12]);
+  assert.deepEqual(spreadLayers(4), [1, 2, 3, 4]);
+  assert.deepEqual(spreadLayers(2), [1, 2]);
+});
+
+test("simclip figures writes every figure as a valid image of the expected size (quick, synthetic)", async () => {
+  const tmp = mkdtempSync(path.join(tmpdir(), "simclip-figures-"));
+  const out = path.join(tmp, "figures");
+  // An empty config file, so that a developer's own simclip.config.json cannot change the setup.
+  writeFileSync(path.join(tmp, "empty.json"), "{}");
+  const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "figures", "--out", out], {
+    cwd: root,
+    env: { ...process.env, SIMCLIP_QUICK: "1", SIMCLIP_CACHE_DIR: path.join(tmp, "cache"), SIMCLIP_MODEL: "", MVTEC_ROOT: "", VISA_ROOT: "", SIMCLIP_CONFIG: path.join(tmp, "empty.json") },
+    encoding: "utf8",
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /Synthetic setup/);
+  assert.match(r.stdout, /layer-distances: .*layer-distances\.png \(synthetic setup\)/);
+  assert.deepEqual(readdirSync(out), ["layer-distances.png"]);
+  // Quick mode: the tiny demo backbone (64 px, 4 blocks -> 4 map columns) on two synthetic categories
+  // (one row each): 160 px labels + 6 cells of 64 px + 5 gaps of 4 px; 24 px titles + 2 rows + 1 gap.
+  const meta = await sharp(path.join(out, "layer-distances.png")).metadata();
+  assert.deepEqual([meta.format, meta.width, meta.height], ["png", 160 + 6 * 64 + 5 * 4, 24 + 2 * 64 + 4]);
+
+  const bad = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "figures", "--out", out, "--only", "nope"], { cwd: root, encoding: "utf8" });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /unknown figure "nope"; known: layer-distances/);
+});
