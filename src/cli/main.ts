@@ -12,6 +12,7 @@ import { register as registerFigures } from "./commands/figures.js";
 import { register as registerTrain } from "./commands/train.js";
 import { register as registerEval } from "./commands/eval.js";
 import { register as registerPredict } from "./commands/predict.js";
+import { register as registerTrainBaseline } from "./commands/train-baseline.js";
 
 const program = new Command("simclip")
   .description("SimCLIP / SimCLIP+ zero- and few-shot industrial anomaly detection")
@@ -25,6 +26,7 @@ registerFigures(program);
 registerTrain(program);
 registerEval(program);
 registerPredict(program);
+registerTrainBaseline(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof SimclipError) {

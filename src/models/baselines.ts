@@ -11,7 +11,7 @@ import { loadMask } from "../clip/preprocess.js";
 import { loadDataset } from "../data/load.js";
 import type { Dataset } from "../data/sample.js";
 import { createMethod, type MethodContext } from "./common/registry.js";
-import { loadCheckpoint } from "./common/checkpoint.js";
+import { CheckpointMismatchError, loadCheckpoint } from "./common/checkpoint.js";
 import { openMethodFeatures } from "./common/setup.js";
 import { samplesTrainSource } from "./common/train-data.js";
 import { evaluateMethod, type EvaluationResults } from "./common/evaluate.js";
@@ -39,8 +39,22 @@ export async function createClipAcMethod(ctx: MethodContext): Promise<AnomalyMet
   return ClipAc.create(ctx.backbone, geometry(ctx));
 }
 
+/** A trained head runs on the grid and layers it was trained for (as SimCLIP's factory insists). */
+function checkGeometry(m: AnomalyMethod, ctx: MethodContext): AnomalyMethod {
+  if (ctx.size !== undefined && ctx.size !== m.size) {
+    m.dispose?.();
+    throw new CheckpointMismatchError(ctx.checkpoint!.dir, `it was trained at size ${m.size}, not ${ctx.size}: omit --size or retrain at ${ctx.size}`);
+  }
+  if (ctx.layers !== undefined && ctx.layers.join(",") !== m.layers.join(",")) {
+    m.dispose?.();
+    throw new CheckpointMismatchError(ctx.checkpoint!.dir, `it was trained on layers ${m.layers.join(",")}, not ${ctx.layers.join(",")}`);
+  }
+  return m;
+}
+
 export async function createAprilGanMethod(ctx: MethodContext): Promise<AnomalyMethod> {
-  return ctx.checkpoint ? AprilGan.fromState(ctx.backbone, ctx.checkpoint.state, ctx.checkpoint.dir) : AprilGan.create(ctx.backbone, geometry(ctx));
+  if (!ctx.checkpoint) return AprilGan.create(ctx.backbone, geometry(ctx));
+  return checkGeometry(await AprilGan.fromState(ctx.backbone, ctx.checkpoint.state, ctx.checkpoint.dir), ctx);
 }
 
 export async function createPatchCoreMethod(ctx: MethodContext): Promise<AnomalyMethod> {
@@ -55,15 +69,15 @@ export function createPromptLearnerMethod(variant: PromptLearnerVariant): (ctx: 
     if (ctx.checkpoint.state.method !== variant) {
       throw new InvalidArgumentError(`${ctx.checkpoint.dir} holds a "${ctx.checkpoint.state.method}" checkpoint, not a ${variant} one: pass --method ${ctx.checkpoint.state.method}`);
     }
-    return PromptLearnerClip.fromState(ctx.backbone, ctx.checkpoint.state, ctx.checkpoint.dir);
+    return checkGeometry(await PromptLearnerClip.fromState(ctx.backbone, ctx.checkpoint.state, ctx.checkpoint.dir), ctx);
   };
 }
 
 export interface RunMethodOptions {
   /** The frozen backbone (ClipModel.load). */
   model: ClipModel;
-  /** Test data: a spec ("mvtec:ROOT" | "visa:ROOT" | "custom:ROOT") or a loaded dataset. */
-  dataset: string | Dataset;
+  /** Test data: a spec ("mvtec:ROOT" | "visa:ROOT" | "custom:ROOT") or a loaded dataset; omitted: train only. */
+  dataset?: string | Dataset;
   /** A trained checkpoint directory (simclip train / train-baseline --out). */
   checkpoint?: string;
   /**
@@ -82,8 +96,8 @@ export interface RunMethodOptions {
 }
 
 export interface RunMethodResult {
-  /** Same format as `simclip eval` writes and SimCLIP's tables use. */
-  results: EvaluationResults;
+  /** Same format as `simclip eval` writes and SimCLIP's tables use (absent when no `dataset` was given). */
+  results?: EvaluationResults;
   method: AnomalyMethod;
   history?: TrainHistory;
 }
@@ -107,6 +121,7 @@ export async function runMethod(name: string, o: RunMethodOptions): Promise<RunM
     const source = await samplesTrainSource(aux.samples.filter((s) => s.split === "test"), { features, loadMask, size: method.size });
     history = await method.fit(source, o.train.options ?? {});
   }
+  if (!o.dataset) return history ? { method, history } : { method };
   const dataset = await asDataset(o.dataset, o.categories);
   const results = await evaluateMethod(method, dataset, {
     features,

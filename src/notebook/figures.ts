@@ -1,7 +1,7 @@
 /**
  * Plotly figure builders for the paper's artefacts: heatmap grids (Figures 2 and 4), ROC / PR
  * curves, loss curves and the t-SNE scatter of Figure 5. Each returns a PlotlyFigure; `showPlotly`
- * displays it.
+ * displays it. Titles are `{ text }` objects: plotly.js 3+ ignores plain-string titles.
  */
 import sharp from "sharp";
 import type { PrCurve, RocCurve } from "../viz/curves.js";
@@ -47,7 +47,7 @@ export async function heatmapGridFigure(rows: HeatmapRow[], opts: HeatmapGridOpt
   const titles = ["image", "ground truth", ...(opts.mapLabels ?? rows[0]?.maps.map((_, k) => `map ${k + 1}`) ?? [])];
   const data: Record<string, unknown>[] = [];
   const layout: Record<string, unknown> = {
-    title: opts.title,
+    ...(opts.title === undefined ? {} : { title: { text: opts.title } }),
     grid: { rows: rows.length, columns: cols, pattern: "independent" },
     height: 40 + 180 * rows.length,
     margin: { l: 90, r: 10, t: 60, b: 10 },
@@ -90,18 +90,18 @@ function lines(series: LineSeries[], layout: Record<string, unknown>): PlotlyFig
 
 export function rocFigure(curves: { name: string; roc: RocCurve }[], title = "ROC"): PlotlyFigure {
   return lines(curves.map((c) => ({ name: c.name, x: c.roc.fpr, y: c.roc.tpr })), {
-    title, xaxis: { title: { text: "false positive rate" }, range: [0, 1] }, yaxis: { title: { text: "true positive rate" }, range: [0, 1] },
+    title: { text: title }, xaxis: { title: { text: "false positive rate" }, range: [0, 1] }, yaxis: { title: { text: "true positive rate" }, range: [0, 1] },
   });
 }
 
 export function prFigure(curves: { name: string; pr: PrCurve }[], title = "Precision-recall"): PlotlyFigure {
   return lines(curves.map((c) => ({ name: c.name, x: c.pr.recall, y: c.pr.precision })), {
-    title, xaxis: { title: { text: "recall" }, range: [0, 1] }, yaxis: { title: { text: "precision" }, range: [0, 1.02] },
+    title: { text: title }, xaxis: { title: { text: "recall" }, range: [0, 1] }, yaxis: { title: { text: "precision" }, range: [0, 1.02] },
   });
 }
 
 export function lossFigure(series: LineSeries[], title = "Training loss"): PlotlyFigure {
-  return lines(series, { title, xaxis: { title: { text: "step" } }, yaxis: { title: { text: "loss" } } });
+  return lines(series, { title: { text: title }, xaxis: { title: { text: "step" } }, yaxis: { title: { text: "loss" } } });
 }
 
 /** One trace per (group, kind): colour by group (class), marker by kind (normal / anomalous prompt). */
@@ -119,6 +119,6 @@ export function scatterFigure(points: ScatterPoint[], title = "t-SNE"): PlotlyFi
       x: ps.map((p) => p.x), y: ps.map((p) => p.y),
       marker: { size: 8, symbol: symbols[kinds.indexOf(ps[0].kind ?? "") % symbols.length] },
     })),
-    layout: { title, height: 520, xaxis: { zeroline: false }, yaxis: { zeroline: false } },
+    layout: { title: { text: title }, height: 520, xaxis: { zeroline: false }, yaxis: { zeroline: false } },
   };
 }

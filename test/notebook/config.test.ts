@@ -1,13 +1,16 @@
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { FileFormatError, InvalidArgumentError, MissingFileError } from "../../src/errors.js";
 import { describeNotebookConfig, isRealSetup, loadNotebookConfig, setupLabel } from "../../src/notebook/config.js";
 
+const scratchRoot = mkdtempSync(path.join(tmpdir(), "simclip-nbconfig-"));
+after(() => rmSync(scratchRoot, { recursive: true, force: true }));
+
 function scratch(): string {
-  const root = mkdtempSync(path.join(tmpdir(), "simclip-nbconfig-"));
+  const root = mkdtempSync(path.join(scratchRoot, "case-"));
   for (const d of ["model", "mvtec", "visa", "notebooks"]) mkdirSync(path.join(root, d));
   return root;
 }

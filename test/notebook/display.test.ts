@@ -87,3 +87,11 @@ test("progressHtml escapes labels and shows the ETA while running", () => {
   const html = progressHtml("<train>", 1, 4, 2);
   assert.match(html, /&lt;train&gt;: 1\/4 \(0\.50\/s, 2\.0 s, ETA 6 s\)/);
 });
+
+test("figure titles use plotly's { text } form (plain strings are ignored by plotly.js 3+)", async () => {
+  const roc = rocCurve([1, 0], [0.9, 0.1]);
+  assert.deepEqual(rocFigure([{ name: "a", roc }], "My ROC").layout?.title, { text: "My ROC" });
+  assert.deepEqual(scatterFigure([], "t").layout?.title, { text: "t" });
+  const image = { data: new Uint8Array(12), width: 2, height: 2 };
+  assert.deepEqual((await heatmapGridFigure([{ image, mask: null, maps: [] }], { title: "grid" })).layout?.title, { text: "grid" });
+});

@@ -4,17 +4,19 @@
  * figure of an exported notebook. Skipped, with the reason, where jupyter or chromium is missing,
  * unless SIMCLIP_REQUIRE_NOTEBOOKS=1 (CI), which turns a missing tool into a failure.
  */
-import { test, type TestContext } from "node:test";
+import { after, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import sharp from "sharp";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const chromium = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const out = mkdtempSync(path.join(tmpdir(), "simclip-notebooks-"));
+const scratch = mkdtempSync(path.join(tmpdir(), "simclip-notebooks-"));
+const out = path.join(scratch, "out");
+after(() => rmSync(scratch, { recursive: true, force: true }));
 
 function missingTool(): string | null {
   if (spawnSync("sh", ["-c", "command -v jupyter"]).status !== 0) return "jupyter is not installed (Debian: apt-get install jupyter-notebook jupyter-nbconvert python3-nbclient)";
@@ -54,7 +56,8 @@ test("every notebook runs headless in quick mode with no error output", (t) => {
 
 test("the runner fails a notebook that writes to stderr", (t) => {
   if (!toolsOrSkip(t)) return;
-  const dir = mkdtempSync(path.join(tmpdir(), "simclip-bad-notebook-"));
+  const dir = path.join(scratch, "bad");
+  mkdirSync(dir);
   const nb = {
     nbformat: 4, nbformat_minor: 5,
     metadata: { kernelspec: { name: "tslab", display_name: "TypeScript", language: "typescript" } },
@@ -80,7 +83,7 @@ async function vividPixels(png: string): Promise<number> {
 }
 
 function screenshot(html: string, png: string): void {
-  const profile = mkdtempSync(path.join(tmpdir(), "simclip-chromium-"));
+  const profile = mkdtempSync(path.join(scratch, "chromium-profile-"));
   const r = spawnSync(chromium, [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", `--user-data-dir=${profile}`, "--hide-scrollbars",

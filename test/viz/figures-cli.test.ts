@@ -1,7 +1,7 @@
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import sharp from "sharp";
@@ -18,6 +18,7 @@ test("spreadLayers spreads four hooks over the depth like the paper's 6/12/18/24
 
 test("simclip figures writes every figure as a valid image of the expected size (quick, synthetic)", async () => {
   const tmp = mkdtempSync(path.join(tmpdir(), "simclip-figures-"));
+  after(() => rmSync(tmp, { recursive: true, force: true }));
   const out = path.join(tmp, "figures");
   // An empty config file, so that a developer's own simclip.config.json cannot change the setup.
   writeFileSync(path.join(tmp, "empty.json"), "{}");

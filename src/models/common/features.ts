@@ -33,7 +33,7 @@ export function stackPooled(features: ImageFeatures[]): tf.Tensor2D {
   return tf.tensor2d(out, [features.length, w]);
 }
 
-/** [rows, cols] row-major -> its transpose, in JS (cheaper than a wasm transpose for frozen inputs built here anyway). */
+/** [rows, cols] row-major -> its transpose [cols, rows], blocked for cache locality (for constants prepared in JS). */
 export function transposeArray(a: Float32Array, rows: number, cols: number): Float32Array {
   const t = new Float32Array(a.length);
   const B = 64;

@@ -12,3 +12,4 @@ export * from "./evaluate.js";
 export * from "./registry.js";
 export * from "./setup.js";
 export * from "./predict.js";
+export { frozenMatMul, frozenMatMulTransposedA } from "./frozen-matmul.js";

@@ -51,7 +51,8 @@ async function scoreImages(m: SimClipPlus, features: ImageFeatures[], categories
 
   const maxCos: Float32Array[][] = features.map(() => []);
   const prior: PriorLayerInput[][] = features.map(() => []);
-  for (const layer of m.layers) {
+  // Deepest layer last: Algorithm 1's "last-layer" weighting means the deepest hooked block (24).
+  for (const layer of [...m.layers].sort((a, b) => a - b)) {
     const queryProb = config.pao ? await queryProbabilities(m, features, memories, layer) : null;
     for (let i = 0; i < features.length; i++) {
       const tokens = features[i]!.patchTokens.get(layer);

@@ -1,8 +1,7 @@
 /** Building SimCLIP for the CLI and the method registry: from a checkpoint, or untrained (the baseline to beat). */
 import { InvalidArgumentError } from "../../errors.js";
-import { loadCheckpoint } from "../common/checkpoint.js";
+import { CheckpointMismatchError, loadCheckpoint, saveCheckpoint } from "../common/checkpoint.js";
 import type { MethodContext } from "../common/registry.js";
-import { CheckpointMismatchError, saveCheckpoint } from "../common/checkpoint.js";
 import { SimClip, type SimClipBackbone } from "./model.js";
 import type { SimClipConfig } from "./config.js";
 

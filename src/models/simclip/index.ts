@@ -4,6 +4,6 @@ export * from "./mhva.js";
 export * from "./ipt.js";
 export * from "./maps.js";
 export { scoreSimClip } from "./scoring.js";
-export { simclipObjective } from "./objective.js";
+export { simclipObjective, simclipLossAndGradients } from "./objective.js";
 export { createSimClipMethod, loadSimClip, saveSimClip } from "./factory.js";
 export { exportSimClipOnnx } from "./export-onnx.js";

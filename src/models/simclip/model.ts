@@ -11,7 +11,7 @@ import type { ClipWeights } from "../../clip/weights.js";
 import { createRng, namedVariable, variableKey } from "../common/init.js";
 import { PromptFeatureStore, simclipPrompts, type TextTower } from "../common/prompts.js";
 import { transposeArray } from "../common/features.js";
-import { CheckpointMismatchError } from "../common/checkpoint.js";
+import { CheckpointMismatchError, saveCheckpoint } from "../common/checkpoint.js";
 import type {
   AnomalyMethod, FeatureBatch, GradientResult, LossTerm, MethodOutput, MethodState, TrainItem, TrainSource, TrainableObjective,
 } from "../common/types.js";
@@ -23,7 +23,6 @@ import { l2NormalizeRows } from "./maps.js";
 import { scoreSimClip } from "./scoring.js";
 import { simclipLossAndGradients, simclipObjective } from "./objective.js";
 import { trainLoop } from "../common/train-loop.js";
-import { saveCheckpoint } from "../common/checkpoint.js";
 
 /** What SimCLIP needs from the backbone: its config, weights (for initialisation) and fingerprint. ClipModel fits. */
 export interface SimClipBackbone extends TextTower {

@@ -85,7 +85,13 @@ for (const variant of ["coop", "cocoop", "anomalyclip"] as const) {
     const dir = tf.randomNormal(ctx.shape, 0, 1, "float32", 3);
     const unit = tf.div(dir, tf.norm(dir));
     const analytic = tf.sum(tf.mul(g, unit)).dataSync()[0]!;
-    const total = () => tf.tidy(() => m.objective(batch).reduce((s, t) => s + t().loss.dataSync()[0]!, 0));
+    const total = () =>
+      m.objective(batch).reduce((sum, term) => {
+        const loss = tf.tidy(() => term().loss);
+        const v = loss.dataSync()[0]!;
+        loss.dispose();
+        return sum + v;
+      }, 0);
     const orig = ctx.clone();
     const h = 1e-2;
     ctx.assign(tf.add(orig, tf.mul(unit, h)));

@@ -101,6 +101,24 @@ test("FD only: SimCLIP's zero-shot map plus M_v; finalizeCategory min-max combin
   m.dispose();
 });
 
+test("released-code image score: the maximum of SimCLIP's zero-shot map + M_v, whatever PAO does to the map", async () => {
+  const m = await plus([2, 4], { imageScoreMap: "zero-shot+fd" });
+  const fdOnly = new SimClipPlus(m.simclip, { pao: false });
+  const refs = [fakeFeatures("r", G, [2, 4], D)];
+  const queries = [0, 1, 2, 3].map((i) => fakeFeatures(`q${i}`, G, [2, 4], D));
+  const cats = queries.map(() => "pcb");
+  await m.setMemory("pcb", refs);
+  await fdOnly.setMemory("pcb", refs);
+  const out = m.finalizeCategory("pcb", await m.score({ features: queries, categories: cats }));
+  const ref = await fdOnly.score({ features: queries, categories: cats });
+  const maxima = ref.maps.map((x) => Math.max(...x));
+  const lo = Math.min(...maxima), hi = Math.max(...maxima);
+  out.scores.forEach((s, i) => assert.ok(Math.abs(s - 0.5 * (ref.scores[i]! + (maxima[i]! - lo) / (hi - lo))) < 1e-5, `image ${i}`));
+  // ... while the maps themselves are the PAO + FD maps, not the zero-shot + FD ones.
+  assert.ok(out.maps.some((x, i) => x.some((v, p) => Math.abs(v - ref.maps[i]![p]!) > 1e-3)));
+  m.dispose();
+});
+
 test("SimCLIP+ errors: scoring a class without memory, both switches off, and the registry knows simclip+", async () => {
   const m = await plus([2]);
   await assert.rejects(m.score({ features: [fakeFeatures("x", G, [2], D)], categories: ["pcb"] }), (e: unknown) => e instanceof InvalidArgumentError && /setMemory\("pcb"/.test(e.message));

@@ -1,0 +1,12 @@
+import { buildDemoWeights, bundledTokenizerDir } from "/work/main/src/clip/demo-model.js";
+import { ClipTokenizer } from "/work/main/src/clip/tokenizer.js";
+import { promptLearningComplexity } from "/work/main/src/models/complexity.js";
+import { tfReady } from "/work/main/src/tf.js";
+await tfReady();
+const { config, weights } = buildDemoWeights("ViT-L-14-336", 0);
+const tokenizer = await ClipTokenizer.fromDir(bundledTokenizerDir());
+const backbone = { config, weights, fingerprint: "x", tokenizer, encodeText: async () => { throw new Error("unused"); } };
+const t0 = Date.now();
+const rows = await promptLearningComplexity(backbone as never, { size: 518, layers: [6, 12, 18, 24] });
+for (const r of rows) console.log(r.method, r.gmacs.toFixed(2), r.gmacsTrainStep.toFixed(2), (r.params / 1e6).toFixed(2), JSON.stringify(r.moduleParams), JSON.stringify(r.breakdown));
+console.log("seconds", (Date.now() - t0) / 1000);
