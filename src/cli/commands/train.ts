@@ -30,6 +30,7 @@ interface TrainCliOptions {
   categories?: string[];
   mhva: boolean;
   ipt: boolean;
+  iptEotResidual: boolean;
   imagePrompts: "plain" | "refined";
   threads?: number;
 }
@@ -50,6 +51,7 @@ export function register(program: Command): void {
     .option("--categories <list>", "only these classes of the training data (comma-separated)", parseNameList)
     .option("--no-mhva", "ablation: no adapters, patch tokens through CLIP's fixed ln_post + visual projection")
     .option("--no-ipt", "ablation: plain prompt embeddings instead of IPT's refined ones")
+    .option("--no-ipt-eot-residual", "IPT as the paper's Eq. 5 writes it: FFN([T^T W, P]) without the authors' added EOT feature")
     .addOption(new Option("--image-prompts <which>", "prompts of the image score: the authors' plain ones or the paper's refined ones").choices(["plain", "refined"]).default("plain"))
     .option("--cache <dir>", "feature cache root", defaultFeatureCacheDir())
     .option("--threads <n>", "onnxruntime intra-op threads (default: all cores)", parsePositiveInt("threads"))
@@ -60,7 +62,9 @@ export function register(program: Command): void {
           process.stderr.write(`simclip: note: ${o.model} is a random demo backbone; trained numbers say nothing about real CLIP\n`);
         }
         const dataset = await loadDataset(o.train, o.categories ? { categories: o.categories } : {});
-        const config: Partial<SimClipConfig> = { size: o.size, layers: o.layers, mhva: o.mhva, ipt: o.ipt, imagePrompts: o.imagePrompts };
+        const config: Partial<SimClipConfig> = {
+          size: o.size, layers: o.layers, mhva: o.mhva, ipt: o.ipt, iptEotResidual: o.iptEotResidual, imagePrompts: o.imagePrompts,
+        };
         const method = await SimClip.create(model, config, o.seed);
         const features = await openMethodFeatures(model, method, o.cache);
         const samples = dataset.samples.filter((s) => s.split === "test");

@@ -20,7 +20,7 @@ import { CheckpointMismatchError, saveCheckpoint } from "../common/checkpoint.js
 import { trainLoop } from "../common/train-loop.js";
 import type { TrainHistory, TrainOptions } from "../common/train-options.js";
 import type {
-  AnomalyMethod, FeatureBatch, ImageFeatures, LossTerm, MethodOutput, MethodState, TrainItem, TrainSource, TrainableObjective,
+  AnomalyMethod, FeatureBatch, GradientResult, ImageFeatures, LossTerm, MethodOutput, MethodState, TrainItem, TrainSource, TrainableObjective,
 } from "../common/types.js";
 import type { SimClipBackbone } from "../simclip/model.js";
 import { MultiHierarchyVisionAdapter } from "../simclip/mhva.js";
@@ -31,7 +31,7 @@ import { ClipPatchProjection } from "../clip-ac/clip-projection.js";
 import { summedPromptMaps, textAnomalyProbability } from "../clip-ac/prompt-maps.js";
 import { quarterLayers, resolveGeometry } from "../clip-ac/geometry.js";
 import { aprilGanPrompts } from "./prompts.js";
-import { aprilGanObjective } from "./objective.js";
+import { aprilGanLossAndGradients, aprilGanObjective } from "./objective.js";
 
 export const APRIL_GAN_METHOD = "april-gan";
 
@@ -104,6 +104,10 @@ export class AprilGan implements AnomalyMethod, TrainableObjective {
 
   objective(items: TrainItem[]): LossTerm[] {
     return aprilGanObjective(this, items);
+  }
+
+  lossAndGradients(items: TrainItem[]): Promise<GradientResult> {
+    return aprilGanLossAndGradients(this, items);
   }
 
   async fit(source: TrainSource, opts: TrainOptions = {}): Promise<TrainHistory> {

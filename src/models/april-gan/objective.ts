@@ -2,12 +2,19 @@
  * APRIL-GAN's training loss (train.py): sum over hooked layers of focal + dice on the upsampled
  * anomaly-probability maps, no image-level term, each layer on its own tape. The same losses as
  * SimCLIP's (`models/losses.ts`, written as APRIL-GAN's loss.py computes them).
+ *
+ * Two routes to the same gradients, as SimCLIP has: `aprilGanObjective` (all tfjs, the adapter
+ * through a custom gradient) and `aprilGanLossAndGradients` (what training uses): the adapter's two
+ * big products Y = X W and dW = X^T dY on onnxruntime (`frozenAdapterGradients`), the rest on tfjs.
  */
 import { tf } from "../../tf.js";
 import { ShapeError } from "../../errors.js";
 import { diceLoss, focalLossBinary } from "../losses.js";
 import { stackLayerTokens } from "../common/features.js";
-import type { LossTerm, TrainItem } from "../common/types.js";
+import { frozenMatMul, frozenMatMulTransposedA } from "../common/frozen-matmul.js";
+import { gradientsOfTerms } from "../common/train-loop.js";
+import { namedVariable } from "../common/init.js";
+import type { GradientResult, LossTerm, TrainItem } from "../common/types.js";
 import { anomalyProbability, logitDifferenceGrid } from "../simclip/maps.js";
 import type { AprilGan } from "./model.js";
 
@@ -22,22 +29,97 @@ export function stackMasks(items: TrainItem[], size: number, method: string): Fl
   return masks;
 }
 
-export function aprilGanObjective(m: AprilGan, items: TrainItem[]): LossTerm[] {
-  const n = items.length;
-  const S = m.size;
-  const P = m.grid * m.grid;
+/** Sum `from` into `into` (losses, parts, gradients); `from`'s gradient tensors are consumed. */
+export function accumulateGradients(into: GradientResult, from: GradientResult): void {
+  into.loss += from.loss;
+  Object.assign(into.parts, from.parts);
+  for (const [v, g] of from.grads) {
+    const prev = into.grads.get(v);
+    into.grads.set(v, prev ? tf.add(prev, g) : g);
+    if (prev) tf.dispose([prev, g]);
+  }
+}
+
+/**
+ * Gradients of a loss term built on a linear adapter's output Y = X W + b over frozen X [rows, k]:
+ * Y's product runs on onnxruntime, the term is differentiated on tfjs with Y as a leaf (together with
+ * `vars`), and dW = X^T dY runs on onnxruntime again.
+ */
+export async function frozenAdapterGradients(
+  x: Float32Array,
+  rows: number,
+  k: number,
+  weight: tf.Variable,
+  bias: tf.Variable,
+  vars: tf.Variable[],
+  term: (adapted: () => tf.Tensor2D) => LossTerm,
+): Promise<GradientResult> {
+  const m = weight.shape[1]!;
+  const y = namedVariable(tf.tensor2d(await frozenMatMul(x, rows, k, weight.dataSync() as Float32Array, m), [rows, m]), "adapter-output");
+  try {
+    const r = gradientsOfTerms([...vars.filter((v) => v !== weight), y], [term(() => tf.add(y, bias) as tf.Tensor2D)]);
+    const dy = r.grads.get(y)!;
+    r.grads.delete(y);
+    const dyData = dy.dataSync() as Float32Array;
+    dy.dispose();
+    r.grads.set(weight, tf.tensor2d(await frozenMatMulTransposedA(x, rows, k, dyData, m), [k, m]));
+    return r;
+  } finally {
+    y.dispose();
+  }
+}
+
+interface Batch {
+  n: number;
+  P: number;
+  width: number;
+  tokens: (layer: number) => Float32Array;
+  masks: Float32Array;
+  diff: Float32Array;
+}
+
+function prepareBatch(m: AprilGan, items: TrainItem[]): Batch {
   const features = items.map((it) => it.features);
-  if (features[0]!.grid !== m.grid) throw new ShapeError(`APRIL-GAN: cached features have a ${features[0]!.grid}x${features[0]!.grid} grid, size ${S} needs ${m.grid}x${m.grid}`);
-  const masks = stackMasks(items, S, "APRIL-GAN");
-  const E = m.backbone.config.embedDim;
-  const diff = m.prompts.perImage(items.map((it) => it.category)).diff;
-  return m.layers.map((layer): LossTerm => () => {
-    const x = tf.tensor2d(stackLayerTokens(features, layer), [n * P, features[0]!.width]);
-    const adapted = m.adapters.apply(layer, x, tf.transpose(x));
-    const p = anomalyProbability(logitDifferenceGrid(adapted, tf.tensor2d(diff, [n, E]), m.config.logitScale, m.grid), S);
-    const g = tf.tensor3d(masks, [n, S, S]);
+  if (features[0]!.grid !== m.grid) throw new ShapeError(`APRIL-GAN: cached features have a ${features[0]!.grid}x${features[0]!.grid} grid, size ${m.size} needs ${m.grid}x${m.grid}`);
+  return {
+    n: items.length,
+    P: m.grid * m.grid,
+    width: features[0]!.width,
+    tokens: (layer) => stackLayerTokens(features, layer),
+    masks: stackMasks(items, m.size, "APRIL-GAN"),
+    diff: m.prompts.perImage(items.map((it) => it.category)).diff,
+  };
+}
+
+function segTerm(m: AprilGan, b: Batch, layer: number, adapted: () => tf.Tensor2D): LossTerm {
+  return () => {
+    const S = m.size;
+    const E = m.backbone.config.embedDim;
+    const p = anomalyProbability(logitDifferenceGrid(adapted(), tf.tensor2d(b.diff, [b.n, E]), m.config.logitScale, m.grid), S);
+    const g = tf.tensor3d(b.masks, [b.n, S, S]);
     const focal = focalLossBinary(p, g);
     const dice = diceLoss(p, g);
     return { loss: tf.add(focal, dice) as tf.Scalar, parts: { [`focal_${layer}`]: focal, [`dice_${layer}`]: dice } };
-  });
+  };
+}
+
+export function aprilGanObjective(m: AprilGan, items: TrainItem[]): LossTerm[] {
+  const b = prepareBatch(m, items);
+  return m.layers.map((layer) =>
+    segTerm(m, b, layer, () => {
+      const x = tf.tensor2d(b.tokens(layer), [b.n * b.P, b.width]);
+      return m.adapters.apply(layer, x, tf.transpose(x));
+    }),
+  );
+}
+
+export async function aprilGanLossAndGradients(m: AprilGan, items: TrainItem[]): Promise<GradientResult> {
+  const b = prepareBatch(m, items);
+  const result: GradientResult = { loss: 0, parts: {}, grads: new Map() };
+  for (const layer of m.layers) {
+    const w = m.adapters.weights.get(layer)!;
+    const bias = m.adapters.biases.get(layer)!;
+    accumulateGradients(result, await frozenAdapterGradients(b.tokens(layer), b.n * b.P, b.width, w, bias, [bias], (adapted) => segTerm(m, b, layer, adapted)));
+  }
+  return result;
 }

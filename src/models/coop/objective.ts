@@ -9,7 +9,8 @@
  *   forward and backward per term); simple, used to check the other;
  * - `promptLearnerLossAndGradients` (what training uses): the prompt features P are computed once,
  *   the terms are differentiated with P as a leaf, and dL/dP is pulled back through the text tower in
- *   one vector-Jacobian product, so each step runs the text tower forward twice and backward once.
+ *   one vector-Jacobian product, so each step runs the text tower forward twice and backward once;
+ *   the adapters' big products run on onnxruntime as in SimCLIP's training (`frozenAdapterGradients`).
  */
 import { tf } from "../../tf.js";
 import { ShapeError } from "../../errors.js";
@@ -19,14 +20,23 @@ import { gradientsOfTerms } from "../common/train-loop.js";
 import { namedVariable } from "../common/init.js";
 import type { GradientResult, LossTerm, TrainItem } from "../common/types.js";
 import { anomalyProbability, logitDifferenceGrid } from "../simclip/maps.js";
-import { stackMasks } from "../april-gan/objective.js";
+import { accumulateGradients, frozenAdapterGradients, stackMasks } from "../april-gan/objective.js";
 import type { PromptLearnerClip } from "./model.js";
 
+interface Terms {
+  ce: LossTerm;
+  /** Layer `layer`'s segmentation term given its joint-space patch features on the tape. */
+  seg: (layer: number, adapted: () => tf.Tensor2D) => LossTerm;
+  /** Layer `layer`'s frozen patch tokens [rows, width]. */
+  tokens: (layer: number) => Float32Array;
+  rows: number;
+  width: number;
+}
+
 /** The loss terms with the prompt features given by `prompts` (evaluated on each term's tape). */
-function terms(m: PromptLearnerClip, items: TrainItem[], prompts: () => tf.Tensor3D): LossTerm[] {
+function buildTerms(m: PromptLearnerClip, items: TrainItem[], prompts: () => tf.Tensor3D): Terms {
   const n = items.length;
   const S = m.size;
-  const P = m.grid * m.grid;
   const features = items.map((it) => it.features);
   if (features[0]!.grid !== m.grid) throw new ShapeError(`${m.name}: cached features have a ${features[0]!.grid}x${features[0]!.grid} grid, size ${S} needs ${m.grid}x${m.grid}`);
   const masks = stackMasks(items, S, m.name);
@@ -37,11 +47,9 @@ function terms(m: PromptLearnerClip, items: TrainItem[], prompts: () => tf.Tenso
     const loss = crossEntropy(logits, items.map((it) => it.label));
     return { loss: tf.mul(loss, c.ceWeight) as tf.Scalar, parts: { ce: loss } };
   };
-  const seg = (layer: number): LossTerm => () => {
+  const seg = (layer: number, adapted: () => tf.Tensor2D): LossTerm => () => {
     const [t0, t1] = tf.unstack(prompts(), 1) as [tf.Tensor2D, tf.Tensor2D];
-    const x = tf.tensor2d(stackLayerTokens(features, layer), [n * P, features[0]!.width]);
-    const adapted = m.patchFeatures(layer, x, m.mhva ? tf.transpose(x) : undefined);
-    const p = anomalyProbability(logitDifferenceGrid(adapted, tf.sub(t1, t0) as tf.Tensor2D, c.logitScale, m.grid), S);
+    const p = anomalyProbability(logitDifferenceGrid(adapted(), tf.sub(t1, t0) as tf.Tensor2D, c.logitScale, m.grid), S);
     const g = tf.tensor3d(masks, [n, S, S]);
     const focal = focalLossBinary(p, g);
     const dice = diceLoss(p, g);
@@ -54,7 +62,7 @@ function terms(m: PromptLearnerClip, items: TrainItem[], prompts: () => tf.Tenso
     }
     return { loss: tf.mul(sum, c.segWeight) as tf.Scalar, parts };
   };
-  return [ce, ...m.layers.map(seg)];
+  return { ce, seg, tokens: (layer) => stackLayerTokens(features, layer), rows: n * m.grid * m.grid, width: features[0]!.width };
 }
 
 function promptsOf(m: PromptLearnerClip, items: TrainItem[]): () => tf.Tensor3D {
@@ -64,7 +72,13 @@ function promptsOf(m: PromptLearnerClip, items: TrainItem[]): () => tf.Tensor3D 
 }
 
 export function promptLearnerTerms(m: PromptLearnerClip, items: TrainItem[]): LossTerm[] {
-  return terms(m, items, promptsOf(m, items));
+  const t = buildTerms(m, items, promptsOf(m, items));
+  const layer = (l: number) =>
+    t.seg(l, () => {
+      const x = tf.tensor2d(t.tokens(l), [t.rows, t.width]);
+      return m.patchFeatures(l, x, m.mhva ? tf.transpose(x) : undefined);
+    });
+  return [t.ce, ...m.layers.map(layer)];
 }
 
 export async function promptLearnerLossAndGradients(m: PromptLearnerClip, items: TrainItem[]): Promise<GradientResult> {
@@ -73,19 +87,27 @@ export async function promptLearnerLossAndGradients(m: PromptLearnerClip, items:
   const leaf = namedVariable(init, "prompt-features");
   init.dispose();
   try {
-    const result = gradientsOfTerms([...m.trainableVariables(), leaf], terms(m, items, () => leaf as tf.Tensor as tf.Tensor3D));
+    const t = buildTerms(m, items, () => leaf as tf.Tensor as tf.Tensor3D);
+    const vars = [...m.trainableVariables(), leaf];
+    const result = gradientsOfTerms(vars, [t.ce]);
+    for (const layer of m.layers) {
+      const x = t.tokens(layer);
+      if (m.mhva) {
+        const w = m.mhva.weights.get(layer)!;
+        const b = m.mhva.biases.get(layer)!;
+        accumulateGradients(result, await frozenAdapterGradients(x, t.rows, t.width, w, b, vars, (adapted) => t.seg(layer, adapted)));
+      } else {
+        accumulateGradients(result, gradientsOfTerms(vars, [t.seg(layer, () => m.patchFeatures(layer, tf.tensor2d(x, [t.rows, t.width])))]));
+      }
+    }
     const dP = result.grads.get(leaf);
     result.grads.delete(leaf);
     if (!dP) return result;
     const { grads } = tf.variableGrads(() => tf.sum(tf.mul(build(), dP)) as tf.Scalar, m.promptVariables());
     dP.dispose();
-    for (const v of m.promptVariables()) {
-      const g = grads[v.name];
-      if (!g) continue;
-      const prev = result.grads.get(v);
-      result.grads.set(v, prev ? tf.add(prev, g) : g);
-      if (prev) tf.dispose([prev, g]);
-    }
+    const back: GradientResult = { loss: 0, parts: {}, grads: new Map() };
+    for (const v of m.promptVariables()) if (grads[v.name]) back.grads.set(v, grads[v.name]!);
+    accumulateGradients(result, back);
     return result;
   } finally {
     leaf.dispose();

@@ -19,6 +19,11 @@ export interface SimClipConfig {
   /** Hidden width of the MLP producing P from P_s (authors: 256). */
   iptHidden: number;
   /**
+   * Authors' code adds IPT's output to the EOT-token feature (true); the paper's Eq. 5 writes the
+   * refined prompt as FFN([T^T W, P]) alone (false).
+   */
+  iptEotResidual: boolean;
+  /**
    * Prompts the image score compares the global image feature with. "plain" (authors' code): the
    * unrefined x_eot @ text projection. "refined" (paper Sec. 3.2: "the class token and the refined
    * binary prompt"): IPT's output.
@@ -40,6 +45,7 @@ export const SIMCLIP_DEFAULTS: SimClipConfig = {
   ipt: true,
   iptSeedDim: 8,
   iptHidden: 256,
+  iptEotResidual: true,
   imagePrompts: "plain",
   logitScale: 100,
   sigma: 7,

@@ -78,16 +78,16 @@ export class ImplicitPromptTuning {
   /**
    * Refine n prompts. `xT` is the frozen ln_final output laid out [n * width, contextLength] (token axis
    * last, so the token weighting is one plain matMul), `xEot` [n, width] the EOT rows. Returns [n, width],
-   * before the text projection.
+   * before the text projection. `eotResidual` false drops the x_eot term (the paper's Eq. 5 as written).
    */
-  refine(xT: tf.Tensor2D, xEot: tf.Tensor2D): tf.Tensor2D {
+  refine(xT: tf.Tensor2D, xEot: tf.Tensor2D, eotResidual = true): tf.Tensor2D {
     return tf.tidy(() => {
       const n = xEot.shape[0];
       const ori = tf.add(tf.reshape(tf.matMul(xT, this.tokenWeight), [n, this.width]), this.tokenBias);
       const p = this.promptEmbedding();
       const [c0, c1] = tf.unstack(this.mixWeight);
       const mixed = tf.add(tf.add(tf.mul(ori, c0!), tf.mul(p, c1!)), this.mixBias);
-      return tf.add(xEot, mixed) as tf.Tensor2D;
+      return (eotResidual ? tf.add(xEot, mixed) : mixed) as tf.Tensor2D;
     });
   }
 

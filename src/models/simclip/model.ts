@@ -195,7 +195,7 @@ export class SimClip implements AnomalyMethod, TrainableObjective {
       const plain = group(tf.matMul(xEot, this.textProjection));
       if (!this.ipt) return { plain, refined: plain };
       const xT = tf.concat(per.map((t) => t.xT)) as tf.Tensor2D;
-      const refined = group(tf.matMul(this.ipt.refine(xT, xEot), this.textProjection));
+      const refined = group(tf.matMul(this.ipt.refine(xT, xEot, this.config.iptEotResidual), this.textProjection));
       return { plain, refined };
     });
   }

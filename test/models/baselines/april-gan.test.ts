@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { tfReady } from "../../../src/tf.js";
+import { tf, tfReady } from "../../../src/tf.js";
+import { computeGradients } from "../../../src/models/common/train-loop.js";
 import { aprilGanPrompts, APRIL_GAN_TEMPLATES } from "../../../src/models/april-gan/prompts.js";
 import { AprilGan } from "../../../src/models/april-gan/model.js";
 import { FrozenPromptEmbeddings } from "../../../src/models/clip-ac/frozen-prompts.js";
@@ -71,7 +72,7 @@ test("APRIL-GAN few-shot map: sum over layers of upsampled min over the memory o
   m.dispose();
 });
 
-test("APRIL-GAN training (focal + dice on the adapters only) lowers the loss", async () => {
+test("APRIL-GAN training (focal + dice on the adapters only): onnxruntime route = autodiff, and it lowers the loss", async () => {
   await tfReady();
   const G = 4, S = 16, LAYERS = [2, 4];
   const list: TrainItem[] = Array.from({ length: 8 }, (_, i) => {
@@ -84,6 +85,16 @@ test("APRIL-GAN training (focal + dice on the adapters only) lowers the loss", a
     return { features: f, category: "pcb", label: (i % 2) as 0 | 1, mask };
   });
   const m = await AprilGan.create(withTextEmbeds(fakeBackbone()), { size: S, layers: LAYERS });
+  await m.prepare(["pcb"]);
+  // Training's route (adapter products on onnxruntime) gives tfjs autodiff's gradients.
+  const fast = await m.lossAndGradients(list.slice(0, 4));
+  const plain = computeGradients(m, list.slice(0, 4));
+  assert.ok(Math.abs(fast.loss - plain.loss) < 1e-5 * plain.loss);
+  for (const v of m.trainableVariables()) {
+    const d = tf.max(tf.abs(tf.sub(fast.grads.get(v)!, plain.grads.get(v)!))).dataSync()[0]!;
+    const scale = tf.max(tf.abs(plain.grads.get(v)!)).dataSync()[0]!;
+    assert.ok(scale > 0 && d <= 1e-3 * scale, `${v.name}: ${d} vs scale ${scale}`);
+  }
   const vars = m.trainableVariables().length;
   assert.equal(vars, 4, "one weight and one bias per hooked layer; nothing else trains");
   const h = await m.fit({ length: list.length, categories: ["pcb"], get: async (i) => list[i]! }, { epochs: 4, batchSize: 4 });

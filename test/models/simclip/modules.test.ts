@@ -46,6 +46,8 @@ test("IPT: refined prompts [n, Wt] = x_eot + c0 (x^T w + b_w) + c1 MLP(P_s) + c_
     const want = x[eot]![j]! + c[0]! * ori + c[1]! * p[j]! + cb;
     assert.ok(Math.abs(out[j]! - want) < 1e-5, `component ${j}: ${out[j]} vs ${want}`);
   }
+  const paper = ipt.refine(xT, tf.tensor2d([x[eot]!]), false).arraySync()[0]!;
+  for (let j = 0; j < Wt; j++) assert.ok(Math.abs(paper[j]! - (out[j]! - x[eot]![j]!)) < 1e-5, "Eq. 5 without the EOT residual");
   ipt.tokenWeight.assign(tf.fill([L, 1], 3));
   ipt.mixWeight.assign(tf.tensor1d([-2, 0.25]));
   ipt.project();
