@@ -73,7 +73,7 @@ export function createPromptLearnerMethod(variant: PromptLearnerVariant): (ctx: 
   };
 }
 
-export interface RunMethodOptions {
+export interface RunRegisteredMethodOptions {
   /** The frozen backbone (ClipModel.load). */
   model: ClipModel;
   /** Test data: a spec ("mvtec:ROOT" | "visa:ROOT" | "custom:ROOT") or a loaded dataset; omitted: train only. */
@@ -95,7 +95,7 @@ export interface RunMethodOptions {
   batchSize?: number;
 }
 
-export interface RunMethodResult {
+export interface RunRegisteredMethodResult {
   /** Same format as `simclip eval` writes and SimCLIP's tables use (absent when no `dataset` was given). */
   results?: EvaluationResults;
   method: AnomalyMethod;
@@ -110,7 +110,7 @@ const asDataset = (d: string | Dataset, categories?: string[]): Promise<Dataset>
  * checkpoint if given), optionally train it, and evaluate it with the shared evaluation runner. The
  * caller disposes `method` (and the model).
  */
-export async function runMethod(name: string, o: RunMethodOptions): Promise<RunMethodResult> {
+export async function runRegisteredMethod(name: string, o: RunRegisteredMethodOptions): Promise<RunRegisteredMethodResult> {
   const checkpoint = o.checkpoint ? await loadCheckpoint(o.checkpoint) : undefined;
   const method = await createMethod(name, { backbone: o.model, checkpoint, size: o.size, layers: o.layers });
   const features = await openMethodFeatures(o.model, method, o.cacheDir);

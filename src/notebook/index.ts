@@ -9,3 +9,4 @@ export * from "./tables.js";
 export * from "./tslab.js";
 export * from "./inspect-layers.js";
 export * from "./resources.js";
+export * from "./prompt-variants.js";

@@ -114,12 +114,12 @@ export function mergeResultRows(rows: ResultRow[]): ResultRow[] {
   return out;
 }
 
-/** Plain HTML table of records (e.g. per-category metrics), numbers with `digits` decimals. */
+/** Plain HTML table of records (e.g. per-category metrics): integers as they are, other numbers with `digits` decimals. */
 export function recordsHtml(records: Record<string, string | number | null>[], opts: { digits?: number; caption?: string } = {}): string {
   const digits = opts.digits ?? 3;
   const table = aq.from(records);
   const format = Object.fromEntries(
-    table.columnNames().map((c) => [c, (v: unknown) => (typeof v === "number" ? v.toFixed(digits) : String(v))] as const),
+    table.columnNames().map((c) => [c, (v: unknown) => (typeof v === "number" && !Number.isInteger(v) ? v.toFixed(digits) : String(v))] as const),
   );
   const html = aq.toHTML(table, { format, null: () => "–", style: { td: "padding: 2px 6px;", th: "padding: 2px 6px;" } });
   return opts.caption === undefined ? html : `<figure><figcaption>${escapeHtml(opts.caption)}</figcaption>${html}</figure>`;

@@ -6,8 +6,11 @@
 import type { Sample } from "../data/sample.js";
 import type { NotebookConfig } from "../notebook/config.js";
 import { layerDistanceRows } from "../notebook/inspect-layers.js";
+import { figure5Prompts } from "../notebook/prompt-variants.js";
 import { openBackbone, openDataset } from "../notebook/resources.js";
-import { writeHeatmapGridFile } from "./write.js";
+import { scatterChartSpec } from "./charts.js";
+import { tsne2d } from "./tsne.js";
+import { writeChartFiles, writeHeatmapGridFile } from "./write.js";
 
 export interface FigureJob {
   description: string;
@@ -35,6 +38,21 @@ export const FIGURE_JOBS: Record<string, FigureJob> = {
         const layers = spreadLayers(model.config.vision.layers);
         const rows = await layerDistanceRows(model, samples, layers, model.config.vision.imageSize);
         return writeHeatmapGridFile(outDir, "layer-distances", rows, { mapLabels: layers.map((l) => `layer ${l}`) });
+      } finally {
+        await model.dispose();
+      }
+    },
+  },
+  "figure5a-prompt-tsne": {
+    description: "Figure 5(a): t-SNE of the original (un-refined) normal / anomalous prompt features",
+    async run(config, outDir) {
+      const model = await openBackbone(config);
+      try {
+        const prompts = figure5Prompts(config.quick);
+        const text = await model.encodeText(prompts.map((p) => p.text));
+        const xy = tsne2d(text.textEmbeds, prompts.length, model.config.embedDim, { seed: 0 });
+        const points = prompts.map((p, i) => ({ x: xy[i][0], y: xy[i][1], group: p.group, kind: p.kind }));
+        return writeChartFiles(outDir, "figure5a-prompt-tsne", scatterChartSpec(points, { title: "Original prompt features (t-SNE)", width: 640, height: 480 }));
       } finally {
         await model.dispose();
       }

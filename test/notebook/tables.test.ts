@@ -33,8 +33,8 @@ test("results that do not fit the table are rejected with the reason", () => {
 });
 
 test("recordsHtml formats numbers and nulls", () => {
-  const html = recordsHtml([{ category: "bottle", auroc: 0.98765 }, { category: "mean", auroc: null }], { digits: 2 });
-  assert.match(html, /<td[^>]*>bottle<\/td><td[^>]*>0\.99<\/td>/);
+  const html = recordsHtml([{ category: "bottle", auroc: 0.98765, images: 12 }, { category: "mean", auroc: null, images: 40 }], { digits: 2 });
+  assert.match(html, /<td[^>]*>bottle<\/td><td[^>]*>0\.99<\/td><td[^>]*>12<\/td>/);
   assert.match(html, /<td[^>]*>–<\/td>/);
 });
 

@@ -30,13 +30,17 @@ test("simclip figures writes every figure as a valid image of the expected size 
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /Synthetic setup/);
   assert.match(r.stdout, /layer-distances: .*layer-distances\.png \(synthetic setup\)/);
-  assert.deepEqual(readdirSync(out), ["layer-distances.png"]);
+  assert.deepEqual(readdirSync(out).sort(), ["figure5a-prompt-tsne.png", "figure5a-prompt-tsne.svg", "layer-distances.png"]);
   // Quick mode: the tiny demo backbone (64 px, 4 blocks -> 4 map columns) on two synthetic categories
   // (one row each): 160 px labels + 6 cells of 64 px + 5 gaps of 4 px; 24 px titles + 2 rows + 1 gap.
   const meta = await sharp(path.join(out, "layer-distances.png")).metadata();
   assert.deepEqual([meta.format, meta.width, meta.height], ["png", 160 + 6 * 64 + 5 * 4, 24 + 2 * 64 + 4]);
+  const tsne = await sharp(path.join(out, "figure5a-prompt-tsne.png")).metadata();
+  assert.deepEqual([tsne.format, tsne.width, tsne.height], ["png", 640, 480]);
+  const svg = await sharp(path.join(out, "figure5a-prompt-tsne.svg")).metadata();
+  assert.deepEqual([svg.format, svg.width, svg.height], ["svg", 640, 480]);
 
   const bad = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "figures", "--out", out, "--only", "nope"], { cwd: root, encoding: "utf8" });
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /unknown figure "nope"; known: layer-distances/);
+  assert.match(bad.stderr, /unknown figure "nope"; known: layer-distances, figure5a-prompt-tsne/);
 });

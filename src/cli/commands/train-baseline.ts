@@ -9,7 +9,7 @@ import path from "node:path";
 import { Command, Option } from "commander";
 import { ClipModel } from "../../clip/model.js";
 import { isRandomDemoModel } from "../../clip/demo-model.js";
-import { runMethod } from "../../models/baselines.js";
+import { runRegisteredMethod } from "../../models/baselines.js";
 import { promptLearningComplexity } from "../../models/complexity.js";
 import { defaultFeatureCacheDir } from "../../models/common/setup.js";
 import { parseLayerList, parsePositiveInt, parsePositiveNumber } from "../../models/common/options.js";
@@ -57,7 +57,7 @@ export function register(program: Command): void {
           ...(o.batch ? { batchSize: o.batch } : {}),
           ...(o.lr ? { lr: o.lr } : {}),
         };
-        const { results, method, history } = await runMethod(o.method, {
+        const { results, method, history } = await runRegisteredMethod(o.method, {
           model, ...(o.test ? { dataset: o.test } : {}), train: { dataset: o.train, options }, size: o.size, cacheDir: o.cache,
           ...(o.layers ? { layers: o.layers } : {}),
         });

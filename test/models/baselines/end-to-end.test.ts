@@ -1,6 +1,6 @@
 /**
  * Every baseline end to end on the synthetic benchmark with the tiny random demo backbone, through
- * the one library call (`runMethod`) and the CLI (`simclip eval --method NAME`), in SimCLIP's table
+ * the one library call (`runRegisteredMethod`) and the CLI (`simclip eval --method NAME`), in SimCLIP's table
  * format. The backbone is random, so only the format and the plumbing (training, checkpoints,
  * few-shot memories) are asserted, plus PatchCore's nearest-neighbour maps, which need no semantics.
  */
@@ -16,11 +16,11 @@ import { tfReady } from "../../../src/tf.js";
 import { ClipModel } from "../../../src/clip/model.js";
 import { writeDemoModel } from "../../../src/clip/demo-model.js";
 import { generateSynth } from "../../../src/data/synth/index.js";
-import { runMethod } from "../../../src/models/baselines.js";
+import { runRegisteredMethod } from "../../../src/models/baselines.js";
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 
-test("all baselines run end to end through runMethod and `simclip eval --method`, in SimCLIP's result format", async () => {
+test("all baselines run end to end through runRegisteredMethod and `simclip eval --method`, in SimCLIP's result format", async () => {
   await tfReady();
   const dir = await mkdtemp(path.join(tmpdir(), "simclip-baselines-"));
   try {
@@ -31,17 +31,17 @@ test("all baselines run end to end through runMethod and `simclip eval --method`
     const cache = path.join(dir, "cache");
     const common = { model, dataset: spec, size: 64, layers: [1, 2, 3, 4], cacheDir: cache };
     try {
-      const reference = (await runMethod("simclip", common)).results!;
+      const reference = (await runRegisteredMethod("simclip", common)).results!;
       const format = (r: typeof reference) => ({ perCategory: Object.keys(r.per_category).sort(), metrics: Object.keys(r.mean).sort() });
       for (const name of ["clip-ac", "april-gan", "coop", "cocoop", "anomalyclip"]) {
-        const { results, method } = await runMethod(name, common);
+        const { results, method } = await runRegisteredMethod(name, common);
         assert.equal(results!.method, name);
         assert.deepEqual(format(results!), format(reference), name);
         for (const v of Object.values(results!.mean)) assert.ok(typeof v === "number" && v >= 0 && v <= 1, `${name}: ${JSON.stringify(results!.mean)}`);
         method.dispose?.();
       }
       for (const name of ["patchcore", "april-gan"]) {
-        const { results, method } = await runMethod(name, { ...common, shots: 2, seeds: [0, 1] });
+        const { results, method } = await runRegisteredMethod(name, { ...common, shots: 2, seeds: [0, 1] });
         assert.deepEqual(results!.seeds, [0, 1]);
         const pAuroc = results!.mean.p_auroc as { mean: number; std: number };
         process.stderr.write(`${name} 2-shot ${JSON.stringify(results!.mean)}\n`);
@@ -53,7 +53,7 @@ test("all baselines run end to end through runMethod and `simclip eval --method`
 
       // Trained: one epoch on the test split, checkpoint reloaded by the CLI gives the same table.
       const ckpt = path.join(dir, "ckpt");
-      const trained = await runMethod("anomalyclip", { ...common, train: { dataset: spec, options: { epochs: 1, checkpointDir: ckpt } } });
+      const trained = await runRegisteredMethod("anomalyclip", { ...common, train: { dataset: spec, options: { epochs: 1, checkpointDir: ckpt } } });
       assert.equal(trained.history!.epochLoss.length, 1);
       const out = path.join(dir, "cli.json");
       await promisify(execFile)(process.execPath, ["--import", "tsx", "src/cli/main.ts", "eval", "--method", "anomalyclip", "--checkpoint", ckpt, "--model", path.join(dir, "tiny"), "--dataset", spec, "--out", out, "--cache", cache], { cwd: ROOT });
