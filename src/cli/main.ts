@@ -13,6 +13,7 @@ import { register as registerTrain } from "./commands/train.js";
 import { register as registerEval } from "./commands/eval.js";
 import { register as registerPredict } from "./commands/predict.js";
 import { register as registerTrainBaseline } from "./commands/train-baseline.js";
+import { register as registerDemo } from "./commands/demo.js";
 
 const program = new Command("simclip")
   .description("SimCLIP / SimCLIP+ zero- and few-shot industrial anomaly detection")
@@ -27,6 +28,7 @@ registerTrain(program);
 registerEval(program);
 registerPredict(program);
 registerTrainBaseline(program);
+registerDemo(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof SimclipError) {

@@ -37,12 +37,22 @@ export function plotlyLibraryHtml(): string {
 export function plotlyFigureHtml(fig: PlotlyFigure, opts: { includeLibrary?: boolean } = {}): string {
   const id = `simclip-plot-${randomBytes(6).toString("hex")}`;
   const json = JSON.stringify({ data: fig.data, layout: fig.layout ?? {}, config: { responsive: true, displaylogo: false, ...fig.config } }).replace(/</g, "\\u003c");
+  // After 10 s without plotly.js (outputs holding it were cleared while the kernel kept running),
+  // the div says how to recover instead of staying blank.
+  const missing = "plotly.js is not loaded on this page (were outputs cleared?): run showPlotlyLibrary() and re-run this cell.";
   const draw =
-    `<script type="text/javascript">(function () { var fig = ${json};` +
-    ` function draw() { if (window.Plotly) { window.Plotly.newPlot(${JSON.stringify(id)}, fig.data, fig.layout, fig.config); } else { setTimeout(draw, 50); } }` +
+    `<script type="text/javascript">(function () { var fig = ${json}, tries = 0;` +
+    ` function draw() { if (window.Plotly) { window.Plotly.newPlot(${JSON.stringify(id)}, fig.data, fig.layout, fig.config); }` +
+    ` else if (++tries < 200) { setTimeout(draw, 50); } else { document.getElementById(${JSON.stringify(id)}).textContent = ${JSON.stringify(missing)}; } }` +
     ` draw(); })();</script>`;
   const height = typeof fig.layout?.height === "number" ? `${fig.layout.height}px` : "420px";
   return `${opts.includeLibrary ? plotlyLibraryHtml() : ""}<div id="${id}" class="simclip-plotly" style="width: 100%; height: ${height};"></div>${draw}`;
+}
+
+/** Sends plotly.js to the page again (after outputs holding it were cleared). */
+export function showPlotlyLibrary(): void {
+  showHtml(plotlyLibraryHtml());
+  librarySent = true;
 }
 
 /** Shows a figure in the current cell; the first figure of a kernel session also carries plotly.js. */

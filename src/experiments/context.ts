@@ -1,0 +1,169 @@
+/**
+ * The opened resources of an experiment setup: the backbone, both datasets, one feature cache per
+ * dataset (every method of a table reads the same cached features: the union of hooked layers at
+ * one size), and trained checkpoints cached on disk, one training run per (method, config, training
+ * dataset, training options, backbone).
+ */
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { ClipModel } from "../clip/model.js";
+import { loadMask } from "../clip/preprocess.js";
+import { FeatureCache, clipFeatureSource } from "../cache/index.js";
+import type { Dataset } from "../data/sample.js";
+import { InvalidArgumentError } from "../errors.js";
+import { loadCheckpoint } from "../models/common/checkpoint.js";
+import { evaluateMethod, type EvaluationResults } from "../models/common/evaluate.js";
+import { createMethod } from "../models/common/registry.js";
+import { samplesTrainSource } from "../models/common/train-data.js";
+import type { TrainHistory } from "../models/common/train-options.js";
+import type { AnomalyMethod } from "../models/common/types.js";
+import type { SimClipConfig } from "../models/simclip/config.js";
+import { SimClip } from "../models/simclip/model.js";
+import { openBackbone, openDataset } from "../notebook/resources.js";
+import { spreadLayers } from "../viz/figure-jobs.js";
+import type { ExperimentSetup } from "./setup.js";
+
+export type DatasetName = "mvtec" | "visa";
+
+/** The paper's cross-dataset protocol: train on one dataset's test split, evaluate on the other's. */
+export interface Direction {
+  train: DatasetName;
+  test: DatasetName;
+}
+
+export const DIRECTIONS: readonly Direction[] = [
+  { train: "mvtec", test: "visa" },
+  { train: "visa", test: "mvtec" },
+];
+
+/** How the paper's tables name the datasets (Table 1's column prefixes, Table 4's rows). */
+export const DATASET_LABEL: Record<DatasetName, string> = { mvtec: "MVTec", visa: "VisA" };
+
+/** A method trained (or loaded from the cache) for one direction. */
+export interface TrainedMethod {
+  method: AnomalyMethod;
+  /** Checkpoint directory, for wrappers built on it (SimCLIP+ on a SimCLIP checkpoint). */
+  checkpointDir: string;
+  history: TrainHistory;
+}
+
+export class ExperimentContext {
+  private readonly datasets = new Map<DatasetName, Dataset>();
+  private cache: FeatureCache | null = null;
+
+  private constructor(
+    readonly setup: ExperimentSetup,
+    readonly model: ClipModel,
+    readonly size: number,
+    readonly layers: number[],
+  ) {}
+
+  /**
+   * Opens the backbone (writing the demo one once if configured). Size: the setup's, else 518 for
+   * patch-14 backbones (the authors' input for ViT-L/14-336), else the backbone's own input size.
+   */
+  static async open(setup: ExperimentSetup): Promise<ExperimentContext> {
+    const model = await openBackbone(setup.config);
+    const v = model.config.vision;
+    const size = setup.size ?? (v.patchSize === 14 && !setup.config.quick ? 518 : v.imageSize);
+    const layers = setup.layers ?? spreadLayers(v.layers);
+    return new ExperimentContext(setup, model, size, layers);
+  }
+
+  async dataset(which: DatasetName): Promise<Dataset> {
+    let d = this.datasets.get(which);
+    if (!d) {
+      d = await openDataset(this.setup.config, which);
+      this.datasets.set(which, d);
+    }
+    return d;
+  }
+
+  /**
+   * The feature cache at the context's size and layers (filled on demand, with progress); methods
+   * hooking a subset of the layers (Table 5) read the same entries.
+   */
+  async features(): Promise<FeatureCache> {
+    this.cache ??= await FeatureCache.open(path.join(this.setup.dataDir, "features"), clipFeatureSource(this.model, { size: this.size, layers: this.layers }));
+    return this.cache;
+  }
+
+  /** Extracts every image of both datasets into the cache up front (one progress bar per dataset). */
+  async extractAll(): Promise<void> {
+    for (const which of ["mvtec", "visa"] as const) {
+      const d = await this.dataset(which);
+      await (await this.features()).ensure(d.samples.map((s) => s.imagePath));
+    }
+  }
+
+  /** An untrained method at the context's geometry; `simclip` takes config overrides (ablations). */
+  async create(name: string, opts: { simclip?: Partial<SimClipConfig>; layers?: number[] } = {}): Promise<AnomalyMethod> {
+    const layers = opts.layers ?? this.layers;
+    if (name === "simclip") return SimClip.create(this.model, { ...opts.simclip, size: this.size, layers }, this.setup.training.seed);
+    if (opts.simclip) throw new InvalidArgumentError(`SimCLIP config overrides given for method "${name}"`);
+    return createMethod(name, { backbone: this.model, size: this.size, layers });
+  }
+
+  /**
+   * `name` trained on `direction.train`'s test split, from the checkpoint cache when this exact run
+   * was done before (a run interrupted mid-training is redone: only a finished one has history.json).
+   */
+  async trained(name: string, direction: Direction, opts: { simclip?: Partial<SimClipConfig>; layers?: number[] } = {}): Promise<TrainedMethod> {
+    const train = await this.dataset(direction.train);
+    const key = {
+      name, simclip: opts.simclip ?? null, layers: opts.layers ?? this.layers, size: this.size,
+      train: `${train.name}:${train.root}`, training: this.setup.training, backbone: this.model.fingerprint,
+    };
+    const hash = createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 16);
+    const dir = path.join(this.setup.dataDir, "checkpoints", `${name.replace(/[^a-z0-9]+/gi, "_")}-${direction.train}-${hash}`);
+    const historyFile = path.join(dir, "history.json");
+    if (existsSync(historyFile)) {
+      const method = await createMethod(name, { backbone: this.model, checkpoint: await loadCheckpoint(dir) });
+      return { method, checkpointDir: dir, history: JSON.parse(await readFile(historyFile, "utf8")) as TrainHistory };
+    }
+    const method = await this.create(name, opts);
+    if (!method.fit) throw new InvalidArgumentError(`method "${name}" has nothing to train`);
+    await rm(dir, { recursive: true, force: true });
+    const features = await this.features();
+    const source = await samplesTrainSource(train.samples.filter((s) => s.split === "test"), { features, loadMask, size: method.size });
+    const t = this.setup.training;
+    const history = await method.fit(source, {
+      epochs: t.epochs, batchSize: t.batchSize, seed: t.seed, checkpointDir: dir, label: `train ${name} on ${direction.train}`,
+    });
+    const tmp = `${historyFile}.tmp-${process.pid}`;
+    await writeFile(tmp, JSON.stringify({ key, ...history }, null, 2) + "\n");
+    await rename(tmp, historyFile);
+    return { method, checkpointDir: dir, history };
+  }
+
+  /** The shared evaluation runner on `which`'s test split (k-shot with the setup's seeds when shots > 0). */
+  async evaluate(method: AnomalyMethod, which: DatasetName, shots = 0): Promise<EvaluationResults> {
+    return evaluateMethod(method, await this.dataset(which), {
+      features: await this.features(),
+      loadMask,
+      shots,
+      seeds: this.setup.seeds,
+      batchSize: this.setup.batchSize,
+    });
+  }
+
+  async dispose(): Promise<void> {
+    await this.model.dispose();
+  }
+}
+
+/**
+ * Runs `fn` on a context: the one given (left open, so several artefacts share one backbone), or one
+ * opened for `setup` and released afterwards.
+ */
+export async function withExperiment<T>(on: ExperimentSetup | ExperimentContext, fn: (ctx: ExperimentContext) => Promise<T>): Promise<T> {
+  if (on instanceof ExperimentContext) return fn(on);
+  const ctx = await ExperimentContext.open(on);
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.dispose();
+  }
+}

@@ -1,0 +1,8 @@
+/** One function per paper artefact (Tables 1-6, Figures 2/4/5) and the default end-to-end demo. */
+export * from "./setup.js";
+export * from "./context.js";
+export * from "./table.js";
+export * from "./methods.js";
+export * from "./table1.js";
+export * from "./heatmaps.js";
+export * from "./demo.js";

@@ -1,0 +1,77 @@
+/**
+ * Paper Table 1: zero-shot (SimCLIP and the zero-shot baselines) and k-shot (SimCLIP+ and the
+ * few-shot baselines) on both directions of the cross-dataset protocol: the "VisA" columns come from
+ * models trained on MVTec's test split, the "MVTec" columns from models trained on VisA's.
+ * Few-shot APRIL-GAN uses its zero-shot training plus the memory (as its authors do); SimCLIP+ runs
+ * on the SimCLIP checkpoint of the same direction (it has no parameters of its own).
+ */
+import { loadCheckpoint } from "../models/common/checkpoint.js";
+import { createMethod, methodNames } from "../models/common/registry.js";
+import type { AnomalyMethod } from "../models/common/types.js";
+import { PAPER_TABLE_1 } from "../notebook/paper-tables.js";
+import { mergeResultRows } from "../notebook/tables.js";
+import { DATASET_LABEL, DIRECTIONS, withExperiment, type Direction, type ExperimentContext } from "./context.js";
+import { METHOD_LABEL, TABLE1_FEW_SHOT, TABLE1_ZERO_SHOT, TRAINED_METHODS } from "./methods.js";
+import { experimentLabel, isSyntheticExperiment, type ExperimentSetup } from "./setup.js";
+import { experimentRow, type ExperimentRun, type ExperimentTable } from "./table.js";
+
+export interface Table1Options {
+  /** Registry names of the rows to compute (default: every Table 1 method the registry has). */
+  methods?: string[];
+  /** Default both directions. */
+  directions?: readonly Direction[];
+  /** Called with each training history (the demo plots SimCLIP's loss curve). */
+  onTrained?: (name: string, direction: Direction, history: import("../models/common/train-options.js").TrainHistory) => void;
+}
+
+/** The method behind a Table 1 cell, trained on `direction.train` when it learns. */
+async function build(ctx: ExperimentContext, name: string, direction: Direction, opts: Table1Options): Promise<AnomalyMethod> {
+  if (name === "simclip+") {
+    const simclip = await ctx.trained("simclip", direction);
+    opts.onTrained?.("simclip", direction, simclip.history);
+    simclip.method.dispose?.();
+    return createMethod("simclip+", { backbone: ctx.model, checkpoint: await loadCheckpoint(simclip.checkpointDir) });
+  }
+  if (!TRAINED_METHODS.has(name)) return ctx.create(name);
+  const t = await ctx.trained(name, direction);
+  opts.onTrained?.(name, direction, t.history);
+  return t.method;
+}
+
+export async function table1(on: ExperimentSetup | ExperimentContext, opts: Table1Options = {}): Promise<ExperimentTable> {
+  const available = new Set(methodNames());
+  const wanted = (names: readonly string[]) => names.filter((n) => available.has(n) && (opts.methods ?? names).includes(n));
+  return withExperiment(on, async (ctx) => {
+    const setup = ctx.setup;
+    const runs: ExperimentRun[] = [];
+    for (const direction of opts.directions ?? DIRECTIONS) {
+      const dataset = DATASET_LABEL[direction.test];
+      for (const name of wanted(TABLE1_ZERO_SHOT)) {
+        const m = await build(ctx, name, direction, opts);
+        try {
+          runs.push({ key: { setup: "0-shot", method: METHOD_LABEL[name]! }, dataset, results: await ctx.evaluate(m, direction.test, 0) });
+        } finally {
+          m.dispose?.();
+        }
+      }
+      for (const name of wanted(TABLE1_FEW_SHOT)) {
+        const m = await build(ctx, name, direction, opts);
+        try {
+          for (const k of setup.shots) {
+            runs.push({ key: { setup: `${k}-shot`, method: METHOD_LABEL[name]! }, dataset, results: await ctx.evaluate(m, direction.test, k) });
+          }
+        } finally {
+          m.dispose?.();
+        }
+      }
+    }
+    const order = (key: Record<string, string>) => [parseInt(key.setup!, 10), PAPER_TABLE_1.rows.findIndex((r) => r.key.method === key.method)];
+    const rows = mergeResultRows(runs.map((r) => experimentRow(r.key, r.results, { prefix: `${r.dataset} `, table: PAPER_TABLE_1 })));
+    rows.sort((a, b) => {
+      const [sa, ma] = order(a.key);
+      const [sb, mb] = order(b.key);
+      return sa! - sb! || ma! - mb!;
+    });
+    return { id: "table1", title: PAPER_TABLE_1.title, setup: experimentLabel(setup), synthetic: isSyntheticExperiment(setup), rows, runs };
+  });
+}
