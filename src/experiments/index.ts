@@ -6,3 +6,6 @@ export * from "./methods.js";
 export * from "./table1.js";
 export * from "./heatmaps.js";
 export * from "./demo.js";
+export * from "./table2.js";
+export * from "./ablations.js";
+export * from "./figure5.js";

@@ -1,0 +1,109 @@
+/**
+ * Paper Figure 5: text features of many prompts (class names of MVTec-AD and VisA x normal /
+ * anomalous state phrasings x templates) as CLIP gives them and after IPT refinement by the trained
+ * SimCLIP (trained on MVTec's test split), with a 2-D t-SNE of each. Only the text side is used, so
+ * the real class names are used even on the synthetic setup.
+ */
+import { tf } from "../tf.js";
+import { transposeArray } from "../models/common/features.js";
+import type { SimClip } from "../models/simclip/model.js";
+import { tsne2d } from "../viz/tsne.js";
+import { DIRECTIONS, withExperiment, type ExperimentContext } from "./context.js";
+import { experimentLabel, isSyntheticExperiment, type ExperimentSetup } from "./setup.js";
+
+export const FIGURE5_CLASSES = [
+  "bottle", "cable", "capsule", "carpet", "grid", "hazelnut", "leather", "metal nut", "pill", "screw", "tile",
+  "toothbrush", "transistor", "wood", "zipper", "candle", "capsules", "cashew", "chewinggum", "fryum", "macaroni1",
+  "macaroni2", "pcb1", "pcb2", "pcb3", "pcb4", "pipe fryum",
+];
+
+/** The WinCLIP / APRIL-GAN state ensemble (7 normal, 5 anomalous phrasings). */
+export const FIGURE5_STATES = {
+  normal: ["{}", "flawless {}", "perfect {}", "unblemished {}", "{} without flaw", "{} without defect", "{} without damage"],
+  anomalous: ["damaged {}", "broken {}", "{} with flaw", "{} with defect", "{} with damage"],
+} as const;
+
+export const FIGURE5_TEMPLATES = ["a photo of a {}.", "a close-up photo of the {}.", "a cropped photo of a {}."];
+
+export interface Figure5Options {
+  classes?: string[];
+  templates?: string[];
+  /** t-SNE iterations (default 500); 0 skips the embedding. */
+  tsneIterations?: number;
+  seed?: number;
+}
+
+export interface Figure5Prompt {
+  text: string;
+  group: string;
+  kind: "normal" | "anomalous";
+}
+
+export interface Figure5Data {
+  prompts: Figure5Prompt[];
+  dim: number;
+  /** [n, dim] each row L2-normalised: CLIP's text embedding (x_eot @ text_projection). */
+  original: Float32Array;
+  /** [n, dim] each row L2-normalised: IPT(x) @ SimCLIP's trained text projection. */
+  refined: Float32Array;
+  originalXY: [number, number][] | null;
+  refinedXY: [number, number][] | null;
+  setup: string;
+  synthetic: boolean;
+}
+
+function normalizeRows(a: Float32Array, dim: number): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i += dim) {
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += a[i + j]! ** 2;
+    const inv = 1 / Math.sqrt(s);
+    for (let j = 0; j < dim; j++) out[i + j] = a[i + j]! * inv;
+  }
+  return out;
+}
+
+export function figure5Prompts(classes: string[], templates: string[]): Figure5Prompt[] {
+  const out: Figure5Prompt[] = [];
+  for (const group of classes)
+    for (const kind of ["normal", "anomalous"] as const)
+      for (const st of FIGURE5_STATES[kind]) for (const t of templates) out.push({ text: t.replace("{}", st.replace("{}", group)), group, kind });
+  return out;
+}
+
+export async function figure5(on: ExperimentSetup | ExperimentContext, opts: Figure5Options = {}): Promise<Figure5Data> {
+  return withExperiment(on, async (ctx) => {
+    const quick = ctx.setup.config.quick;
+    const prompts = figure5Prompts(opts.classes ?? FIGURE5_CLASSES.slice(0, quick ? 4 : undefined), opts.templates ?? FIGURE5_TEMPLATES.slice(0, quick ? 1 : undefined));
+    const out = await ctx.model.encodeText(prompts.map((p) => p.text));
+    const n = prompts.length;
+    const { contextLength: L, width: Wt } = ctx.model.config.text;
+    const E = ctx.model.config.embedDim;
+    const xT = new Float32Array(n * Wt * L);
+    const xEot = new Float32Array(n * Wt);
+    for (let i = 0; i < n; i++) {
+      const rows = out.lastHiddenState.subarray(i * L * Wt, (i + 1) * L * Wt);
+      xT.set(transposeArray(rows, L, Wt), i * Wt * L);
+      xEot.set(rows.subarray(out.eotIndex[i]! * Wt, (out.eotIndex[i]! + 1) * Wt), i * Wt);
+    }
+    const t = await ctx.trained("simclip", DIRECTIONS[0]!);
+    const simclip = t.method as SimClip;
+    let refined: Float32Array;
+    try {
+      refined = tf.tidy(() => {
+        const x = simclip.ipt ? simclip.ipt.refine(tf.tensor2d(xT, [n * Wt, L]), tf.tensor2d(xEot, [n, Wt]), simclip.config.iptEotResidual) : tf.tensor2d(xEot, [n, Wt]);
+        return tf.matMul(x, simclip.textProjection);
+      }).dataSync() as Float32Array;
+    } finally {
+      simclip.dispose();
+    }
+    const original = normalizeRows(out.textEmbeds, E);
+    refined = normalizeRows(refined, E);
+    const iterations = opts.tsneIterations ?? 500;
+    const embed = (a: Float32Array) => (iterations === 0 ? null : tsne2d(a, n, E, { seed: opts.seed ?? 0, iterations }));
+    return {
+      prompts, dim: E, original, refined, originalXY: embed(original), refinedXY: embed(refined),
+      setup: experimentLabel(ctx.setup), synthetic: isSyntheticExperiment(ctx.setup),
+    };
+  });
+}
