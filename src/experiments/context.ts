@@ -112,19 +112,21 @@ export class ExperimentContext {
    */
   async trained(name: string, direction: Direction, opts: { simclip?: Partial<SimClipConfig>; layers?: number[] } = {}): Promise<TrainedMethod> {
     const train = await this.dataset(direction.train);
+    const method = await this.create(name, opts);
+    if (!method.fit) throw new InvalidArgumentError(`method "${name}" has nothing to train`);
+    // Keyed by the method's resolved config, so Table 3's "MHVA + IPT" row and Table 1's SimCLIP share one run.
     const key = {
-      name, simclip: opts.simclip ?? null, layers: opts.layers ?? this.layers, size: this.size,
+      name, config: (method as { config?: unknown }).config ?? null, size: method.size, layers: method.layers,
       train: `${train.name}:${train.root}`, training: this.setup.training, backbone: this.model.fingerprint,
     };
     const hash = createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 16);
     const dir = path.join(this.setup.dataDir, "checkpoints", `${name.replace(/[^a-z0-9]+/gi, "_")}-${direction.train}-${hash}`);
     const historyFile = path.join(dir, "history.json");
     if (existsSync(historyFile)) {
-      const method = await createMethod(name, { backbone: this.model, checkpoint: await loadCheckpoint(dir) });
-      return { method, checkpointDir: dir, history: JSON.parse(await readFile(historyFile, "utf8")) as TrainHistory };
+      method.dispose?.();
+      const loaded = await createMethod(name, { backbone: this.model, checkpoint: await loadCheckpoint(dir) });
+      return { method: loaded, checkpointDir: dir, history: JSON.parse(await readFile(historyFile, "utf8")) as TrainHistory };
     }
-    const method = await this.create(name, opts);
-    if (!method.fit) throw new InvalidArgumentError(`method "${name}" has nothing to train`);
     await rm(dir, { recursive: true, force: true });
     const features = await this.features();
     const source = await samplesTrainSource(train.samples.filter((s) => s.split === "test"), { features, loadMask, size: method.size });

@@ -9,3 +9,4 @@ export * from "./demo.js";
 export * from "./table2.js";
 export * from "./ablations.js";
 export * from "./figure5.js";
+export * from "./figure-jobs.js";

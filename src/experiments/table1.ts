@@ -65,13 +65,9 @@ export async function table1(on: ExperimentSetup | ExperimentContext, opts: Tabl
         }
       }
     }
-    const order = (key: Record<string, string>) => [parseInt(key.setup!, 10), PAPER_TABLE_1.rows.findIndex((r) => r.key.method === key.method)];
     const rows = mergeResultRows(runs.map((r) => experimentRow(r.key, r.results, { prefix: `${r.dataset} `, table: PAPER_TABLE_1 })));
-    rows.sort((a, b) => {
-      const [sa, ma] = order(a.key);
-      const [sb, mb] = order(b.key);
-      return sa! - sb! || ma! - mb!;
-    });
+    // Stable: within a k, methods keep the paper's order the runs were made in.
+    rows.sort((a, b) => parseInt(a.key.setup!, 10) - parseInt(b.key.setup!, 10));
     return { id: "table1", title: PAPER_TABLE_1.title, setup: experimentLabel(setup), synthetic: isSyntheticExperiment(setup), rows, runs };
   });
 }

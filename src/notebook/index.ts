@@ -9,4 +9,3 @@ export * from "./tables.js";
 export * from "./tslab.js";
 export * from "./inspect-layers.js";
 export * from "./resources.js";
-export * from "./prompt-variants.js";

@@ -6,7 +6,7 @@
 import type { Sample } from "../data/sample.js";
 import type { NotebookConfig } from "../notebook/config.js";
 import { layerDistanceRows } from "../notebook/inspect-layers.js";
-import { figure5Prompts } from "../notebook/prompt-variants.js";
+import { FIGURE5_CLASSES, FIGURE5_TEMPLATES, figure5Prompts } from "../experiments/figure5.js";
 import { openBackbone, openDataset } from "../notebook/resources.js";
 import { scatterChartSpec } from "./charts.js";
 import { tsne2d } from "./tsne.js";
@@ -48,7 +48,8 @@ export const FIGURE_JOBS: Record<string, FigureJob> = {
     async run(config, outDir) {
       const model = await openBackbone(config);
       try {
-        const prompts = figure5Prompts(config.quick);
+        // Quick mode: 4 classes and one template (48 prompts) instead of 27 x 3 (972).
+        const prompts = config.quick ? figure5Prompts(FIGURE5_CLASSES.slice(0, 4), FIGURE5_TEMPLATES.slice(0, 1)) : figure5Prompts(FIGURE5_CLASSES, FIGURE5_TEMPLATES);
         const text = await model.encodeText(prompts.map((p) => p.text));
         const xy = tsne2d(text.textEmbeds, prompts.length, model.config.embedDim, { seed: 0 });
         const points = prompts.map((p, i) => ({ x: xy[i][0], y: xy[i][1], group: p.group, kind: p.kind }));

@@ -6,7 +6,11 @@
 import { Command } from "commander";
 import { InvalidArgumentError } from "../../errors.js";
 import { describeNotebookConfig, isRealSetup, loadNotebookConfig } from "../../notebook/config.js";
-import { FIGURE_JOBS } from "../../viz/figure-jobs.js";
+import { FIGURE_JOBS as VIZ_FIGURE_JOBS } from "../../viz/figure-jobs.js";
+import { EXPERIMENT_FIGURE_JOBS } from "../../experiments/figure-jobs.js";
+
+/** The notebook team's figures and the ones needing trained models (src/experiments). */
+const FIGURE_JOBS = { ...VIZ_FIGURE_JOBS, ...EXPERIMENT_FIGURE_JOBS };
 
 export function register(program: Command): void {
   program
