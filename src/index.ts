@@ -12,3 +12,4 @@ export * from "./metrics/index.js";
 export * from "./cache/index.js";
 export * from "./notebook/index.js";
 export * from "./viz/index.js";
+export * from "./experiments/index.js";

@@ -14,7 +14,7 @@ export { visionTower, textTower, textTokenEmbeds, type VisionTowerOptions, type 
 export { interpolatePosEmbed, resizeBicubicAA } from "./pos-embed.js";
 export { OnnxGraphBuilder } from "./onnx/graph-builder.js";
 export { buildVisionGraph, buildTextGraph, type VisionGraphSpec } from "./onnx/clip-graphs.js";
-export { createOrtSession, ExecutionProviderUnavailableError, type ExecutionProviderName, type OrtSessionOptions } from "./ort-executor.js";
+export { createOrtSession, checkExecutionProvider, ExecutionProviderUnavailableError, type ExecutionProviderName, type OrtSessionOptions } from "./ort-executor.js";
 export { TfClipOps } from "./tfjs-ops.js";
 export { textForwardTf, textTokenEmbedsTf, visionForwardTf, disposeTfClip, eotIndices } from "./tfjs-forward.js";
 export * from "./model.js";

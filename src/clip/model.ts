@@ -12,7 +12,7 @@ import { ClipTokenizer } from "./tokenizer.js";
 import { resolveModelDir } from "./hub.js";
 import { preprocessClip, preprocessSquare } from "./preprocess.js";
 import { buildTextGraph, buildVisionGraph, visionOutputName } from "./onnx/clip-graphs.js";
-import { createOrtSession, ort, type OrtSessionOptions } from "./ort-executor.js";
+import { checkExecutionProvider, createOrtSession, ort, type OrtSessionOptions } from "./ort-executor.js";
 import { checkVisionLayers } from "./architecture.js";
 import { eotIndices, eotOneHot, disposeTfClip, textForwardTf, textTokenEmbedsTf } from "./tfjs-forward.js";
 import type { tf } from "../tf.js";
@@ -76,13 +76,12 @@ export class ClipModel {
 
   /** A model directory (Hugging Face or OpenAI layout) or a Hugging Face model id (downloaded and cached). */
   static async load(dirOrHubId: string, opts: ClipModelLoadOptions = {}): Promise<ClipModel> {
+    const ortOptions = { threads: opts.threads, executionProvider: opts.executionProvider };
+    await checkExecutionProvider(ortOptions);
     const dir = await resolveModelDir(dirOrHubId);
     const loaded = await loadClipDir(dir, { format: opts.format });
     const tokenizer = await ClipTokenizer.fromDir(dir);
-    return new ClipModel(dir, loaded.config, loaded.weights, loaded.fingerprint, tokenizer, {
-      threads: opts.threads,
-      executionProvider: opts.executionProvider,
-    });
+    return new ClipModel(dir, loaded.config, loaded.weights, loaded.fingerprint, tokenizer, ortOptions);
   }
 
   private visionSession(size: number, layers: number[], lnPost: boolean): Promise<InferenceSession> {

@@ -6,6 +6,7 @@
 import os from "node:os";
 import * as ort from "onnxruntime-node";
 import { InvalidArgumentError, SimclipError } from "../errors.js";
+import { OnnxGraphBuilder } from "./onnx/graph-builder.js";
 
 export type ExecutionProviderName = "cpu" | "cuda";
 
@@ -51,3 +52,11 @@ export async function createOrtSession(model: Uint8Array, opts: OrtSessionOption
 }
 
 export { ort };
+
+/** Fails now (not at the first image) when the requested execution provider cannot start. */
+export async function checkExecutionProvider(opts: OrtSessionOptions): Promise<void> {
+  if ((opts.executionProvider ?? "cpu") === "cpu") return;
+  const b = new OnnxGraphBuilder("probe");
+  b.output(b.input("x", "float32", [1]), "y", [1]);
+  await (await createOrtSession(b.toBytes(), { ...opts, threads: 1 })).release();
+}

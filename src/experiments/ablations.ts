@@ -12,13 +12,13 @@ import type { SimClipConfig } from "../models/simclip/config.js";
 import { createSimClipPlusMethod } from "../models/simclip-plus/factory.js";
 import { PAPER_TABLE_3, PAPER_TABLE_4, PAPER_TABLE_5, PAPER_TABLE_6, type PaperTable } from "../notebook/paper-tables.js";
 import { mergeResultRows } from "../notebook/tables.js";
-import { DATASET_LABEL, DIRECTIONS, withExperiment, type Direction, type ExperimentContext } from "./context.js";
-import { METHOD_LABEL } from "./methods.js";
+import { PAPER_DATASET_LABEL, CROSS_DATASET_DIRECTIONS, withExperiment, type CrossDatasetDirection, type ExperimentContext } from "./context.js";
+import { PAPER_METHOD_LABEL } from "./methods.js";
 import { experimentLabel, isSyntheticExperiment, type ExperimentSetup } from "./setup.js";
 import { experimentRow, type ExperimentRun, type ExperimentTable } from "./table.js";
 
 /** The paper's ablation direction: train on MVTec, test on VisA. */
-const VISA: Direction = DIRECTIONS[0]!;
+const VISA: CrossDatasetDirection = CROSS_DATASET_DIRECTIONS[0]!;
 
 function finish(ctx: ExperimentContext, paper: PaperTable, runs: ExperimentRun[], prefix: (r: ExperimentRun) => string = () => ""): ExperimentTable {
   return {
@@ -31,7 +31,7 @@ function finish(ctx: ExperimentContext, paper: PaperTable, runs: ExperimentRun[]
   };
 }
 
-async function zeroShot(ctx: ExperimentContext, name: string, direction: Direction, opts: { simclip?: Partial<SimClipConfig>; layers?: number[] } = {}) {
+async function zeroShot(ctx: ExperimentContext, name: string, direction: CrossDatasetDirection, opts: { simclip?: Partial<SimClipConfig>; layers?: number[] } = {}) {
   const t = await ctx.trained(name, direction, opts);
   try {
     return await ctx.evaluate(t.method, direction.test, 0);
@@ -57,10 +57,10 @@ export async function table4(on: ExperimentSetup | ExperimentContext): Promise<E
   const names = ["coop", "cocoop", "simclip"].filter((n) => methodNames().includes(n));
   return withExperiment(on, async (ctx) => {
     const runs: ExperimentRun[] = [];
-    for (const direction of DIRECTIONS) {
+    for (const direction of CROSS_DATASET_DIRECTIONS) {
       for (const name of names) {
-        const method = name === "simclip" ? "IPT" : METHOD_LABEL[name]!;
-        runs.push({ key: { dataset: DATASET_LABEL[direction.test], method }, results: await zeroShot(ctx, name, direction) });
+        const method = name === "simclip" ? "IPT" : PAPER_METHOD_LABEL[name]!;
+        runs.push({ key: { dataset: PAPER_DATASET_LABEL[direction.test], method }, results: await zeroShot(ctx, name, direction) });
       }
     }
     return finish(ctx, PAPER_TABLE_4, runs);

@@ -22,24 +22,24 @@ import type { AnomalyMethod } from "../models/common/types.js";
 import type { SimClipConfig } from "../models/simclip/config.js";
 import { SimClip } from "../models/simclip/model.js";
 import { openBackbone, openDataset } from "../notebook/resources.js";
-import { spreadLayers } from "../viz/figure-jobs.js";
+import { quarterLayers } from "../models/clip-ac/geometry.js";
 import type { ExperimentSetup } from "./setup.js";
 
-export type DatasetName = "mvtec" | "visa";
+export type PaperDatasetName = "mvtec" | "visa";
 
 /** The paper's cross-dataset protocol: train on one dataset's test split, evaluate on the other's. */
-export interface Direction {
-  train: DatasetName;
-  test: DatasetName;
+export interface CrossDatasetDirection {
+  train: PaperDatasetName;
+  test: PaperDatasetName;
 }
 
-export const DIRECTIONS: readonly Direction[] = [
+export const CROSS_DATASET_DIRECTIONS: readonly CrossDatasetDirection[] = [
   { train: "mvtec", test: "visa" },
   { train: "visa", test: "mvtec" },
 ];
 
 /** How the paper's tables name the datasets (Table 1's column prefixes, Table 4's rows). */
-export const DATASET_LABEL: Record<DatasetName, string> = { mvtec: "MVTec", visa: "VisA" };
+export const PAPER_DATASET_LABEL: Record<PaperDatasetName, string> = { mvtec: "MVTec", visa: "VisA" };
 
 /** A method trained (or loaded from the cache) for one direction. */
 export interface TrainedMethod {
@@ -50,7 +50,7 @@ export interface TrainedMethod {
 }
 
 export class ExperimentContext {
-  private readonly datasets = new Map<DatasetName, Dataset>();
+  private readonly datasets = new Map<PaperDatasetName, Dataset>();
   private cache: FeatureCache | null = null;
 
   private constructor(
@@ -68,11 +68,11 @@ export class ExperimentContext {
     const model = await openBackbone(setup.config);
     const v = model.config.vision;
     const size = setup.size ?? (v.patchSize === 14 && !setup.config.quick ? 518 : v.imageSize);
-    const layers = setup.layers ?? spreadLayers(v.layers);
+    const layers = setup.layers ?? quarterLayers(model.config);
     return new ExperimentContext(setup, model, size, layers);
   }
 
-  async dataset(which: DatasetName): Promise<Dataset> {
+  async dataset(which: PaperDatasetName): Promise<Dataset> {
     let d = this.datasets.get(which);
     if (!d) {
       d = await openDataset(this.setup.config, which);
@@ -110,7 +110,7 @@ export class ExperimentContext {
    * `name` trained on `direction.train`'s test split, from the checkpoint cache when this exact run
    * was done before (a run interrupted mid-training is redone: only a finished one has history.json).
    */
-  async trained(name: string, direction: Direction, opts: { simclip?: Partial<SimClipConfig>; layers?: number[] } = {}): Promise<TrainedMethod> {
+  async trained(name: string, direction: CrossDatasetDirection, opts: { simclip?: Partial<SimClipConfig>; layers?: number[] } = {}): Promise<TrainedMethod> {
     const train = await this.dataset(direction.train);
     const method = await this.create(name, opts);
     if (!method.fit) throw new InvalidArgumentError(`method "${name}" has nothing to train`);
@@ -141,7 +141,7 @@ export class ExperimentContext {
   }
 
   /** The shared evaluation runner on `which`'s test split (k-shot with the setup's seeds when shots > 0). */
-  async evaluate(method: AnomalyMethod, which: DatasetName, shots = 0): Promise<EvaluationResults> {
+  async evaluate(method: AnomalyMethod, which: PaperDatasetName, shots = 0): Promise<EvaluationResults> {
     return evaluateMethod(method, await this.dataset(which), {
       features: await this.features(),
       loadMask,

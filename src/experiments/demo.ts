@@ -10,7 +10,7 @@ import type { NotebookConfig } from "../notebook/config.js";
 import { PAPER_TABLE_1 } from "../notebook/paper-tables.js";
 import { lineChartSpec } from "../viz/charts.js";
 import { writeChartFiles, writeHeatmapGridFile } from "../viz/write.js";
-import { ExperimentContext, type Direction } from "./context.js";
+import { ExperimentContext, type CrossDatasetDirection } from "./context.js";
 import { heatmapFigure } from "./heatmaps.js";
 import { experimentSetupFrom, type ExperimentSetup } from "./setup.js";
 import { formatExperimentTable, type ExperimentTable } from "./table.js";
@@ -37,7 +37,7 @@ export interface DemoResult {
   figures: string[];
 }
 
-export const DEMO_DIRECTION: Direction = { train: "mvtec", test: "visa" };
+export const DEMO_DIRECTION: CrossDatasetDirection = { train: "mvtec", test: "visa" };
 
 export const DEMO_BANNER =
   "SYNTHETIC DATA + RANDOM (untrained) DEMO BACKBONE: these numbers check that the pipeline runs end to end;\n" +
@@ -83,10 +83,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       ...(await writeChartFiles(
         opts.outDir,
         "demo-loss",
-        lineChartSpec([{ name: "SimCLIP training loss", x: history!.steps.map((_, i) => i + 1), y: history!.steps.map((s) => s.loss) }], {
+        lineChartSpec([{ name: "loss", x: history!.steps.map((_, i) => i + 1), y: history!.steps.map((s) => s.loss) }], {
           title: "SimCLIP training loss (synthetic data, random demo backbone)",
           xTitle: "step",
           yTitle: "loss",
+          width: 640,
+          height: 360,
         }),
       )),
     ];

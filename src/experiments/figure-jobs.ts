@@ -1,7 +1,8 @@
 /**
- * The paper's figures that need trained models (Figures 2, 4 and 5), as jobs of the same shape as
- * src/viz/figure-jobs.ts so `simclip figures` writes them beside the notebook team's ones. Titles
- * carry the setup label: synthetic-setup figures say so.
+ * The paper's figures that need trained models (Figures 2, 4 and 5(b)), as jobs of the same shape as
+ * src/viz/figure-jobs.ts (which writes Figure 5(a), the untrained prompt features), so `simclip
+ * figures` writes them all. Every job trains through the experiment checkpoint cache, so the
+ * figures reuse the tables' SimCLIP run. Titles carry the setup label: synthetic setups say so.
  */
 import type { NotebookConfig } from "../notebook/config.js";
 import { scatterChartSpec } from "../viz/charts.js";
@@ -12,29 +13,26 @@ import { heatmapFigure } from "./heatmaps.js";
 import { experimentSetupFrom } from "./setup.js";
 
 export const EXPERIMENT_FIGURE_JOBS: Record<string, FigureJob> = {
-  figure2: {
-    description: "Figure 2: SimCLIP zero-shot anomaly maps (image / ground truth / map), one anomalous test image per class",
+  "figure2-maps": {
+    description: "Figure 2: SimCLIP zero-shot anomaly maps (image / ground truth / map), one anomalous test image per class of each dataset",
     async run(config: NotebookConfig, outDir: string) {
       const d = await heatmapFigure(experimentSetupFrom(config), { methods: ["simclip"] });
-      return writeHeatmapGridFile(outDir, "figure2-simclip-maps", d.rows, { mapLabels: d.mapLabels });
+      return writeHeatmapGridFile(outDir, "figure2-maps", d.rows, { mapLabels: d.mapLabels });
     },
   },
-  figure4: {
+  "figure4-maps": {
     description: "Figure 4: SimCLIP (0-shot) beside SimCLIP+ (1-shot) anomaly maps",
     async run(config: NotebookConfig, outDir: string) {
       const d = await heatmapFigure(experimentSetupFrom(config), { methods: ["simclip", "simclip+"] });
-      return writeHeatmapGridFile(outDir, "figure4-simclip-plus-maps", d.rows, { mapLabels: d.mapLabels });
+      return writeHeatmapGridFile(outDir, "figure4-maps", d.rows, { mapLabels: d.mapLabels });
     },
   },
-  figure5: {
-    description: "Figure 5: t-SNE of original vs IPT-refined prompt features",
+  "figure5b-prompt-tsne": {
+    description: "Figure 5(b): t-SNE of the IPT-refined normal / anomalous prompt features (trained SimCLIP)",
     async run(config: NotebookConfig, outDir: string) {
-      const d = await figure5(experimentSetupFrom(config));
-      const points = (xy: [number, number][]) => d.prompts.map((p, i) => ({ x: xy[i]![0], y: xy[i]![1], group: p.group, kind: p.kind }));
-      return [
-        ...(await writeChartFiles(outDir, "figure5a-original-prompts", scatterChartSpec(points(d.originalXY!), { title: `(a) original prompt features — ${d.setup}` }))),
-        ...(await writeChartFiles(outDir, "figure5b-ipt-refined-prompts", scatterChartSpec(points(d.refinedXY!), { title: `(b) IPT-refined prompt features — ${d.setup}` }))),
-      ];
+      const d = await figure5(experimentSetupFrom(config), { tsneOf: "refined" });
+      const points = d.prompts.map((p, i) => ({ x: d.refinedXY![i]![0], y: d.refinedXY![i]![1], group: p.group, kind: p.kind }));
+      return writeChartFiles(outDir, "figure5b-prompt-tsne", scatterChartSpec(points, { title: "IPT-refined prompt features (t-SNE)", width: 640, height: 480 }));
     },
   },
 };

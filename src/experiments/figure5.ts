@@ -8,7 +8,7 @@ import { tf } from "../tf.js";
 import { transposeArray } from "../models/common/features.js";
 import type { SimClip } from "../models/simclip/model.js";
 import { tsne2d } from "../viz/tsne.js";
-import { DIRECTIONS, withExperiment, type ExperimentContext } from "./context.js";
+import { CROSS_DATASET_DIRECTIONS, withExperiment, type ExperimentContext } from "./context.js";
 import { experimentLabel, isSyntheticExperiment, type ExperimentSetup } from "./setup.js";
 
 export const FIGURE5_CLASSES = [
@@ -28,8 +28,10 @@ export const FIGURE5_TEMPLATES = ["a photo of a {}.", "a close-up photo of the {
 export interface Figure5Options {
   classes?: string[];
   templates?: string[];
-  /** t-SNE iterations (default 500); 0 skips the embedding. */
+  /** t-SNE iterations (default 500); 0 skips the embeddings. */
   tsneIterations?: number;
+  /** Which features get a t-SNE embedding (default both; the other's XY is null). */
+  tsneOf?: "both" | "original" | "refined";
   seed?: number;
 }
 
@@ -86,7 +88,7 @@ export async function figure5(on: ExperimentSetup | ExperimentContext, opts: Fig
       xT.set(transposeArray(rows, L, Wt), i * Wt * L);
       xEot.set(rows.subarray(out.eotIndex[i]! * Wt, (out.eotIndex[i]! + 1) * Wt), i * Wt);
     }
-    const t = await ctx.trained("simclip", DIRECTIONS[0]!);
+    const t = await ctx.trained("simclip", CROSS_DATASET_DIRECTIONS[0]!);
     const simclip = t.method as SimClip;
     let refined: Float32Array;
     try {
@@ -100,9 +102,11 @@ export async function figure5(on: ExperimentSetup | ExperimentContext, opts: Fig
     const original = normalizeRows(out.textEmbeds, E);
     refined = normalizeRows(refined, E);
     const iterations = opts.tsneIterations ?? 500;
-    const embed = (a: Float32Array) => (iterations === 0 ? null : tsne2d(a, n, E, { seed: opts.seed ?? 0, iterations }));
+    const of = opts.tsneOf ?? "both";
+    const embed = (a: Float32Array, which: "original" | "refined") =>
+      iterations === 0 || (of !== "both" && of !== which) ? null : tsne2d(a, n, E, { seed: opts.seed ?? 0, iterations });
     return {
-      prompts, dim: E, original, refined, originalXY: embed(original), refinedXY: embed(refined),
+      prompts, dim: E, original, refined, originalXY: embed(original, "original"), refinedXY: embed(refined, "refined"),
       setup: experimentLabel(ctx.setup), synthetic: isSyntheticExperiment(ctx.setup),
     };
   });

@@ -12,13 +12,13 @@ import { createMethod } from "../models/common/registry.js";
 import type { AnomalyMethod } from "../models/common/types.js";
 import { loadRgb } from "../viz/image.js";
 import type { HeatmapRow } from "../viz/heatmap-grid.js";
-import { DATASET_LABEL, DIRECTIONS, withExperiment, type Direction, type ExperimentContext } from "./context.js";
+import { PAPER_DATASET_LABEL, CROSS_DATASET_DIRECTIONS, withExperiment, type CrossDatasetDirection, type ExperimentContext } from "./context.js";
 import { experimentLabel, isSyntheticExperiment, type ExperimentSetup } from "./setup.js";
 
 export interface HeatmapFigureOptions {
   /** "simclip" (zero-shot) and/or "simclip+" (k-shot); Figure 2: ["simclip"], Figure 4: both. */
   methods?: ("simclip" | "simclip+")[];
-  directions?: readonly Direction[];
+  directions?: readonly CrossDatasetDirection[];
   /** Anomalous test images per class (default 1). */
   perCategory?: number;
   /** k of SimCLIP+'s memory (default 1, as Figure 4) and the seed of its draw (default 0). */
@@ -58,7 +58,7 @@ export async function heatmapFigure(on: ExperimentSetup | ExperimentContext, opt
   const seed = opts.seed ?? 0;
   return withExperiment(on, async (ctx) => {
     const rows: HeatmapRow[] = [];
-    for (const direction of opts.directions ?? DIRECTIONS) {
+    for (const direction of opts.directions ?? CROSS_DATASET_DIRECTIONS) {
       const data = await ctx.dataset(direction.test);
       const samples = data.categories.flatMap((c) =>
         data.samples.filter((s) => s.category === c && s.split === "test" && s.label === 1).slice(0, opts.perCategory ?? 1),
@@ -80,7 +80,7 @@ export async function heatmapFigure(on: ExperimentSetup | ExperimentContext, opt
       for (let i = 0; i < samples.length; i++) {
         const s = samples[i]!;
         rows.push({
-          label: `${DATASET_LABEL[direction.test]} ${s.category} / ${s.defectType}`,
+          label: `${PAPER_DATASET_LABEL[direction.test]} ${s.category} / ${s.defectType}`,
           image: await loadRgb(s.imagePath, ctx.size),
           mask: s.maskPath === null ? null : await loadMask(s.maskPath, ctx.size),
           maps: columns.map((c) => c[i]!),

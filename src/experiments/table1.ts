@@ -8,10 +8,11 @@
 import { loadCheckpoint } from "../models/common/checkpoint.js";
 import { createMethod, methodNames } from "../models/common/registry.js";
 import type { AnomalyMethod } from "../models/common/types.js";
+import type { TrainHistory } from "../models/common/train-options.js";
 import { PAPER_TABLE_1 } from "../notebook/paper-tables.js";
 import { mergeResultRows } from "../notebook/tables.js";
-import { DATASET_LABEL, DIRECTIONS, withExperiment, type Direction, type ExperimentContext } from "./context.js";
-import { METHOD_LABEL, TABLE1_FEW_SHOT, TABLE1_ZERO_SHOT, TRAINED_METHODS } from "./methods.js";
+import { PAPER_DATASET_LABEL, CROSS_DATASET_DIRECTIONS, withExperiment, type CrossDatasetDirection, type ExperimentContext } from "./context.js";
+import { PAPER_METHOD_LABEL, TABLE1_FEW_SHOT, TABLE1_ZERO_SHOT, AUXILIARY_TRAINED_METHODS } from "./methods.js";
 import { experimentLabel, isSyntheticExperiment, type ExperimentSetup } from "./setup.js";
 import { experimentRow, type ExperimentRun, type ExperimentTable } from "./table.js";
 
@@ -19,20 +20,20 @@ export interface Table1Options {
   /** Registry names of the rows to compute (default: every Table 1 method the registry has). */
   methods?: string[];
   /** Default both directions. */
-  directions?: readonly Direction[];
+  directions?: readonly CrossDatasetDirection[];
   /** Called with each training history (the demo plots SimCLIP's loss curve). */
-  onTrained?: (name: string, direction: Direction, history: import("../models/common/train-options.js").TrainHistory) => void;
+  onTrained?: (name: string, direction: CrossDatasetDirection, history: TrainHistory) => void;
 }
 
 /** The method behind a Table 1 cell, trained on `direction.train` when it learns. */
-async function build(ctx: ExperimentContext, name: string, direction: Direction, opts: Table1Options): Promise<AnomalyMethod> {
+async function build(ctx: ExperimentContext, name: string, direction: CrossDatasetDirection, opts: Table1Options): Promise<AnomalyMethod> {
   if (name === "simclip+") {
     const simclip = await ctx.trained("simclip", direction);
     opts.onTrained?.("simclip", direction, simclip.history);
     simclip.method.dispose?.();
     return createMethod("simclip+", { backbone: ctx.model, checkpoint: await loadCheckpoint(simclip.checkpointDir) });
   }
-  if (!TRAINED_METHODS.has(name)) return ctx.create(name);
+  if (!AUXILIARY_TRAINED_METHODS.has(name)) return ctx.create(name);
   const t = await ctx.trained(name, direction);
   opts.onTrained?.(name, direction, t.history);
   return t.method;
@@ -44,12 +45,12 @@ export async function table1(on: ExperimentSetup | ExperimentContext, opts: Tabl
   return withExperiment(on, async (ctx) => {
     const setup = ctx.setup;
     const runs: ExperimentRun[] = [];
-    for (const direction of opts.directions ?? DIRECTIONS) {
-      const dataset = DATASET_LABEL[direction.test];
+    for (const direction of opts.directions ?? CROSS_DATASET_DIRECTIONS) {
+      const dataset = PAPER_DATASET_LABEL[direction.test];
       for (const name of wanted(TABLE1_ZERO_SHOT)) {
         const m = await build(ctx, name, direction, opts);
         try {
-          runs.push({ key: { setup: "0-shot", method: METHOD_LABEL[name]! }, dataset, results: await ctx.evaluate(m, direction.test, 0) });
+          runs.push({ key: { setup: "0-shot", method: PAPER_METHOD_LABEL[name]! }, dataset, results: await ctx.evaluate(m, direction.test, 0) });
         } finally {
           m.dispose?.();
         }
@@ -58,7 +59,7 @@ export async function table1(on: ExperimentSetup | ExperimentContext, opts: Tabl
         const m = await build(ctx, name, direction, opts);
         try {
           for (const k of setup.shots) {
-            runs.push({ key: { setup: `${k}-shot`, method: METHOD_LABEL[name]! }, dataset, results: await ctx.evaluate(m, direction.test, k) });
+            runs.push({ key: { setup: `${k}-shot`, method: PAPER_METHOD_LABEL[name]! }, dataset, results: await ctx.evaluate(m, direction.test, k) });
           }
         } finally {
           m.dispose?.();

@@ -7,7 +7,7 @@ import { promptLearningComplexity, type ComplexityRow } from "../models/complexi
 import { PAPER_TABLE_2 } from "../notebook/paper-tables.js";
 import type { ResultRow } from "../notebook/tables.js";
 import { withExperiment, type ExperimentContext } from "./context.js";
-import { METHOD_LABEL } from "./methods.js";
+import { PAPER_METHOD_LABEL } from "./methods.js";
 import { experimentLabel, isSyntheticExperiment, type ExperimentSetup } from "./setup.js";
 import type { ExperimentTable } from "./table.js";
 
@@ -16,7 +16,7 @@ export interface Table2Result extends ExperimentTable {
   complexity: ComplexityRow[];
 }
 
-const LABEL: Record<ComplexityRow["method"], string> = { CoOp: METHOD_LABEL.coop!, CoCoOp: METHOD_LABEL.cocoop!, IPT: "IPT" };
+const LABEL: Record<ComplexityRow["method"], string> = { CoOp: PAPER_METHOD_LABEL.coop!, CoCoOp: PAPER_METHOD_LABEL.cocoop!, IPT: "IPT" };
 
 export async function table2(on: ExperimentSetup | ExperimentContext): Promise<Table2Result> {
   return withExperiment(on, async (ctx) => {

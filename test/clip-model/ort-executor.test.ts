@@ -6,6 +6,8 @@ import { dirname, join } from "node:path";
 import { OnnxGraphBuilder } from "../../src/clip/onnx/graph-builder.js";
 import { createOrtSession, ExecutionProviderUnavailableError, ort } from "../../src/clip/ort-executor.js";
 import { InvalidArgumentError } from "../../src/errors.js";
+import { ClipModel } from "../../src/clip/model.js";
+import { TINY_DIR } from "./reference.js";
 
 function tinyGraph(): Uint8Array {
   const b = new OnnxGraphBuilder("t");
@@ -39,4 +41,6 @@ test("asking for CUDA on the CPU build says how to get the CUDA build", { skip: 
     assert.match(e.message, /ONNXRUNTIME_NODE_INSTALL=cuda12/);
     return true;
   });
+  // ClipModel.load fails at once, not at the first image.
+  await assert.rejects(ClipModel.load(TINY_DIR, { executionProvider: "cuda" }), ExecutionProviderUnavailableError);
 });

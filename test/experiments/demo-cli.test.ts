@@ -40,6 +40,8 @@ test("simclip demo --quick: table with the synthetic banner, figures written, re
     assert.equal(heat.format, "png");
     assert.equal(heat.width, HEATMAP_LABEL_WIDTH + 4 * 64 + 3 * 4);
     assert.equal(heat.height, HEATMAP_TITLE_HEIGHT + 2 * 64 + 4);
+    const lossMeta = await sharp(path.join(dir, "figures", "demo-loss.png")).metadata();
+    assert.deepEqual([lossMeta.format, lossMeta.width, lossMeta.height], ["png", 640, 360]);
     const loss = await sharp(path.join(dir, "figures", "demo-loss.png")).stats();
     assert.ok(loss.channels.some((c) => c.min < c.max), "the loss chart is not blank");
 

@@ -9,9 +9,11 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
-  ExperimentContext, experimentSetupFrom, table1, table2, table3, table4, table5, table6, figure5, heatmapFigure, DIRECTIONS,
-  type ExperimentSetup, type ExperimentTable,
+  ExperimentContext, experimentSetupFrom, table1, table2, table3, table4, table5, table6, figure5, heatmapFigure, CROSS_DATASET_DIRECTIONS,
+  EXPERIMENT_FIGURE_JOBS, type ExperimentSetup, type ExperimentTable,
 } from "../../src/experiments/index.js";
+import sharp from "sharp";
+import { HEATMAP_LABEL_WIDTH, HEATMAP_TITLE_HEIGHT } from "../../src/viz/heatmap-grid.js";
 import { PAPER_TABLES } from "../../src/notebook/paper-tables.js";
 import { loadCheckpoint } from "../../src/models/common/checkpoint.js";
 import { createMethod } from "../../src/models/common/registry.js";
@@ -71,7 +73,7 @@ test("table1: both directions, zero- and 1-shot rows, values from the evaluation
   for (const r of t.rows) assert.equal(Object.keys(r.values).length, 8, `${JSON.stringify(r.key)} has VisA and MVTec columns`);
 
   // Recompute SimCLIP's zero-shot VisA image AUROC from its trained checkpoint's scores, per class, then the mean.
-  const trained = await ctx.trained("simclip", DIRECTIONS[0]!);
+  const trained = await ctx.trained("simclip", CROSS_DATASET_DIRECTIONS[0]!);
   const method = await createMethod("simclip", { backbone: ctx.model, checkpoint: await loadCheckpoint(trained.checkpointDir) });
   trained.method.dispose?.();
   const visa = await ctx.dataset("visa");
@@ -88,7 +90,7 @@ test("table1: both directions, zero- and 1-shot rows, values from the evaluation
 });
 
 test("trained checkpoints are reused: a second table1 run trains nothing and gives the same numbers", async () => {
-  const first = await ctx.trained("simclip", DIRECTIONS[0]!);
+  const first = await ctx.trained("simclip", CROSS_DATASET_DIRECTIONS[0]!);
   first.method.dispose?.();
   const mtime = (await stat(path.join(first.checkpointDir, "history.json"))).mtimeMs;
   const a = await table1(ctx, { methods: ["simclip"] });
@@ -117,7 +119,7 @@ test("tables 3-6: the ablation rows of the paper, in its layout", async () => {
   assertWellFormed(t6, [{ FD: "✓", PAO: "" }, { FD: "", PAO: "✓" }, { FD: "✓", PAO: "✓" }]);
   for (const r of t6.rows) assert.deepEqual(Object.keys(r.values).sort(), ["1-shot I-AUR", "1-shot P-AUR"]);
   // Table 3's full model and Table 5's "all" are Table 1's SimCLIP run: one checkpoint, the same numbers.
-  const t1 = await table1(ctx, { methods: ["simclip"], directions: [DIRECTIONS[0]!] });
+  const t1 = await table1(ctx, { methods: ["simclip"], directions: [CROSS_DATASET_DIRECTIONS[0]!] });
   assert.equal(t5.rows.at(-1)!.values["P-AUR"], t1.rows[0]!.values["VisA P-AUR"]);
 });
 
@@ -144,4 +146,20 @@ test("figure data: heatmap rows at the map size, prompt features for t-SNE", asy
     assert.ok(Math.abs(norm - 1) < 1e-5);
   }
   assert.ok(f.refined.some((v, i) => Math.abs(v - f.original[i]!) > 1e-3), "IPT and the trained projection change the features");
+});
+
+test("figure jobs of `simclip figures`: Figures 2, 4 and 5(b) as images of the layout's size", async () => {
+  const out = path.join(dir, "figures");
+  const [fig2] = await EXPERIMENT_FIGURE_JOBS["figure2-maps"]!.run(setup.config, out);
+  const [fig4] = await EXPERIMENT_FIGURE_JOBS["figure4-maps"]!.run(setup.config, out);
+  const fig5 = await EXPERIMENT_FIGURE_JOBS["figure5b-prompt-tsne"]!.run(setup.config, out);
+  // One row per class of both quick sets (2 + 2), 64 px cells 4 px apart: image, truth, then the maps.
+  const height = HEATMAP_TITLE_HEIGHT + 4 * 64 + 3 * 4;
+  const m2 = await sharp(fig2!).metadata();
+  assert.deepEqual([m2.format, m2.width, m2.height], ["png", HEATMAP_LABEL_WIDTH + 3 * 64 + 2 * 4, height]);
+  const m4 = await sharp(fig4!).metadata();
+  assert.deepEqual([m4.format, m4.width, m4.height], ["png", HEATMAP_LABEL_WIDTH + 4 * 64 + 3 * 4, height]);
+  assert.deepEqual(fig5.map((f) => path.basename(f)), ["figure5b-prompt-tsne.svg", "figure5b-prompt-tsne.png"]);
+  const m5 = await sharp(fig5[1]!).metadata();
+  assert.deepEqual([m5.format, m5.width, m5.height], ["png", 640, 480]);
 });

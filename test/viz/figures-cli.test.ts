@@ -30,7 +30,10 @@ test("simclip figures writes every figure as a valid image of the expected size 
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /Synthetic setup/);
   assert.match(r.stdout, /layer-distances: .*layer-distances\.png \(synthetic setup\)/);
-  assert.deepEqual(readdirSync(out).sort(), ["figure5a-prompt-tsne.png", "figure5a-prompt-tsne.svg", "layer-distances.png"]);
+  assert.deepEqual(readdirSync(out).sort(), [
+    "figure2-maps.png", "figure4-maps.png", "figure5a-prompt-tsne.png", "figure5a-prompt-tsne.svg",
+    "figure5b-prompt-tsne.png", "figure5b-prompt-tsne.svg", "layer-distances.png",
+  ]);
   // Quick mode: the tiny demo backbone (64 px, 4 blocks -> 4 map columns) on two synthetic categories
   // (one row each): 160 px labels + 6 cells of 64 px + 5 gaps of 4 px; 24 px titles + 2 rows + 1 gap.
   const meta = await sharp(path.join(out, "layer-distances.png")).metadata();
@@ -42,5 +45,5 @@ test("simclip figures writes every figure as a valid image of the expected size 
 
   const bad = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "figures", "--out", out, "--only", "nope"], { cwd: root, encoding: "utf8" });
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /unknown figure "nope"; known: layer-distances, figure5a-prompt-tsne/);
+  assert.match(bad.stderr, /unknown figure "nope"; known: layer-distances, figure5a-prompt-tsne, figure2-maps, figure4-maps, figure5b-prompt-tsne/);
 });

@@ -3,7 +3,6 @@
  * random demo backbone (src/experiments/demo.ts); prints the table, writes figures, resumes from its
  * caches when run again.
  */
-import path from "node:path";
 import { Command } from "commander";
 import { runDemo } from "../../experiments/demo.js";
 
@@ -11,11 +10,12 @@ export function register(program: Command): void {
   program
     .command("demo")
     .description("End-to-end demo on synthetic data with a random demo backbone: train SimCLIP, evaluate zero-/few-shot, print the table, write figures")
-    .option("--data <dir>", "cache of backbone, synthetic data, features and checkpoints", process.env.SIMCLIP_CACHE_DIR || path.join("data", "demo"))
+    // The experiments' default cache (loadExperimentSetup), so the tables reuse the demo's SimCLIP run.
+    .option("--data <dir>", "cache of backbone, synthetic data, features and checkpoints", process.env.SIMCLIP_CACHE_DIR || "data")
     .option("--out <dir>", "figures folder", "figures")
     .option("--quick", "tiny configuration (CI): tiny backbone, 64 px, two classes per set")
     .action(async (o: { data: string; out: string; quick?: boolean }) => {
-      const r = await runDemo({ dataDir: o.data, outDir: o.out, quick: o.quick === true || process.env.SIMCLIP_QUICK === "1" });
+      const r = await runDemo({ dataDir: o.data, outDir: o.out, quick: o.quick === true || ["1", "true"].includes(process.env.SIMCLIP_QUICK ?? "") });
       process.stdout.write(`\n${r.text}\n\nfigures: ${r.figures.join(", ")}\n`);
     });
 }
