@@ -12,7 +12,7 @@ import { ClipTokenizer } from "./tokenizer.js";
 import { resolveModelDir } from "./hub.js";
 import { preprocessClip, preprocessSquare } from "./preprocess.js";
 import { buildTextGraph, buildVisionGraph, visionOutputName } from "./onnx/clip-graphs.js";
-import { checkExecutionProvider, createOrtSession, ort, type OrtSessionOptions } from "./ort-executor.js";
+import { checkExecutionProvider, createOrtSession, ort, type ExecutionProviderName, type OrtSessionOptions } from "./ort-executor.js";
 import { checkVisionLayers } from "./architecture.js";
 import { eotIndices, eotOneHot, disposeTfClip, textForwardTf, textTokenEmbedsTf } from "./tfjs-forward.js";
 import type { tf } from "../tf.js";
@@ -76,7 +76,9 @@ export class ClipModel {
 
   /** A model directory (Hugging Face or OpenAI layout) or a Hugging Face model id (downloaded and cached). */
   static async load(dirOrHubId: string, opts: ClipModelLoadOptions = {}): Promise<ClipModel> {
-    const ortOptions = { threads: opts.threads, executionProvider: opts.executionProvider };
+    // SIMCLIP_EXECUTION_PROVIDER lets every CLI command and notebook run on CUDA without a flag each.
+    const executionProvider = opts.executionProvider ?? (process.env.SIMCLIP_EXECUTION_PROVIDER as ExecutionProviderName | undefined);
+    const ortOptions = { threads: opts.threads, executionProvider };
     await checkExecutionProvider(ortOptions);
     const dir = await resolveModelDir(dirOrHubId);
     const loaded = await loadClipDir(dir, { format: opts.format });

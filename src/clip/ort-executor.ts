@@ -44,7 +44,7 @@ export async function createOrtSession(model: Uint8Array, opts: OrtSessionOption
       throw new ExecutionProviderUnavailableError(
         `executionProvider "cuda" was requested but onnxruntime-node could not start it (${(err as Error).message.split("\n")[0]}). ` +
           `This install has the CPU build (ONNXRUNTIME_NODE_INSTALL=skip). For the CUDA build, on a machine with CUDA 12 and cuDNN 9, ` +
-          `reinstall with \`ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node\`, or use executionProvider "cpu".`,
+          `fetch it with \`ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js\`, or use executionProvider "cpu".`,
       );
     }
   }
