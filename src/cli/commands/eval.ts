@@ -2,6 +2,8 @@
  * `simclip eval`: any registered method on a dataset's test split, metrics per class then their mean
  * (as all peers report), written as {"method","dataset","shots","per_category":{...},"mean":{...}};
  * with `--shots k --seeds N` the k-shot draw is repeated for seeds 0..N-1 and each value is {mean, std}.
+ * Method options (`--option key=value`, SimCLIP+'s `--no-fd`, `--no-pao`, `--pao-weighting`) are
+ * checked against the method's schema and written to the results as "options" (defaults included).
  */
 import { writeFile } from "node:fs/promises";
 import { Command } from "commander";
@@ -11,10 +13,12 @@ import { loadMask } from "../../clip/preprocess.js";
 import { loadDataset } from "../../data/load.js";
 import { formatMetricTable, type EvaluationTable, type MetricName } from "../../metrics/index.js";
 import { loadCheckpoint } from "../../models/common/checkpoint.js";
-import { createMethod, methodNames } from "../../models/common/registry.js";
+import { createMethod, methodNames, methodOptionSchema } from "../../models/common/registry.js";
 import { evaluateMethod, type EvaluationResults } from "../../models/common/evaluate.js";
 import { defaultFeatureCacheDir, openMethodFeatures } from "../../models/common/setup.js";
-import { parseLayerList, parseNameList, parseNonNegativeInt, parsePositiveInt } from "../../models/common/options.js";
+import {
+  addMethodOptionFlags, methodOptionsFromCommand, parseLayerList, parseNameList, parseNonNegativeInt, parsePositiveInt, resolvedMethodOptions, validateMethodOptions,
+} from "../../models/common/options.js";
 
 interface EvalCliOptions {
   method: string;
@@ -47,7 +51,7 @@ function meanTable(r: EvaluationResults): string {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command("eval")
     .description("Evaluate a method on a dataset's test split: I-AUROC, I-AP, P-AUROC, PRO per class and their mean.")
     .option("--method <name>", `method (${methodNames().join(", ")})`, "simclip")
@@ -62,14 +66,18 @@ export function register(program: Command): void {
     .option("--categories <list>", "only these classes (comma-separated)", parseNameList)
     .option("--batch <n>", "images per scoring call", parsePositiveInt("batch"), 8)
     .option("--cache <dir>", "feature cache root", defaultFeatureCacheDir())
-    .option("--threads <n>", "onnxruntime intra-op threads (default: all cores)", parsePositiveInt("threads"))
-    .action(async (o: EvalCliOptions) => {
+    .option("--threads <n>", "onnxruntime intra-op threads (default: all cores)", parsePositiveInt("threads"));
+  addMethodOptionFlags(cmd)
+    .action(async (o: EvalCliOptions, command: Command) => {
+      // Checked before the model loads, so a typo fails at once.
+      const schema = await methodOptionSchema(o.method);
+      const options = validateMethodOptions(o.method, schema, methodOptionsFromCommand(command));
       const model = await ClipModel.load(o.model, { threads: o.threads });
       try {
         const random = await isRandomDemoModel(model.dir);
         if (random) process.stderr.write(`simclip: note: ${o.model} is a random demo backbone; these numbers say nothing about real CLIP\n`);
         const checkpoint = o.checkpoint ? await loadCheckpoint(o.checkpoint) : undefined;
-        const method = await createMethod(o.method, { backbone: model, checkpoint, size: o.size, layers: o.layers });
+        const method = await createMethod(o.method, { backbone: model, checkpoint, size: o.size, layers: o.layers, options });
         const dataset = await loadDataset(o.dataset, o.categories ? { categories: o.categories } : {});
         const features = await openMethodFeatures(model, method, o.cache);
         const results = await evaluateMethod(method, dataset, {
@@ -79,7 +87,8 @@ export function register(program: Command): void {
           seeds: Array.from({ length: o.seeds }, (_, i) => i),
           batchSize: o.batch,
         });
-        const out = { ...results, backbone: { model: model.dir, fingerprint: model.fingerprint, random_demo: random }, checkpoint: o.checkpoint ?? null };
+        // The method options in force (defaults included), so a results file says which Table 6 variant it is.
+        const out = { ...results, options: resolvedMethodOptions(o.method, schema, options), backbone: { model: model.dir, fingerprint: model.fingerprint, random_demo: random }, checkpoint: o.checkpoint ?? null };
         await writeFile(o.out, JSON.stringify(out, null, 2) + "\n");
         process.stdout.write(`${meanTable(results)}\n${results.notes ? results.notes.join("\n") + "\n" : ""}results written to ${o.out}\n`);
         method.dispose?.();

@@ -1,10 +1,17 @@
-/** `simclip predict`: anomaly map PNG, overlay PNG and score JSON for each image, with a trained method. */
+/**
+ * `simclip predict`: anomaly map PNG, overlay PNG and score JSON for each image, with a trained method;
+ * few-shot methods (simclip+, april-gan, patchcore) take their k normal images from --references or
+ * --reference-dir.
+ */
 import { Command } from "commander";
+import { InvalidArgumentError } from "../../errors.js";
 import { ClipModel } from "../../clip/model.js";
 import { loadCheckpoint } from "../../models/common/checkpoint.js";
-import { createMethod, methodNames } from "../../models/common/registry.js";
-import { predictImages, writePrediction } from "../../models/common/predict.js";
-import { parsePositiveInt, parsePositiveNumber } from "../../models/common/options.js";
+import { createMethod, methodNames, methodOptionSchema } from "../../models/common/registry.js";
+import { listReferenceImages, predictImages, predictionNames, writePrediction } from "../../models/common/predict.js";
+import {
+  addMethodOptionFlags, methodOptionsFromCommand, parseLayerList, parsePositiveInt, parsePositiveNumber, validateMethodOptions,
+} from "../../models/common/options.js";
 
 interface PredictCliOptions {
   method: string;
@@ -12,33 +19,54 @@ interface PredictCliOptions {
   checkpoint?: string;
   out: string;
   category: string;
+  references?: string[];
+  referenceDir?: string;
+  size?: number;
+  layers?: number[];
   mapMax?: number;
   threads?: number;
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command("predict")
-    .description("Anomaly map (<name>_map.png), overlay (<name>_overlay.png) and score (<name>.json) for each image.")
+    .description(
+      "Anomaly map (<name>_map.png), overlay (<name>_overlay.png) and score (<name>.json) for each image. " +
+        "Few-shot: --references (or --reference-dir) gives k normal images of the class; the queries are then scored as one class " +
+        "(SimCLIP+'s image score min-max normalises the map maxima over the images of the call).",
+    )
     .option("--method <name>", `method (${methodNames().join(", ")})`, "simclip")
     .requiredOption("--model <dir>", "CLIP model directory (the one the checkpoint was trained on)")
     .option("--checkpoint <dir>", "trained checkpoint (simclip train --out)")
     .requiredOption("--out <dir>", "output directory")
     .option("--category <name>", "object name used in the prompts (\"a photo of a [cls] with defect.\")", "object")
+    .option("--references <images...>", "few-shot: normal reference images of the class (put them after the query images, or end the list with --)")
+    .option("--reference-dir <dir>", "few-shot: every image file in this directory is a normal reference")
+    .option("--size <px>", "input and map size (default: the checkpoint's, else 518)", parsePositiveInt("size"))
+    .option("--layers <list>", "1-based hooked blocks (default: the checkpoint's, else 6,12,18,24)", parseLayerList)
     .option("--map-max <x>", "map value drawn as full scale (default: the number of hooked layers, SimCLIP's maximum)", parsePositiveNumber("map-max"))
-    .option("--threads <n>", "onnxruntime intra-op threads (default: all cores)", parsePositiveInt("threads"))
+    .option("--threads <n>", "onnxruntime intra-op threads (default: all cores)", parsePositiveInt("threads"));
+  addMethodOptionFlags(cmd)
     .argument("<images...>", "image files")
-    .action(async (images: string[], o: PredictCliOptions) => {
+    .action(async (images: string[], o: PredictCliOptions, command: Command) => {
+      if (o.references && o.referenceDir) throw new InvalidArgumentError("give the reference images either with --references or with --reference-dir, not both");
+      // Checked before the model loads, so a typo fails at once.
+      const options = validateMethodOptions(o.method, await methodOptionSchema(o.method), methodOptionsFromCommand(command));
+      const names = predictionNames(images);
+      const references = o.referenceDir ? await listReferenceImages(o.referenceDir) : (o.references ?? []);
       const model = await ClipModel.load(o.model, { threads: o.threads });
       try {
         const checkpoint = o.checkpoint ? await loadCheckpoint(o.checkpoint) : undefined;
-        const method = await createMethod(o.method, { backbone: model, checkpoint });
-        const predictions = await predictImages(method, model, images, o.category);
-        for (const p of predictions) {
-          const files = await writePrediction(p, o.out, o.mapMax ?? method.layers.length);
-          process.stdout.write(`${p.image}: score ${p.score.toFixed(4)} -> ${files.json}\n`);
+        const method = await createMethod(o.method, { backbone: model, checkpoint, size: o.size, layers: o.layers, options });
+        try {
+          const predictions = await predictImages(method, model, images, o.category, { references });
+          for (const [i, p] of predictions.entries()) {
+            const files = await writePrediction(p, o.out, o.mapMax ?? method.layers.length, names[i]);
+            process.stdout.write(`${p.image}: score ${p.score.toFixed(4)} -> ${files.json}\n`);
+          }
+        } finally {
+          method.dispose?.();
         }
-        method.dispose?.();
       } finally {
         await model.dispose();
       }

@@ -2,12 +2,13 @@
  * One-image (or a few) inference without a dataset: features straight from the frozen backbone (no
  * cache), then the method's maps and scores, and the PNG/JSON outputs of `simclip predict`.
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { ClipModel } from "../../clip/model.js";
 import { clipFeatureSource } from "../../cache/index.js";
 import { colorize, loadRgb, rgbToPng } from "../../viz/image.js";
-import type { AnomalyMethod } from "./types.js";
+import { InvalidArgumentError, MissingFileError } from "../../errors.js";
+import type { AnomalyMethod, MethodOutput } from "./types.js";
 
 export interface Prediction {
   image: string;
@@ -16,14 +17,80 @@ export interface Prediction {
   /** [size * size], the method's own scale (SimCLIP: sum over layers of probabilities, in [0, #layers]). */
   map: Float32Array;
   size: number;
+  /** The normal reference images the few-shot memory was built from (absent: zero-shot). */
+  references?: string[];
 }
 
-export async function predictImages(method: AnomalyMethod, model: ClipModel, images: string[], category: string): Promise<Prediction[]> {
+export interface PredictOptions {
+  /**
+   * Few-shot: k normal images of `category` whose features become the method's memory (`setMemory`)
+   * before the queries are scored (SimCLIP+, APRIL-GAN few-shot, PatchCore).
+   */
+  references?: string[];
+}
+
+/**
+ * The queries are scored as one class, exactly as the evaluation runner scores a class: memory from
+ * the references, `score`, then `finalizeCategory` over all queries. So for SimCLIP+ and few-shot
+ * APRIL-GAN the image score's min-max normalised map maximum is taken over the images of this call
+ * (one image: that term is 0, score = half the text probability); maps do not depend on the others.
+ */
+export async function predictImages(method: AnomalyMethod, model: ClipModel, images: string[], category: string, opts: PredictOptions = {}): Promise<Prediction[]> {
+  const references = opts.references ?? [];
+  if (references.length > 0 && !method.setMemory) {
+    throw new InvalidArgumentError(`method "${method.name}" is zero-shot only: it takes no reference images; drop --references/--reference-dir or use a few-shot method such as simclip+`);
+  }
   const source = clipFeatureSource(model, { size: method.size, layers: method.layers });
   await method.prepare?.([category]);
+  if (references.length > 0) await method.setMemory!(category, await source.extract(references));
   const features = await source.extract(images);
-  const out = await method.score({ features, categories: images.map(() => category) });
-  return images.map((image, i) => ({ image, category, score: out.scores[i]!, map: out.maps[i]!, size: out.size }));
+  let out: MethodOutput;
+  try {
+    out = await method.score({ features, categories: images.map(() => category) });
+  } catch (err) {
+    if (references.length === 0 && method.setMemory && err instanceof InvalidArgumentError) {
+      throw new InvalidArgumentError(`${err.message}. From the CLI, give k normal images of the class with --references IMG... or --reference-dir DIR`);
+    }
+    throw err;
+  }
+  if (method.finalizeCategory) out = method.finalizeCategory(category, out);
+  const refs = references.length > 0 ? { references: references.map((r) => path.resolve(r)) } : {};
+  return images.map((image, i) => ({ image, category, score: out.scores[i]!, map: out.maps[i]!, size: out.size, ...refs }));
+}
+
+/** Extensions `listReferenceImages` takes (formats sharp decodes). */
+const IMAGE_EXTENSIONS = new Set([".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp"]);
+
+/** The image files directly in `dir`, sorted by name (the k normal references of `--reference-dir`). */
+export async function listReferenceImages(dir: string): Promise<string[]> {
+  const info = await stat(dir).catch(() => null);
+  if (!info?.isDirectory()) throw new MissingFileError(dir, "--reference-dir must be a directory of normal images of the class");
+  const files = (await readdir(dir, { withFileTypes: true }))
+    .filter((e) => e.isFile() && IMAGE_EXTENSIONS.has(path.extname(e.name).toLowerCase()))
+    .map((e) => path.join(dir, e.name))
+    .sort();
+  if (files.length === 0) throw new InvalidArgumentError(`--reference-dir ${dir} holds no images (${[...IMAGE_EXTENSIONS].join(", ")}): put the k normal reference images there`);
+  return files;
+}
+
+/**
+ * Output base names of the images: the file name without extension, or, where two images share it
+ * (MVTec's test/crack/000.png and test/good/000.png), `<parent dir>_<name>` for all of those.
+ */
+export function predictionNames(images: string[]): string[] {
+  const stem = (f: string) => path.basename(f).replace(/\.[^.]+$/, "");
+  const count = new Map<string, number>();
+  for (const f of images) count.set(stem(f), (count.get(stem(f)) ?? 0) + 1);
+  const names = images.map((f) => (count.get(stem(f))! > 1 ? `${path.basename(path.dirname(path.resolve(f)))}_${stem(f)}` : stem(f)));
+  const seen = new Map<string, string>();
+  names.forEach((n, i) => {
+    const other = seen.get(n);
+    if (other !== undefined && path.resolve(other) !== path.resolve(images[i]!)) {
+      throw new InvalidArgumentError(`images ${other} and ${images[i]} would both be written as ${n}.json: predict them in separate calls with different --out directories`);
+    }
+    seen.set(n, images[i]!);
+  });
+  return names;
 }
 
 /**
@@ -31,9 +98,8 @@ export async function predictImages(method: AnomalyMethod, model: ClipModel, ima
  * `<name>_overlay.png` (jet colours of the same scale over the image, alpha 0.5 as APRIL-GAN's
  * `apply_ad_scoremap`) and `<name>.json` (score, map statistics, file names).
  */
-export async function writePrediction(p: Prediction, outDir: string, mapMax: number): Promise<{ json: string; map: string; overlay: string }> {
+export async function writePrediction(p: Prediction, outDir: string, mapMax: number, name = predictionNames([p.image])[0]!): Promise<{ json: string; map: string; overlay: string }> {
   await mkdir(outDir, { recursive: true });
-  const name = path.basename(p.image).replace(/\.[^.]+$/, "");
   const S = p.size;
   const norm = new Float32Array(p.map.length);
   let max = -Infinity;
@@ -55,6 +121,7 @@ export async function writePrediction(p: Prediction, outDir: string, mapMax: num
     size: S,
     map_png: path.basename(files.map),
     overlay_png: path.basename(files.overlay),
+    ...(p.references ? { shots: p.references.length, references: p.references } : {}),
   };
   await writeFile(files.json, JSON.stringify(summary, null, 2) + "\n");
   return files;

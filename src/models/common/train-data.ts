@@ -1,12 +1,19 @@
 /**
  * Training data for zero-shot methods, as the paper's protocol uses it: the *test* split of an
  * auxiliary dataset (all its classes, anomalous images with their masks), read through the feature
- * cache. Masks are required: the segmentation losses need them.
+ * cache, optionally with the authors' 2 x 2 mosaic augmentation (`mosaic.ts`). Masks are required:
+ * the segmentation losses need them.
  */
+import path from "node:path";
 import { InvalidArgumentError } from "../../errors.js";
+import { startProgress } from "../../progress.js";
 import type { Sample } from "../../data/sample.js";
 import type { FeatureProvider, MaskLoader } from "./feature-provider.js";
+import { categoryPools, checkMosaicRate, planMosaics, writeMosaic, type MosaicFile, type MosaicOptions } from "./mosaic.js";
+import { defaultFeatureCacheDir } from "./setup.js";
 import type { TrainItem, TrainSource } from "./types.js";
+
+export type { MosaicOptions } from "./mosaic.js";
 
 /** Anomalous training images without a mask: the segmentation losses cannot use them. */
 export class MissingMaskError extends InvalidArgumentError {
@@ -18,6 +25,11 @@ export interface TrainSourceOptions {
   loadMask: MaskLoader;
   /** Map size S the masks are loaded at (the method's size). */
   size: number;
+  /**
+   * The authors' 2 x 2 mosaic augmentation (rate 0.2 on MVTec); default off. Each epoch's mosaics
+   * follow from the training seed and the epoch (the training loop's `beginEpoch`); S must be even.
+   */
+  mosaic?: MosaicOptions;
 }
 
 /**
@@ -35,7 +47,7 @@ export async function samplesTrainSource(samples: Sample[], opts: TrainSourceOpt
   }
   await opts.features.ensure(samples.map((s) => s.imagePath));
   const empty = new Uint8Array(opts.size * opts.size);
-  return {
+  const source: TrainSource = {
     length: samples.length,
     categories: [...new Set(samples.map((s) => s.category))].sort(),
     async get(i: number): Promise<TrainItem> {
@@ -45,6 +57,47 @@ export async function samplesTrainSource(samples: Sample[], opts: TrainSourceOpt
         s.maskPath === null ? Promise.resolve(empty) : opts.loadMask(s.maskPath, opts.size),
       ]);
       return { features, category: s.category, label: s.label, mask };
+    },
+  };
+  const rate = opts.mosaic?.rate ?? 0;
+  checkMosaicRate(rate);
+  return rate === 0 ? source : withMosaics(source, samples, { ...opts, mosaic: { rate, dir: opts.mosaic?.dir } });
+}
+
+/**
+ * `source` with each epoch's mosaics (drawn, written and their features extracted in one batch when
+ * the epoch begins) standing in for the items they replace.
+ */
+function withMosaics(source: TrainSource, samples: Sample[], opts: TrainSourceOptions & { mosaic: MosaicOptions }): TrainSource {
+  categoryPools(samples);
+  const dir = opts.mosaic.dir ?? path.join(defaultFeatureCacheDir(), "mosaics");
+  let current: Map<number, MosaicFile> | null = null;
+  return {
+    length: source.length,
+    categories: source.categories,
+    async beginEpoch(epoch: number, seed: number): Promise<void> {
+      const plan = planMosaics(samples, opts.mosaic.rate, seed, epoch);
+      const files = new Map<number, MosaicFile>();
+      const progress = startProgress(`mosaics (epoch ${epoch + 1})`, plan.size);
+      try {
+        for (const [i, tiles] of plan) {
+          files.set(i, await writeMosaic(tiles.map((t) => samples[t]!), opts.size, dir));
+          progress.update(files.size);
+        }
+      } finally {
+        progress.stop();
+      }
+      await opts.features.ensure([...files.values()].map((f) => f.imagePath));
+      current = files;
+    },
+    async get(i: number): Promise<TrainItem> {
+      if (current === null) {
+        throw new InvalidArgumentError("this training source draws mosaics per epoch: call beginEpoch(epoch, seed) before get() (trainLoop does)");
+      }
+      const m = current.get(i);
+      if (!m) return source.get(i);
+      const [features, mask] = await Promise.all([opts.features.get(m.imagePath), opts.loadMask(m.maskPath, opts.size)]);
+      return { features, category: samples[i]!.category, label: m.label, mask };
     },
   };
 }

@@ -111,6 +111,7 @@ export async function trainLoop(
     for (let epoch = 0; epoch < o.epochs; epoch++) {
       const lr = o.schedule === "cosine" ? cosineLr(o.lr, epoch, tMax) : o.lr;
       opt.setLearningRate(lr);
+      await source.beginEpoch?.(epoch, o.seed);
       const order = Array.from({ length: source.length }, (_, i) => i);
       for (let i = order.length - 1; i > 0; i--) {
         const j = rng.int(i + 1);

@@ -43,6 +43,11 @@ export interface TrainSource {
   /** Class names appearing in the source (methods encode their prompts for these once). */
   readonly categories: string[];
   get(index: number): Promise<TrainItem>;
+  /**
+   * Called by the training loop before each epoch with the training seed, for per-epoch random data
+   * (the mosaic augmentation of `train-data.ts`), like PyTorch's `sampler.set_epoch`.
+   */
+  beginEpoch?(epoch: number, seed: number): Promise<void>;
 }
 
 /** A method's learned state: named float32 tensors + a JSON config; what a checkpoint stores. */
