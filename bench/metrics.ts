@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PixelAccumulator } from "../src/metrics/index.js";
+import { createRng } from "../src/data/random.js";
 
 const PYTHON = "/usr/bin/python3";
 
@@ -21,20 +22,9 @@ function option(argv: string[], name: string, fallback: number): number {
   return v;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Half the images carry 1-3 elliptic defects; maps are a smooth background plus noise, raised inside defects. */
 function synthesise(n: number, size: number): { masks: Uint8Array; maps: Float32Array } {
-  const r = mulberry32(2024);
+  const r = createRng(2024).next;
   const px = size * size;
   const masks = new Uint8Array(n * px);
   const maps = new Float32Array(n * px);

@@ -10,19 +10,10 @@
 import { parseArgs } from "node:util";
 import { tfReady } from "../src/tf.js";
 import { createRng } from "../src/data/random.js";
-import type { ClipConfig } from "../src/clip/config.js";
-import type { TextOutput } from "../src/clip/model.js";
 import { SimClip } from "../src/models/simclip/model.js";
 import type { ImageFeatures, TrainItem } from "../src/models/common/types.js";
 import { setProgressFactory } from "../src/progress.js";
-
-const W = 1024, WT = 768, E = 768, CTX = 77, PATCH = 14;
-
-function randn(rng: ReturnType<typeof createRng>, n: number, scale: number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = rng.normal() * scale;
-  return a;
-}
+import { PATCH, randomVitLBackbone, randomVitLFeatures } from "./vit-l-shapes.js";
 
 export async function run(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -41,32 +32,9 @@ export async function run(argv: string[]): Promise<void> {
   const backend = await tfReady();
   setProgressFactory(() => ({ update() {}, stop() {} }));
   const rng = createRng("bench-train");
-  const config: ClipConfig = {
-    embedDim: E,
-    vision: { width: W, layers: 24, heads: 16, patchSize: PATCH, imageSize: 336 },
-    text: { width: WT, layers: 12, heads: 12, contextLength: CTX, vocabSize: 49408 },
-    imageMean: [0.48145466, 0.4578275, 0.40821073],
-    imageStd: [0.26862954, 0.26130258, 0.27577711],
-  };
-  const backbone = {
-    config,
-    fingerprint: "bench",
-    weights: new Map([
-      ["visual.proj", { data: randn(rng, W * E, 0.03), shape: [W, E] }],
-      ["text_projection", { data: randn(rng, WT * E, 0.03), shape: [WT, E] }],
-    ]),
-    async encodeText(texts: string[]): Promise<TextOutput> {
-      const eotIndex = texts.map(() => 10);
-      return { n: texts.length, inputIds: new Int32Array(texts.length * CTX), eotIndex, lastHiddenState: randn(rng, texts.length * CTX * WT, 1), textEmbeds: new Float32Array(texts.length * E) };
-    },
-  };
+  const backbone = randomVitLBackbone(rng);
   const model = await SimClip.create(backbone, { layers, size });
-  const features: ImageFeatures[] = Array.from({ length: batch }, () => ({
-    patchTokens: new Map(layers.map((l) => [l, randn(rng, grid * grid * W, 1)])),
-    pooled: randn(rng, W, 1),
-    grid,
-    width: W,
-  }));
+  const features: ImageFeatures[] = Array.from({ length: batch }, () => randomVitLFeatures(rng, layers, grid));
   const items: TrainItem[] = features.map((f, i) => {
     const mask = new Uint8Array(size * size);
     if (i % 2) mask.fill(1, size * Math.floor(size / 3), size * Math.floor(size / 2));

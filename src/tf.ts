@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { SimclipError } from "./errors.js";
 
 export { tf };
 
@@ -29,7 +30,9 @@ async function init(): Promise<string> {
   } else {
     const wasm = require.resolve("@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm");
     setWasmPaths(path.dirname(wasm) + path.sep);
-    if (!(await tf.setBackend("wasm"))) throw new Error("TensorFlow.js: the wasm backend failed to initialise");
+    if (!(await tf.setBackend("wasm"))) {
+      throw new SimclipError(`TensorFlow.js: the wasm backend failed to initialise (wasm files from ${path.dirname(wasm)}); reinstall @tensorflow/tfjs-backend-wasm, or install @tensorflow/tfjs-node`);
+    }
   }
   await tf.ready();
   return tf.getBackend();

@@ -45,7 +45,9 @@ export class FeatureCache {
     let existing: string | undefined;
     try {
       existing = await readFile(infoFile, "utf8");
-    } catch {
+    } catch (err) {
+      // Only a first use of this folder writes the info file; an unreadable one is not overwritten.
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
       await atomicWrite(infoFile, JSON.stringify(info, null, 2));
     }
     if (existing !== undefined) {
@@ -138,8 +140,9 @@ export class FeatureCache {
     let fh;
     try {
       fh = await open(file, "r");
-    } catch {
-      return false;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+      throw err;
     }
     try {
       this.checkHeader(await readEntryHeader(fh, file), file, hash);

@@ -4,32 +4,7 @@
  * an anomaly map); values beyond fp16's range (|x| > 65504) are an error, never a silent infinity.
  */
 import { InvalidArgumentError } from "../errors.js";
-
-/** Round-to-nearest-even conversion of one float32 bit pattern to binary16 bits. */
-function halfBits(x: number): number {
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant !== 0 ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    // Subnormal half m * 2^-24: m = value * 2^24 = (24-bit significand) >> (14 - e), rounded to even.
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let h = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const halfway = 1 << (shift - 1);
-    if (rem > halfway || (rem === halfway && (h & 1) === 1)) h++;
-    return sign | h;
-  }
-  let h = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  // A carry out of the mantissa correctly bumps the exponent (and reaches infinity at the top).
-  if (rem > 0x1000 || (rem === 0x1000 && (h & 1) === 1)) h++;
-  return sign | h;
-}
+import { float16ToFloat32, float32BitsToFloat16 } from "../clip/float16.js";
 
 /** float32 -> binary16 bits. `where` names the tensor in the error if a finite value overflows. */
 export function toFloat16(src: Float32Array, where: string, out = new Uint16Array(src.length)): Uint16Array {
@@ -45,7 +20,7 @@ export function toFloat16(src: Float32Array, where: string, out = new Uint16Arra
       if ((h & 0x7c00) === 0x7c00) overflow(src, i, where);
       out[i] = h;
     } else {
-      const h = halfBits(x);
+      const h = float32BitsToFloat16(x);
       if ((h & 0x7fff) === 0x7c00 && Number.isFinite(src[i]!)) overflow(src, i, where);
       out[i] = h;
     }
@@ -63,12 +38,7 @@ let table: Float32Array | undefined;
 function decodeTable(): Float32Array {
   if (table) return table;
   table = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const sign = h & 0x8000 ? -1 : 1;
-    const exp = (h >>> 10) & 0x1f;
-    const mant = h & 0x3ff;
-    table[h] = exp === 0 ? sign * mant * 2 ** -24 : exp === 0x1f ? (mant ? NaN : sign * Infinity) : sign * (1 + mant / 1024) * 2 ** (exp - 15);
-  }
+  for (let h = 0; h < 65536; h++) table[h] = float16ToFloat32(h);
   return table;
 }
 

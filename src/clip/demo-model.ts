@@ -130,7 +130,7 @@ function initFor(name: string, shape: number[], c: ClipConfig): Init {
   const fanIn = shape.slice(1).reduce((a, b) => a * b, 1);
   if (name === "visual.conv1.weight") return { kind: "uniform", bound: 1 / Math.sqrt(fanIn) };
   const block = /^(visual\.)?transformer\.resblocks\.\d+\.(.+)$/.exec(name);
-  if (!block) throw new InvalidArgumentError(`no initialiser for "${name}"`);
+  if (!block) throw new InvalidArgumentError(`no initialiser for "${name}": expected a tensor of OpenAI's ViT CLIP (clipWeightShapes)`);
   const part = block[2]!;
   const width = block[1] ? vw : tw;
   // nn.MultiheadAttention._reset_parameters zeroes both attention biases.
@@ -148,7 +148,7 @@ function initFor(name: string, shape: number[], c: ClipConfig): Init {
   if (part === "attn.in_proj_weight") return { kind: "normal", std: tw ** -0.5 };
   if (part === "attn.out_proj.weight" || part === "mlp.c_proj.weight") return { kind: "normal", std: projStd };
   if (part === "mlp.c_fc.weight") return { kind: "normal", std: (2 * tw) ** -0.5 };
-  throw new InvalidArgumentError(`no initialiser for "${name}"`);
+  throw new InvalidArgumentError(`no initialiser for "${name}": expected a tensor of OpenAI's ViT CLIP (clipWeightShapes)`);
 }
 
 /** A randomly initialised CLIP (canonical OpenAI names), deterministic for a given arch and seed. */
@@ -267,11 +267,21 @@ export async function ensureDemoModel(
   dir: string,
   opts: { arch: string; seed: number; dtype?: "F32" | "F16" },
 ): Promise<{ dir: string; config: ClipConfig; created: boolean }> {
-  let existing: unknown;
+  const configPath = join(dir, "config.json");
+  let text: string | undefined;
   try {
-    existing = JSON.parse(await readFile(join(dir, "config.json"), "utf8"));
-  } catch {
-    existing = undefined;
+    text = await readFile(configPath, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+  let existing: unknown;
+  if (text !== undefined) {
+    // A config.json that is not JSON is someone else's broken model: report it, never overwrite it.
+    try {
+      existing = JSON.parse(text);
+    } catch (e) {
+      throw new FileFormatError(configPath, `not valid JSON (${(e as Error).message}); choose another directory for the ${opts.arch} demo model, or delete it`);
+    }
   }
   if (existing !== undefined) {
     const demo = (existing as { simclip_demo?: { arch?: unknown; seed?: unknown } }).simclip_demo;
@@ -303,9 +313,10 @@ export async function isRandomDemoModel(dirOrConfig: string | Record<string, unk
     let text: string;
     try {
       text = await readFile(path, "utf8");
-    } catch {
+    } catch (err) {
       // OpenAI-layout directories have no config.json and are never demo models.
-      return false;
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+      throw err;
     }
     try {
       json = JSON.parse(text);

@@ -38,11 +38,14 @@ export function defaultHubCacheDir(): string {
 /** owner/name (or a bare legacy name) made of the characters the Hub allows. */
 const HUB_ID = /^(?:[A-Za-z0-9][\w.-]*\/)?[A-Za-z0-9][\w.-]*$/;
 
+/** Absent (ENOENT, or a file where a folder was expected) is undefined; any other failure (EACCES) is thrown. */
 async function statOrUndefined(path: string) {
   try {
     return await stat(path);
-  } catch {
-    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+    throw err;
   }
 }
 
@@ -81,9 +84,6 @@ export async function resolveModelDir(dirOrId: string, opts: ResolveModelOptions
   }
   return dir;
 }
-
-/** `ClipModel.load`'s name for `resolveModelDir` with the default cache and endpoint. */
-export const resolveClipSource = (dirOrId: string): Promise<string> => resolveModelDir(dirOrId);
 
 async function downloadFile(url: string, dest: string, fail: (reason: string) => Error): Promise<void> {
   const headers: Record<string, string> = {};

@@ -170,6 +170,16 @@ function unpremultiply(px: Uint8Array, c: number): void {
   }
 }
 
+/** The pixel buffer must match its stated size, and the output size must be positive integers. */
+function checkResizeArgs(fn: string, src: Uint8Array, width: number, height: number, channels: number, outW: number, outH: number): void {
+  if (src.length !== width * height * channels) {
+    throw new InvalidArgumentError(`${fn}: ${width} x ${height} x ${channels} needs ${width * height * channels} bytes, got ${src.length}`);
+  }
+  if (!(Number.isInteger(outW) && Number.isInteger(outH) && outW > 0 && outH > 0)) {
+    throw new InvalidArgumentError(`${fn}: output size must be positive integers, got ${outW} x ${outH}`);
+  }
+}
+
 /**
  * Pillow `Image.resize((outW, outH), filter)` on interleaved uint8 pixels with `channels` channels.
  * With 2 or 4 channels the last one is alpha and the resize is premultiplied, as Pillow does for
@@ -184,12 +194,7 @@ export function pillowResize(
   outH: number,
   filter: PillowFilter,
 ): Uint8Array {
-  if (src.length !== width * height * channels) {
-    throw new InvalidArgumentError(`pillowResize: ${width} x ${height} x ${channels} needs ${width * height * channels} bytes, got ${src.length}`);
-  }
-  if (!(Number.isInteger(outW) && Number.isInteger(outH) && outW > 0 && outH > 0)) {
-    throw new InvalidArgumentError(`pillowResize: output size must be positive integers, got ${outW} x ${outH}`);
-  }
+  checkResizeArgs("pillowResize", src, width, height, channels, outW, outH);
   if (outW === width && outH === height) return src.slice();
   const hasAlpha = channels === 2 || channels === 4;
   let px = src.slice();
@@ -217,9 +222,7 @@ export function pillowResizeNearest(
   outW: number,
   outH: number,
 ): Uint8Array {
-  if (src.length !== width * height * channels) {
-    throw new InvalidArgumentError(`pillowResizeNearest: ${width} x ${height} x ${channels} needs ${width * height * channels} bytes, got ${src.length}`);
-  }
+  checkResizeArgs("pillowResizeNearest", src, width, height, channels, outW, outH);
   const index = (inSize: number, outSize: number): Int32Array => {
     const step = inSize / outSize;
     const tab = new Int32Array(outSize);

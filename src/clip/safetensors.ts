@@ -11,6 +11,9 @@ import { createHash } from "node:crypto";
 import { open, rename, rm, stat } from "node:fs/promises";
 import { FileFormatError, InvalidArgumentError, MissingFileError } from "../errors.js";
 import type { WeightTensor } from "./weights.js";
+import { float16ToFloat32, float32ToFloat16 } from "./float16.js";
+
+export { float16ToFloat32, float32ToFloat16 };
 
 export type SafetensorsDtype = "F32" | "F16" | "BF16";
 
@@ -131,52 +134,6 @@ export async function readSafetensorsHeader(path: string): Promise<SafetensorsHe
   } finally {
     await fh.close();
   }
-}
-
-/** IEEE 754 binary16 bits -> number (exact: every half is a float32). */
-export function float16ToFloat32(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** number -> IEEE 754 binary16 bits, round to nearest even (as numpy / torch `.half()` do). */
-export function float32ToFloat16(x: number): number {
-  f32[0] = x;
-  const bits = u32[0]!;
-  const sign = (bits >>> 16) & 0x8000;
-  const exp = (bits >>> 23) & 0xff;
-  let mant = bits & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    const half = 1 << (shift - 1);
-    const rest = mant & ((1 << shift) - 1);
-    let m = mant >>> shift;
-    if (rest > half || (rest === half && (m & 1))) m++;
-    return sign | m;
-  }
-  const rest = mant & 0x1fff;
-  let m = mant >>> 13;
-  if (rest > 0x1000 || (rest === 0x1000 && (m & 1))) {
-    m++;
-    if (m === 0x400) {
-      m = 0;
-      e++;
-      if (e >= 0x1f) return sign | 0x7c00;
-    }
-  }
-  return sign | (e << 10) | m;
 }
 
 /** Chunk size for F16/BF16 conversion and for hashing gaps. */

@@ -58,12 +58,15 @@ export const OPENAI_WEIGHTS_FILE = "open_clip_model.safetensors";
 export const PREPROCESSOR_CONFIG_FILE = "preprocessor_config.json";
 export const OPEN_CLIP_CONFIG_FILE = "open_clip_config.json";
 
+/** Absent (ENOENT, or a file where a folder was expected) is false; any other failure (EACCES) is thrown, not read as absent. */
 async function exists(path: string): Promise<boolean> {
   try {
     await stat(path);
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return false;
+    throw err;
   }
 }
 

@@ -54,7 +54,7 @@ export class CountingOps implements ClipOps<Shape> {
   matmul(a: Shape, b: Shape): Shape {
     const [m, k] = a.slice(-2) as [number, number];
     const [k2, n] = b.slice(-2) as [number, number];
-    if (k !== k2) throw new ShapeError(`matmul [${a}] x [${b}]: inner sizes differ`);
+    if (k !== k2) throw new ShapeError(`matmul [${a}] x [${b}]: inner sizes ${k} and ${k2} differ; expected equal`);
     const batch = broadcast(a.slice(0, -2), b.slice(0, -2));
     this.macs += prod(batch) * m * k * n;
     return [...batch, m, n];

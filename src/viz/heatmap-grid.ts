@@ -64,7 +64,7 @@ export function heatmapRowCells(row: HeatmapRow, opts: HeatmapGridOptions = {}):
  * labels at the left.
  */
 export async function heatmapGridPng(rows: HeatmapRow[], opts: HeatmapGridOptions = {}): Promise<Buffer> {
-  if (rows.length === 0) throw new ShapeError("heatmapGridPng: no rows given");
+  if (rows.length === 0) throw new ShapeError("heatmapGridPng: expected at least one row (an image with its maps), got none");
   const cols = 2 + rows[0].maps.length;
   const cell = opts.cellSize ?? rows[0].image.width;
   const gap = opts.gap ?? 4;

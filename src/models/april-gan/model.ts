@@ -13,11 +13,12 @@
  */
 import { tf, tfReady } from "../../tf.js";
 import { InvalidArgumentError } from "../../errors.js";
-import { createRng, variableKey } from "../common/init.js";
+import { createRng } from "../common/init.js";
 import { stackLayerTokens, stackPooled } from "../common/features.js";
 import { upsampleBilinearArray } from "../common/upsample.js";
-import { CheckpointMismatchError, saveCheckpoint } from "../common/checkpoint.js";
+import { CheckpointMismatchError, checkCheckpointBackbone, restoreTrainableVariables, saveCheckpoint, variableTensors } from "../common/checkpoint.js";
 import { trainLoop } from "../common/train-loop.js";
+import { SCORE_CHUNK } from "../common/chunked-scoring.js";
 import type { TrainHistory, TrainOptions } from "../common/train-options.js";
 import type {
   AnomalyMethod, FeatureBatch, GradientResult, ImageFeatures, LossTerm, MethodOutput, MethodState, TrainItem, TrainSource, TrainableObjective,
@@ -41,8 +42,6 @@ export interface AprilGanConfig {
   layers: number[];
   logitScale: number;
 }
-
-const CHUNK = 8;
 
 export class AprilGan implements AnomalyMethod, TrainableObjective {
   readonly name = APRIL_GAN_METHOD;
@@ -71,18 +70,9 @@ export class AprilGan implements AnomalyMethod, TrainableObjective {
   static async fromState(backbone: SimClipBackbone, state: MethodState, where = "checkpoint"): Promise<AprilGan> {
     if (state.method !== APRIL_GAN_METHOD) throw new CheckpointMismatchError(where, `it holds method "${state.method}", not "${APRIL_GAN_METHOD}"`);
     const saved = state.config as { aprilGan: AprilGanConfig; backbone: string };
-    if (saved.backbone !== backbone.fingerprint) {
-      throw new CheckpointMismatchError(where, "it was trained on another backbone (weights fingerprint differs): pass the --model used for training");
-    }
+    checkCheckpointBackbone(saved.backbone, backbone.fingerprint, where);
     const m = await AprilGan.create(backbone, saved.aprilGan, 0);
-    for (const v of m.trainableVariables()) {
-      const t = state.tensors.get(variableKey(v));
-      if (!t || t.shape.join(",") !== v.shape.join(",")) {
-        m.dispose();
-        throw new CheckpointMismatchError(where, `tensor "${variableKey(v)}" is missing or has shape [${t?.shape ?? ""}], this model needs [${v.shape}]`);
-      }
-      tf.tidy(() => v.assign(tf.tensor(t.data, v.shape)));
-    }
+    restoreTrainableVariables(m, state.tensors, where);
     return m;
   }
 
@@ -127,9 +117,9 @@ export class AprilGan implements AnomalyMethod, TrainableObjective {
     const E = this.backbone.config.embedDim;
     const maps: Float32Array[] = [];
     const scores = new Float32Array(batch.features.length);
-    for (let start = 0; start < batch.features.length; start += CHUNK) {
-      const features = batch.features.slice(start, start + CHUNK);
-      const cats = batch.categories.slice(start, start + CHUNK);
+    for (let start = 0; start < batch.features.length; start += SCORE_CHUNK) {
+      const features = batch.features.slice(start, start + SCORE_CHUNK);
+      const cats = batch.categories.slice(start, start + SCORE_CHUNK);
       const n = features.length;
       const { diff, pairs } = this.prompts.perImage(cats);
       const prob = tf.tidy(() => textAnomalyProbability(this.projection.imageEmbeds(stackPooled(features)), tf.tensor3d(pairs, [n, 2, E]), this.config.logitScale));
@@ -177,8 +167,7 @@ export class AprilGan implements AnomalyMethod, TrainableObjective {
   }
 
   state(): MethodState {
-    const tensors = new Map<string, { data: Float32Array; shape: number[] }>();
-    for (const v of this.trainableVariables()) tensors.set(variableKey(v), { data: v.dataSync() as Float32Array, shape: [...v.shape] });
+    const tensors = variableTensors(this.trainableVariables());
     return { method: APRIL_GAN_METHOD, config: { aprilGan: this.config, backbone: this.backbone.fingerprint }, tensors };
   }
 

@@ -8,7 +8,7 @@
 import { tf, tfReady } from "../../tf.js";
 import { simclipPrompts, type PromptSet } from "../common/prompts.js";
 import { stackPooled } from "../common/features.js";
-import { gaussianFilter } from "../common/gaussian.js";
+import { scoreInChunks } from "../common/chunked-scoring.js";
 import type { AnomalyMethod, FeatureBatch, MethodOutput, MethodState } from "../common/types.js";
 import type { SimClipBackbone } from "../simclip/model.js";
 import { FrozenPromptEmbeddings } from "./frozen-prompts.js";
@@ -26,9 +26,6 @@ export interface ClipAcConfig {
   /** Gaussian sigma of the summed map; 0 = none. */
   sigma: number;
 }
-
-/** Images per forward pass (bounds the wasm heap, as SimCLIP's scoring does). */
-const CHUNK = 8;
 
 export class ClipAc implements AnomalyMethod {
   readonly name = CLIP_AC_METHOD;
@@ -65,33 +62,25 @@ export class ClipAc implements AnomalyMethod {
 
   async score(batch: FeatureBatch): Promise<MethodOutput> {
     await this.prepare(batch.categories);
-    const S = this.size;
-    const maps: Float32Array[] = [];
-    const scores = new Float32Array(batch.features.length);
-    for (let start = 0; start < batch.features.length; start += CHUNK) {
-      const features = batch.features.slice(start, start + CHUNK);
+    const E = this.backbone.config.embedDim;
+    return scoreInChunks(batch, this.size, this.config.sigma, async (features, categories) => {
       const n = features.length;
-      const E = this.backbone.config.embedDim;
-      const { diff, pairs } = this.prompts.perImage(batch.categories.slice(start, start + CHUNK));
+      const { diff, pairs } = this.prompts.perImage(categories);
       const diffT = tf.tensor2d(diff, [n, E]);
       try {
-        const prob = tf.tidy(() =>
+        const probT = tf.tidy(() =>
           textAnomalyProbability(this.projection.imageEmbeds(stackPooled(features)), tf.tensor3d(pairs, [n, 2, E]), this.config.logitScale),
         );
-        scores.set((await prob.data()) as Float32Array, start);
-        prob.dispose();
+        const prob = (await probT.data()) as Float32Array;
+        probT.dispose();
         const sum = await summedPromptMaps(features, diffT, { ...this.config, grid: this.grid }, async (_l, x, rows, w) =>
           tf.tidy(() => this.projection.apply(tf.tensor2d(x, [rows, w]))),
         );
-        for (let i = 0; i < n; i++) {
-          const raw = sum.slice(i * S * S, (i + 1) * S * S);
-          maps.push(this.config.sigma > 0 ? gaussianFilter(raw, S, S, this.config.sigma) : raw);
-        }
+        return { sum, prob };
       } finally {
         diffT.dispose();
       }
-    }
-    return { size: S, maps, scores };
+    });
   }
 
   /** Nothing is learned; the state records the configuration only. */

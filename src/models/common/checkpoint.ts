@@ -8,6 +8,8 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { FileFormatError, MissingFileError, SimclipError } from "../../errors.js";
 import { readSafetensors, writeSafetensors } from "../../clip/safetensors.js";
+import { tf } from "../../tf.js";
+import { variableKey } from "./init.js";
 import type { MethodState } from "./types.js";
 
 export const CHECKPOINT_WEIGHTS = "weights.safetensors";
@@ -19,6 +21,39 @@ export class CheckpointMismatchError extends SimclipError {
   override name = "CheckpointMismatchError";
   constructor(readonly where: string, detail: string) {
     super(`${where}: cannot load this checkpoint: ${detail}`);
+  }
+}
+
+/** Trainable variables as checkpoint tensors, keyed by `variableKey` (the inverse of restoreTrainableVariables). */
+export function variableTensors(vars: tf.Variable[]): MethodState["tensors"] {
+  const tensors: MethodState["tensors"] = new Map();
+  for (const v of vars) tensors.set(variableKey(v), { data: v.dataSync() as Float32Array, shape: [...v.shape] });
+  return tensors;
+}
+
+/** The baselines' check that a checkpoint was trained on the backbone it is being loaded into. */
+export function checkCheckpointBackbone(savedFingerprint: string, backboneFingerprint: string, where: string): void {
+  if (savedFingerprint !== backboneFingerprint) {
+    throw new CheckpointMismatchError(where, "it was trained on another backbone (weights fingerprint differs): pass the --model used for training");
+  }
+}
+
+/**
+ * Assign a checkpoint's tensors to a freshly built model's trainable variables (matched by
+ * `variableKey`); a missing or mis-shaped tensor disposes the model and is a CheckpointMismatchError.
+ */
+export function restoreTrainableVariables(
+  model: { trainableVariables(): tf.Variable[]; dispose(): void },
+  tensors: MethodState["tensors"],
+  where: string,
+): void {
+  for (const v of model.trainableVariables()) {
+    const t = tensors.get(variableKey(v));
+    if (!t || t.shape.join(",") !== v.shape.join(",")) {
+      model.dispose();
+      throw new CheckpointMismatchError(where, `tensor "${variableKey(v)}" is missing or has shape [${t?.shape ?? ""}], this model needs [${v.shape}]`);
+    }
+    tf.tidy(() => v.assign(tf.tensor(t.data, v.shape)));
   }
 }
 

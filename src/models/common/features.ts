@@ -6,7 +6,7 @@ import type { ImageFeatures } from "./types.js";
 /** One layer's patch tokens of n images, stacked: [n * P, W] (a copy; the cache's arrays are left alone). */
 export function stackLayerTokens(features: ImageFeatures[], layer: number): Float32Array {
   const first = features[0];
-  if (!first) throw new ShapeError("stackLayerTokens: empty batch");
+  if (!first) throw new ShapeError(`stackLayerTokens: expected at least one image's features for layer ${layer}, got an empty batch`);
   const per = first.grid * first.grid * first.width;
   const out = new Float32Array(per * features.length);
   features.forEach((f, i) => {

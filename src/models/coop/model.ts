@@ -14,11 +14,11 @@
 import { tf, tfReady } from "../../tf.js";
 import { InvalidArgumentError, ShapeError } from "../../errors.js";
 import { textForwardTf } from "../../clip/tfjs-forward.js";
-import { createRng, namedVariable, variableKey } from "../common/init.js";
+import { createRng, namedVariable } from "../common/init.js";
 import { promptClassName } from "../common/prompts.js";
 import { selectRows, stackPooled } from "../common/features.js";
-import { gaussianFilter } from "../common/gaussian.js";
-import { CheckpointMismatchError, saveCheckpoint } from "../common/checkpoint.js";
+import { scoreInChunks } from "../common/chunked-scoring.js";
+import { CheckpointMismatchError, checkCheckpointBackbone, restoreTrainableVariables, saveCheckpoint, variableTensors } from "../common/checkpoint.js";
 import { trainLoop } from "../common/train-loop.js";
 import type { TrainHistory, TrainOptions } from "../common/train-options.js";
 import type {
@@ -43,7 +43,6 @@ export function isPromptLearnerBackbone(b: SimClipBackbone): b is PromptLearnerB
   return typeof (b as Partial<PromptLearnerBackbone>).tokenizer?.tokenize === "function";
 }
 
-const CHUNK = 8;
 const AGNOSTIC = "*";
 
 export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
@@ -82,18 +81,9 @@ export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
   static async fromState(backbone: SimClipBackbone, state: MethodState, where = "checkpoint"): Promise<PromptLearnerClip> {
     const saved = state.config as { promptLearner: PromptLearnerConfig; backbone: string };
     if (!saved.promptLearner) throw new CheckpointMismatchError(where, `it holds method "${state.method}", not a prompt learner (coop, cocoop, anomalyclip)`);
-    if (saved.backbone !== backbone.fingerprint) {
-      throw new CheckpointMismatchError(where, "it was trained on another backbone (weights fingerprint differs): pass the --model used for training");
-    }
+    checkCheckpointBackbone(saved.backbone, backbone.fingerprint, where);
     const m = await PromptLearnerClip.create(backbone, saved.promptLearner.variant, saved.promptLearner, 0);
-    for (const v of m.trainableVariables()) {
-      const t = state.tensors.get(variableKey(v));
-      if (!t || t.shape.join(",") !== v.shape.join(",")) {
-        m.dispose();
-        throw new CheckpointMismatchError(where, `tensor "${variableKey(v)}" is missing or has shape [${t?.shape ?? ""}], this model needs [${v.shape}]`);
-      }
-      tf.tidy(() => v.assign(tf.tensor(t.data, v.shape)));
-    }
+    restoreTrainableVariables(m, state.tensors, where);
     return m;
   }
 
@@ -219,12 +209,7 @@ export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
 
   async score(batch: FeatureBatch): Promise<MethodOutput> {
     await this.prepare(batch.categories);
-    const S = this.size;
-    const maps: Float32Array[] = [];
-    const scores = new Float32Array(batch.features.length);
-    for (let start = 0; start < batch.features.length; start += CHUNK) {
-      const features = batch.features.slice(start, start + CHUNK);
-      const cats = batch.categories.slice(start, start + CHUNK);
+    return scoreInChunks(batch, this.size, this.config.sigma, async (features, cats) => {
       const { prob, diff } = tf.tidy(() => {
         const img = this.imageEmbeddings(features);
         const pairs = this.promptPairs(cats, img);
@@ -232,24 +217,19 @@ export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
         return { prob: textAnomalyProbability(img, pairs, this.config.logitScale), diff: tf.sub(t1, t0) as tf.Tensor2D };
       });
       try {
-        scores.set((await prob.data()) as Float32Array, start);
+        const probs = (await prob.data()) as Float32Array;
         const sum = await summedPromptMaps(features, diff, { ...this.config, grid: this.grid }, async (layer, x, rows, w) =>
           tf.tidy(() => this.patchFeatures(layer, tf.tensor2d(x, [rows, w]))),
         );
-        for (let i = 0; i < features.length; i++) {
-          const raw = sum.slice(i * S * S, (i + 1) * S * S);
-          maps.push(this.config.sigma > 0 ? gaussianFilter(raw, S, S, this.config.sigma) : raw);
-        }
+        return { sum, prob: probs };
       } finally {
         tf.dispose([prob, diff]);
       }
-    }
-    return { size: S, maps, scores };
+    });
   }
 
   state(): MethodState {
-    const tensors = new Map<string, { data: Float32Array; shape: number[] }>();
-    for (const v of this.trainableVariables()) tensors.set(variableKey(v), { data: v.dataSync() as Float32Array, shape: [...v.shape] });
+    const tensors = variableTensors(this.trainableVariables());
     return { method: this.name, config: { promptLearner: this.config, backbone: this.backbone.fingerprint }, tensors };
   }
 

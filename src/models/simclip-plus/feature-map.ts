@@ -13,7 +13,7 @@ import { upsampleBilinearArray } from "../common/upsample.js";
 /** Sum over layers of (1 - maxCos) / 2 on the patch grid; one [P] array of max cosines per layer. */
 export function featureDrivenGrid(maxCosPerLayer: Float32Array[]): Float32Array {
   const first = maxCosPerLayer[0];
-  if (!first) throw new ShapeError("featureDrivenGrid: no layers");
+  if (!first) throw new ShapeError("featureDrivenGrid: expected one max-cosine array per hooked layer, got none");
   const out = new Float32Array(first.length);
   for (const c of maxCosPerLayer) {
     if (c.length !== first.length) throw new ShapeError(`featureDrivenGrid: layers have ${c.length} and ${first.length} patches`);

@@ -38,7 +38,7 @@ export function neighbourSimilarity(maxCos: Float32Array): Float32Array {
 /** M_zero^prior on the patch grid, clipped to [0, number of layers]. Layers in hooked order (the last is the deepest). */
 export function priorAwareGrid(layers: PriorLayerInput[], weighting: PriorWeighting = "per-layer"): Float32Array {
   const last = layers[layers.length - 1];
-  if (!last) throw new ShapeError("priorAwareGrid: no layers");
+  if (!last) throw new ShapeError("priorAwareGrid: expected one input per hooked layer, got none");
   if (weighting !== "per-layer" && weighting !== "last-layer") {
     throw new InvalidArgumentError(`prior weighting must be "per-layer" (paper) or "last-layer" (released code), got ${JSON.stringify(weighting)}`);
   }

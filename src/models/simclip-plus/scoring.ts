@@ -7,6 +7,7 @@
  */
 import { ShapeError } from "../../errors.js";
 import { gaussianFilter } from "../common/gaussian.js";
+import { SCORE_CHUNK } from "../common/chunked-scoring.js";
 import { stackLayerTokens } from "../common/features.js";
 import type { FeatureBatch, ImageFeatures } from "../common/types.js";
 import { scoreChunk } from "../simclip/scoring.js";
@@ -15,9 +16,6 @@ import { mapMaximum } from "./image-score.js";
 import { neighbourSimilarity, priorAwareGrid, priorAwareMap, type PriorLayerInput } from "./prior-aware.js";
 import { adaptPatches, patchAnomalyProbabilities } from "./zero-shot-grid.js";
 import type { ClassMemory, SimClipPlus } from "./model.js";
-
-/** Images per SimCLIP forward pass (as SimCLIP's scoring: bounds the wasm heap). */
-const CHUNK = 8;
 
 export interface ScoredImage {
   map: Float32Array;
@@ -28,8 +26,8 @@ export interface ScoredImage {
 
 export async function scoreSimClipPlus(m: SimClipPlus, batch: FeatureBatch): Promise<ScoredImage[]> {
   const out: ScoredImage[] = [];
-  for (let start = 0; start < batch.features.length; start += CHUNK) {
-    out.push(...(await scoreImages(m, batch.features.slice(start, start + CHUNK), batch.categories.slice(start, start + CHUNK))));
+  for (let start = 0; start < batch.features.length; start += SCORE_CHUNK) {
+    out.push(...(await scoreImages(m, batch.features.slice(start, start + SCORE_CHUNK), batch.categories.slice(start, start + SCORE_CHUNK))));
   }
   return out;
 }

@@ -11,7 +11,7 @@ import type { ClipWeights } from "../../clip/weights.js";
 import { createRng, namedVariable, variableKey } from "../common/init.js";
 import { PromptFeatureStore, simclipPrompts, type TextTower } from "../common/prompts.js";
 import { transposeArray } from "../common/features.js";
-import { CheckpointMismatchError, saveCheckpoint } from "../common/checkpoint.js";
+import { CheckpointMismatchError, saveCheckpoint, variableTensors } from "../common/checkpoint.js";
 import type {
   AnomalyMethod, FeatureBatch, GradientResult, LossTerm, MethodOutput, MethodState, TrainItem, TrainSource, TrainableObjective,
 } from "../common/types.js";
@@ -20,6 +20,7 @@ import { resolveSimClipConfig, type SimClipConfig, type SimClipDims } from "./co
 import { MultiHierarchyVisionAdapter } from "./mhva.js";
 import { ImplicitPromptTuning } from "./ipt.js";
 import { l2NormalizeRows } from "./maps.js";
+import { ClipPatchProjection, backboneTensor } from "../clip-ac/clip-projection.js";
 import { scoreSimClip } from "./scoring.js";
 import { simclipLossAndGradients, simclipObjective } from "./objective.js";
 import { trainLoop } from "../common/train-loop.js";
@@ -32,15 +33,6 @@ export interface SimClipBackbone extends TextTower {
 }
 
 export const SIMCLIP_METHOD = "simclip";
-
-function weight(backbone: SimClipBackbone, name: string, shape: number[]): tf.Tensor {
-  const t = backbone.weights.get(name);
-  if (!t) throw new ShapeError(`backbone weights have no "${name}" (OpenAI state-dict name): is this a CLIP checkpoint?`);
-  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-    throw new ShapeError(`backbone weight "${name}" has shape [${t.shape}], expected [${shape}]`);
-  }
-  return tf.tensor(t.data, shape);
-}
 
 export function simclipDims(c: ClipConfig): SimClipDims {
   return {
@@ -70,7 +62,7 @@ export class SimClip implements AnomalyMethod, TrainableObjective {
   readonly visualProjection: tf.Variable; // [W, E]
   readonly textProjection: tf.Variable; // [Wt, E]
   /** MHVA off: CLIP's own frozen ln_post and visual.proj map patch tokens into the joint space. */
-  private readonly fixedProjection: { lnW: tf.Tensor; lnB: tf.Tensor; proj: tf.Tensor2D } | null;
+  private readonly fixedProjection: ClipPatchProjection | null;
   private readonly prompts: PromptFeatureStore;
   private readonly promptTensors = new Map<string, PromptTensors>();
 
@@ -84,15 +76,9 @@ export class SimClip implements AnomalyMethod, TrainableObjective {
     this.ipt = this.config.ipt
       ? new ImplicitPromptTuning(this.dims.contextLength, Wt, this.config.iptSeedDim, this.config.iptHidden, rng)
       : null;
-    this.visualProjection = namedVariable(weight(backbone, "visual.proj", [W, E]), "visual_projection");
-    this.textProjection = namedVariable(weight(backbone, "text_projection", [Wt, E]), "text_projection");
-    this.fixedProjection = this.config.mhva
-      ? null
-      : {
-          lnW: tf.keep(weight(backbone, "visual.ln_post.weight", [W])),
-          lnB: tf.keep(weight(backbone, "visual.ln_post.bias", [W])),
-          proj: tf.keep(weight(backbone, "visual.proj", [W, E]) as tf.Tensor2D),
-        };
+    this.visualProjection = namedVariable(backboneTensor(backbone.weights, "visual.proj", [W, E]), "visual_projection");
+    this.textProjection = namedVariable(backboneTensor(backbone.weights, "text_projection", [Wt, E]), "text_projection");
+    this.fixedProjection = this.config.mhva ? null : new ClipPatchProjection(backbone.weights, W, E);
     this.prompts = new PromptFeatureStore(backbone, simclipPrompts);
   }
 
@@ -203,14 +189,7 @@ export class SimClip implements AnomalyMethod, TrainableObjective {
   /** Patch tokens of one layer [N, W] -> joint space [N, E]: MHVA (differentiable if xT given) or the fixed projection. */
   projectPatches(layer: number, x: tf.Tensor2D, xT?: tf.Tensor2D): tf.Tensor2D {
     if (this.mhva) return xT ? this.mhva.apply(layer, x, xT) : this.mhva.forward(layer, x);
-    const f = this.fixedProjection!;
-    return tf.tidy(() => {
-      const mean = tf.mean(x, 1, true);
-      const c = tf.sub(x, mean);
-      const v = tf.mean(tf.square(c), 1, true);
-      const ln = tf.add(tf.mul(tf.div(c, tf.sqrt(tf.add(v, 1e-5))), f.lnW), f.lnB) as tf.Tensor2D;
-      return tf.matMul(ln, f.proj);
-    });
+    return this.fixedProjection!.apply(x);
   }
 
   objective(items: TrainItem[]): LossTerm[] {
@@ -232,8 +211,7 @@ export class SimClip implements AnomalyMethod, TrainableObjective {
   }
 
   state(): MethodState {
-    const tensors = new Map<string, { data: Float32Array; shape: number[] }>();
-    for (const v of this.trainableVariables()) tensors.set(variableKey(v), { data: v.dataSync() as Float32Array, shape: [...v.shape] });
+    const tensors = variableTensors(this.trainableVariables());
     return {
       method: SIMCLIP_METHOD,
       config: { simclip: this.config, dims: this.dims, backbone: this.backbone.fingerprint },
@@ -264,6 +242,6 @@ export class SimClip implements AnomalyMethod, TrainableObjective {
       t.xEot.dispose();
     }
     this.promptTensors.clear();
-    if (this.fixedProjection) for (const t of Object.values(this.fixedProjection)) t.dispose();
+    this.fixedProjection?.dispose();
   }
 }

@@ -8,30 +8,15 @@
  *   with the prompts `imagePrompts` selects (authors: plain).
  */
 import { tf } from "../../tf.js";
-import { gaussianFilter } from "../common/gaussian.js";
+import { scoreInChunks } from "../common/chunked-scoring.js";
 import { selectRows, stackLayerTokens, stackPooled } from "../common/features.js";
 import { frozenMatMul } from "../common/frozen-matmul.js";
 import type { FeatureBatch, ImageFeatures, MethodOutput } from "../common/types.js";
 import { anomalyProbability, l2NormalizeRows, logitDifferenceGrid } from "./maps.js";
 import type { SimClip } from "./model.js";
 
-/** Images per forward pass: bounds the wasm heap (one chunk's [n*P, W] tokens per layer at a time). */
-const CHUNK = 8;
-
-export async function scoreSimClip(m: SimClip, batch: FeatureBatch): Promise<MethodOutput> {
-  const S = m.size;
-  const maps: Float32Array[] = [];
-  const scores = new Float32Array(batch.features.length);
-  for (let start = 0; start < batch.features.length; start += CHUNK) {
-    const features = batch.features.slice(start, start + CHUNK);
-    const { sum, prob } = await scoreChunk(m, features, batch.categories.slice(start, start + CHUNK));
-    scores.set(prob, start);
-    for (let i = 0; i < features.length; i++) {
-      const raw = sum.slice(i * S * S, (i + 1) * S * S);
-      maps.push(m.config.sigma > 0 ? gaussianFilter(raw, S, S, m.config.sigma) : raw);
-    }
-  }
-  return { size: S, maps, scores };
+export function scoreSimClip(m: SimClip, batch: FeatureBatch): Promise<MethodOutput> {
+  return scoreInChunks(batch, m.size, m.config.sigma, (features, categories) => scoreChunk(m, features, categories));
 }
 
 /**
