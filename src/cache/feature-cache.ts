@@ -189,6 +189,11 @@ function processAlive(pid: number): boolean {
 async function removeStaleTemps(dir: string): Promise<void> {
   for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
     const m = e.isFile() ? TEMP.exec(e.name) : null;
-    if (m && !processAlive(Number(m[1]))) await unlink(path.join(e.parentPath, e.name)).catch(() => undefined);
+    // Another process may be sweeping the same leftovers: only "already gone" is fine.
+    if (m && !processAlive(Number(m[1]))) await unlink(path.join(e.parentPath, e.name)).catch(ignoreMissing);
   }
+}
+
+function ignoreMissing(err: NodeJS.ErrnoException): void {
+  if (err.code !== "ENOENT") throw err;
 }

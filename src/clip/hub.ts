@@ -6,13 +6,14 @@
  * a truncated file that a later run would take for complete.
  */
 import { createWriteStream } from "node:fs";
-import { mkdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, rename, rm } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { InvalidArgumentError, MissingFileError } from "../errors.js";
 import { startProgress } from "../progress.js";
+import { statOrUndefined } from "../fs-stat.js";
 
 /** The Hugging Face layout files `loadClipDir` and `ClipTokenizer.fromDir` read. */
 export const HF_MODEL_FILES = ["config.json", "model.safetensors", "vocab.json", "merges.txt", "preprocessor_config.json"] as const;
@@ -37,17 +38,6 @@ export function defaultHubCacheDir(): string {
 
 /** owner/name (or a bare legacy name) made of the characters the Hub allows. */
 const HUB_ID = /^(?:[A-Za-z0-9][\w.-]*\/)?[A-Za-z0-9][\w.-]*$/;
-
-/** Absent (ENOENT, or a file where a folder was expected) is undefined; any other failure (EACCES) is thrown. */
-async function statOrUndefined(path: string) {
-  try {
-    return await stat(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
-    throw err;
-  }
-}
 
 /** Local directory for a model id inside the cache (Hub-style `models--owner--name/<revision>`). */
 export function hubModelCacheDir(id: string, opts: ResolveModelOptions = {}): string {

@@ -8,8 +8,9 @@
  * positional reads straight into its own Float32Array (F32) or through a small chunk buffer (F16/BF16).
  */
 import { createHash } from "node:crypto";
-import { open, rename, rm, stat } from "node:fs/promises";
+import { open, rename, rm } from "node:fs/promises";
 import { FileFormatError, InvalidArgumentError, MissingFileError } from "../errors.js";
+import { statOrUndefined } from "../fs-stat.js";
 import type { WeightTensor } from "./weights.js";
 import { float16ToFloat32, float32ToFloat16 } from "./float16.js";
 
@@ -58,12 +59,9 @@ function isNonNegInt(v: unknown): v is number {
 
 /** Reads and validates the header; throws FileFormatError naming the file and the tensor at fault. */
 export async function readSafetensorsHeader(path: string): Promise<SafetensorsHeader> {
-  let fileSize: number;
-  try {
-    fileSize = (await stat(path)).size;
-  } catch {
-    throw new MissingFileError(path, "safetensors file not found");
-  }
+  const st = await statOrUndefined(path);
+  if (!st) throw new MissingFileError(path, "safetensors file not found");
+  const fileSize = st.size;
   const fh = await open(path, "r");
   try {
     const bad = (detail: string): never => {

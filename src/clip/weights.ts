@@ -10,9 +10,10 @@
  * Every tensor is then checked against the shapes the config implies: missing, extra and wrong-shaped
  * tensors are errors naming the tensor, never skipped.
  */
-import { readFile, stat } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { FileFormatError, MissingFileError } from "../errors.js";
+import { statOrUndefined } from "../fs-stat.js";
 import {
   type ClipConfig,
   OPENAI_CLIP_MEAN,
@@ -58,16 +59,8 @@ export const OPENAI_WEIGHTS_FILE = "open_clip_model.safetensors";
 export const PREPROCESSOR_CONFIG_FILE = "preprocessor_config.json";
 export const OPEN_CLIP_CONFIG_FILE = "open_clip_config.json";
 
-/** Absent (ENOENT, or a file where a folder was expected) is false; any other failure (EACCES) is thrown, not read as absent. */
 async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") return false;
-    throw err;
-  }
+  return (await statOrUndefined(path)) !== undefined;
 }
 
 async function readJson(path: string): Promise<unknown> {

@@ -1,25 +1,18 @@
 /** Directory listing helpers shared by the folder-based loaders (MVTec, custom). */
-import { readdir, stat } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { InvalidArgumentError, MissingFileError } from "../errors.js";
+import { statOrUndefined } from "../fs-stat.js";
 
 /** Extensions the folder loaders treat as images; anything else (e.g. .DS_Store, Thumbs.db) is ignored. */
 export const IMAGE_EXTENSIONS = [".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"];
 
 export async function isDirectory(p: string): Promise<boolean> {
-  try {
-    return (await stat(p)).isDirectory();
-  } catch {
-    return false;
-  }
+  return (await statOrUndefined(p))?.isDirectory() ?? false;
 }
 
 export async function isFile(p: string): Promise<boolean> {
-  try {
-    return (await stat(p)).isFile();
-  } catch {
-    return false;
-  }
+  return (await statOrUndefined(p))?.isFile() ?? false;
 }
 
 export async function requireDirectory(p: string, what: string): Promise<void> {

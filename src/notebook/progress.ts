@@ -20,6 +20,8 @@ export function progressHtml(label: string, done: number, total: number, seconds
 }
 
 function htmlProgress(label: string, total: number): Progress {
+  // A job with nothing to do (e.g. metrics when every category was already closed) gets no empty bar.
+  if (total === 0) return { update() {}, stop() {} };
   const display = newUpdatableDisplay();
   const start = Date.now();
   let last = 0;

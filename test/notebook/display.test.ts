@@ -77,6 +77,12 @@ test("inside a (fake) kernel: plotly.js is sent with the first figure only; prog
     assert.ok(bars.length >= 2);
     assert.equal(new Set(bars.map((b) => b.id)).size, 1, "all redraws go to the same display entry");
     assert.match(bars[bars.length - 1].html, /<progress max="4" value="4"[^>]*>.*extract: 4\/4.*loss=0\.1235/);
+
+    const before = kernel.outputs.length;
+    const empty = startProgress("metrics", 0);
+    empty.update(0);
+    empty.stop();
+    assert.equal(kernel.outputs.length, before, "a job with nothing to do draws no bar");
   } finally {
     setProgressFactory(undefined);
     kernel.remove();

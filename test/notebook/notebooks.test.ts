@@ -54,6 +54,57 @@ test("every notebook runs headless in quick mode with no error output", (t) => {
   }
 });
 
+/** The HTML and text outputs of an executed notebook, one entry per output. */
+function outputsOf(name: string): { html: string[]; text: string } {
+  const nb = JSON.parse(readFileSync(path.join(out, `${name}.ipynb`), "utf8")) as {
+    cells: { outputs?: { output_type: string; text?: string[]; data?: Record<string, string[] | string> }[] }[];
+  };
+  const html: string[] = [];
+  let text = "";
+  for (const o of nb.cells.flatMap((c) => c.outputs ?? [])) {
+    const h = o.data?.["text/html"];
+    if (h !== undefined) html.push(Array.isArray(h) ? h.join("") : h);
+    if (o.text) text += o.text.join("");
+  }
+  return { html, text };
+}
+
+/** Rows of the paper-vs-ours table whose "· ours" cells hold at least one computed number. */
+function rowsWithOurNumbers(tableHtml: string): number {
+  const cells = (row: string, tag: string) => [...row.matchAll(new RegExp(`<${tag}[^>]*>(.*?)</${tag}>`, "g"))].map((m) => m[1]);
+  const headers = cells(tableHtml.slice(0, tableHtml.indexOf("</thead>")), "th");
+  const ours = headers.flatMap((h, i) => (h.endsWith("· ours") ? [i] : []));
+  assert.ok(ours.length > 0, `no "· ours" columns in ${headers.join(" | ")}`);
+  const body = tableHtml.slice(tableHtml.indexOf("<tbody>"));
+  return [...body.matchAll(/<tr>(.*?)<\/tr>/g)].filter((r) => ours.some((i) => /^\d+\.\d( ± \d+\.\d)?$/.test(cells(r[1], "td")[i] ?? ""))).length;
+}
+
+const usesRealSetup = ["SIMCLIP_MODEL", "MVTEC_ROOT", "VISA_ROOT", "SIMCLIP_CONFIG"].some((v) => process.env[v]) || existsSync(path.join(root, "simclip.config.json"));
+
+test("the paper-artefact notebooks compute ours beside the paper's numbers, labelled with the setup", (t) => {
+  if (!toolsOrSkip(t)) return;
+  // Rows the quick protocol (1-shot, both directions) fills: Table 1's four zero-shot methods and three
+  // 1-shot ones; Table 2's three prompt learners and the backbone alone; Table 3's four switch
+  // combinations; Table 4's three learners x two datasets; Table 5's four single layers and "all";
+  // Table 6's three FD / PAO combinations.
+  const expected: Record<string, number> = {
+    "table1-zero-few-shot": 7, "table2-flops-params": 4, "table3-mhva-ipt-ablation": 4,
+    "table4-ipt-vs-coop": 6, "table5-hierarchy-ablation": 5, "table6-fd-pao-ablation": 3,
+  };
+  for (const [name, rows] of Object.entries(expected)) {
+    const tables = outputsOf(name).html.filter((h) => h.includes("· ours"));
+    assert.equal(tables.length, 1, `${name}: one paper-vs-ours table`);
+    assert.equal(rowsWithOurNumbers(tables[0]), rows, `${name}: rows with computed values`);
+    assert.match(tables[0], /<i>ours<\/i>: computed by simclip on /);
+    if (!usesRealSetup) assert.match(tables[0], /SYNTHETIC SETUP, not comparable to the paper/, `${name}: synthetic numbers are labelled`);
+  }
+  const plots = (name: string) => outputsOf(name).html.filter((h) => h.includes("Plotly.newPlot") || h.includes("Plotly.react"));
+  assert.equal(plots("figures-2-4-qualitative").length, 2, "Figure 2 and Figure 4 grids");
+  assert.equal(plots("figure5-tsne").length, 2, "Figure 5 panels (a) and (b)");
+  const quick = outputsOf("00-quick-start").html.find((h) => h.includes("pixel AUROC"));
+  assert.ok(quick?.includes("before training") && quick.includes("after training"), "quick start: maps before and after training, in numbers");
+});
+
 test("the runner fails a notebook that writes to stderr", (t) => {
   if (!toolsOrSkip(t)) return;
   const dir = path.join(scratch, "bad");

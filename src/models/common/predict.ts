@@ -2,12 +2,13 @@
  * One-image (or a few) inference without a dataset: features straight from the frozen backbone (no
  * cache), then the method's maps and scores, and the PNG/JSON outputs of `simclip predict`.
  */
-import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { ClipModel } from "../../clip/model.js";
 import { clipFeatureSource } from "../../cache/index.js";
 import { colorize, loadRgb, rgbToPng } from "../../viz/image.js";
 import { InvalidArgumentError, MissingFileError } from "../../errors.js";
+import { statOrUndefined } from "../../fs-stat.js";
 import type { AnomalyMethod, MethodOutput } from "./types.js";
 
 export interface Prediction {
@@ -63,7 +64,7 @@ const IMAGE_EXTENSIONS = new Set([".png", ".jpg", ".jpeg", ".tif", ".tiff", ".we
 
 /** The image files directly in `dir`, sorted by name (the k normal references of `--reference-dir`). */
 export async function listReferenceImages(dir: string): Promise<string[]> {
-  const info = await stat(dir).catch(() => null);
+  const info = await statOrUndefined(dir);
   if (!info?.isDirectory()) throw new MissingFileError(dir, "--reference-dir must be a directory of normal images of the class");
   const files = (await readdir(dir, { withFileTypes: true }))
     .filter((e) => e.isFile() && IMAGE_EXTENSIONS.has(path.extname(e.name).toLowerCase()))
