@@ -5,8 +5,6 @@
  * Trained checkpoints and features live under `dataDir` (the project's git-ignored data/ unless
  * SIMCLIP_CACHE_DIR says otherwise), so every table reuses one training run per (direction, config).
  */
-import { existsSync } from "node:fs";
-import path from "node:path";
 import { InvalidArgumentError } from "../errors.js";
 import { isRealSetup, loadNotebookConfig, setupLabel, type LoadNotebookConfigOptions, type NotebookConfig } from "../notebook/config.js";
 
@@ -42,29 +40,17 @@ function defaults(config: NotebookConfig): Omit<ExperimentSetup, "config" | "dat
   return { training: { epochs: 5, batchSize: 8, seed: 111 }, shots: [1, 2, 4], seeds: [0, 1], batchSize: 8 };
 }
 
-/** The nearest directory at or above `cwd` holding a package.json, else `cwd`. */
-function projectRoot(cwd: string): string {
-  for (let dir = cwd; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, "package.json"))) return dir;
-    if (path.dirname(dir) === dir) return cwd;
-  }
-}
-
 export interface LoadExperimentSetupOptions extends LoadNotebookConfigOptions {
   /** Force quick mode on (the CLI's --quick); otherwise SIMCLIP_QUICK / the config file decide. */
   quick?: boolean;
   overrides?: Partial<Omit<ExperimentSetup, "config" | "dataDir">>;
 }
 
-/**
- * The experiment setup from the notebooks' configuration. Without SIMCLIP_CACHE_DIR everything is
- * cached under the project's data/ (git-ignored) rather than the notebooks' .cache/simclip.
- */
+/** The experiment setup from the notebooks' configuration (one cache with the notebooks: data/ by default). */
 export function loadExperimentSetup(opts: LoadExperimentSetupOptions = {}): ExperimentSetup {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
-  const withData = env.SIMCLIP_CACHE_DIR ? env : { ...env, SIMCLIP_CACHE_DIR: path.join(projectRoot(cwd), "data") };
-  const loaded = loadNotebookConfig({ env: withData, cwd });
+  const loaded = loadNotebookConfig({ env, cwd });
   return experimentSetupFrom(opts.quick ? { ...loaded, quick: true } : loaded, opts.overrides);
 }
 

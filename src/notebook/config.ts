@@ -22,7 +22,7 @@ export interface NotebookConfig {
   quick: boolean;
   /** The config file that was read, or null when only the environment was used. */
   configFile: string | null;
-  /** Where the demo backbone and synthetic benchmark are written: SIMCLIP_CACHE_DIR, else .cache/simclip in the project root. */
+  /** Where the demo backbone and synthetic benchmark are written: SIMCLIP_CACHE_DIR, else the project's git-ignored data/ (shared with `simclip demo`). */
   cacheDir: string;
 }
 
@@ -57,7 +57,7 @@ export function loadNotebookConfig(opts: LoadNotebookConfigOptions = {}): Notebo
     visa: visa === undefined ? { kind: "synthetic" } : { kind: "dir", root: existingDir(path.resolve(base, visa), "VISA_ROOT / visaRoot", "the VisA root (holding split_csv/1cls.csv)") },
     quick: parseQuick(env.SIMCLIP_QUICK) ?? file.quick ?? false,
     configFile,
-    cacheDir: path.resolve(cwd, nonEmpty(env.SIMCLIP_CACHE_DIR) ?? path.join(projectRoot(cwd), ".cache", "simclip")),
+    cacheDir: path.resolve(cwd, nonEmpty(env.SIMCLIP_CACHE_DIR) ?? path.join(projectRoot(cwd), "data")),
   };
 }
 

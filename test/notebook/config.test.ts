@@ -18,7 +18,7 @@ function scratch(): string {
 test("nothing given: demo backbone, synthetic datasets, labelled as synthetic", () => {
   const root = scratch();
   const c = loadNotebookConfig({ env: {}, cwd: root });
-  assert.deepEqual(c, { backbone: { kind: "demo" }, mvtec: { kind: "synthetic" }, visa: { kind: "synthetic" }, quick: false, configFile: null, cacheDir: path.join(root, ".cache", "simclip") });
+  assert.deepEqual(c, { backbone: { kind: "demo" }, mvtec: { kind: "synthetic" }, visa: { kind: "synthetic" }, quick: false, configFile: null, cacheDir: path.join(root, "data") });
   assert.equal(isRealSetup(c), false);
   assert.match(describeNotebookConfig(c), /Synthetic setup.*not the paper's numbers/);
 });
@@ -40,7 +40,7 @@ test("config file in the parent of the working directory (notebooks/ -> project 
   const cwd = path.join(root, "notebooks");
   writeFileSync(path.join(root, "package.json"), "{}");
   const c = loadNotebookConfig({ env: {}, cwd });
-  assert.equal(c.cacheDir, path.join(root, ".cache", "simclip"), "cache in the project root, not in notebooks/");
+  assert.equal(c.cacheDir, path.join(root, "data"), "cache in the project root, not in notebooks/");
   assert.equal(loadNotebookConfig({ env: { SIMCLIP_CACHE_DIR: "cache" }, cwd }).cacheDir, path.join(cwd, "cache"));
   assert.equal(c.configFile, path.join(root, "simclip.config.json"));
   assert.deepEqual(c.backbone, { kind: "dir", path: path.join(root, "model") }, "relative paths resolve against the file's directory");

@@ -98,7 +98,7 @@ test("the paper-artefact notebooks compute ours beside the paper's numbers, labe
     assert.match(tables[0], /<i>ours<\/i>: computed by simclip on /);
     if (!usesRealSetup) assert.match(tables[0], /SYNTHETIC SETUP, not comparable to the paper/, `${name}: synthetic numbers are labelled`);
   }
-  const plots = (name: string) => outputsOf(name).html.filter((h) => h.includes("Plotly.newPlot") || h.includes("Plotly.react"));
+  const plots = (name: string) => outputsOf(name).html.filter((h) => h.includes("window.Plotly.newPlot("));
   assert.equal(plots("figures-2-4-qualitative").length, 2, "Figure 2 and Figure 4 grids");
   assert.equal(plots("figure5-tsne").length, 2, "Figure 5 panels (a) and (b)");
   const quick = outputsOf("00-quick-start").html.find((h) => h.includes("pixel AUROC"));
