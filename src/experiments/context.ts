@@ -4,7 +4,7 @@
  * one size), and trained checkpoints cached on disk, one training run per (method, config, training
  * dataset, training options, backbone).
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -127,16 +127,24 @@ export class ExperimentContext {
       const loaded = await createMethod(name, { backbone: this.model, checkpoint: await loadCheckpoint(dir) });
       return { method: loaded, checkpointDir: dir, history: JSON.parse(await readFile(historyFile, "utf8")) as TrainHistory };
     }
+    // Train into a folder of this process's own and publish it with one rename, so two notebooks
+    // training the same run at once never see (or delete) each other's half-written checkpoint.
+    const work = `${dir}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
     await rm(dir, { recursive: true, force: true });
     const features = await this.features();
     const source = await samplesTrainSource(train.samples.filter((s) => s.split === "test"), { features, loadMask, size: method.size });
     const t = this.setup.training;
     const history = await method.fit(source, {
-      epochs: t.epochs, batchSize: t.batchSize, seed: t.seed, checkpointDir: dir, label: `train ${name} on ${direction.train}`,
+      epochs: t.epochs, batchSize: t.batchSize, seed: t.seed, checkpointDir: work, label: `train ${name} on ${direction.train}`,
     });
-    const tmp = `${historyFile}.tmp-${process.pid}`;
-    await writeFile(tmp, JSON.stringify({ key, ...history }, null, 2) + "\n");
-    await rename(tmp, historyFile);
+    await writeFile(path.join(work, "history.json"), JSON.stringify({ key, ...history }, null, 2) + "\n");
+    try {
+      await rename(work, dir);
+    } catch (err) {
+      // Another process published the same (deterministic) run first: keep theirs.
+      if (!existsSync(historyFile)) throw err;
+      await rm(work, { recursive: true, force: true });
+    }
     return { method, checkpointDir: dir, history };
   }
 
