@@ -2,6 +2,7 @@
 import { Command, Option } from "commander";
 import { generateSynth, SYNTH_CATEGORIES, SYNTH_SETS } from "../../data/synth/index.js";
 import { InvalidArgumentError } from "../../errors.js";
+import { parseNameList } from "../../models/common/options.js";
 
 const integer = (name: string) => (v: string) => {
   if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError(`--${name} must be an integer; got "${v}"`);
@@ -20,7 +21,7 @@ export function register(program: Command): void {
     .addOption(new Option("--layout <layout>", "folder layout").choices(["mvtec", "visa"]).makeOptionMandatory())
     .option("--seed <n>", "random seed (same seed and options give identical files)", integer("seed"), 0)
     .option("--size <px>", "image side in pixels", integer("size"), 256)
-    .option("--categories <names...>", `categories (available: ${Object.keys(SYNTH_CATEGORIES).join(", ")})`)
+    .option("--categories <names...>", `categories, space- or comma-separated like the other commands (available: ${Object.keys(SYNTH_CATEGORIES).join(", ")})`)
     .option("--train <n>", "normal training images per category", integer("train"), 10)
     .option("--test-good <n>", "normal test images per category", integer("test-good"), 6)
     .option("--test-anomalous <n>", "anomalous test images per category", integer("test-anomalous"), 6)
@@ -30,7 +31,7 @@ export function register(program: Command): void {
         layout: o.layout,
         seed: o.seed,
         size: o.size,
-        categories: o.categories,
+        categories: o.categories?.flatMap(parseNameList),
         trainCount: o.train,
         testGoodCount: o.testGood,
         testAnomalousCount: o.testAnomalous,
