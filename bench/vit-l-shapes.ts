@@ -20,6 +20,7 @@ export function randn(rng: Rng, n: number, scale: number): Float32Array {
 export function randomVitLBackbone(rng: Rng) {
   const config: ClipConfig = {
     embedDim: E,
+    activation: "quick-gelu",
     vision: { width: W, layers: 24, heads: 16, patchSize: PATCH, imageSize: 336 },
     text: { width: WT, layers: 12, heads: 12, contextLength: CTX, vocabSize: 49408 },
     imageMean: [0.48145466, 0.4578275, 0.40821073],

@@ -1,6 +1,7 @@
 /**
  * CLIP's two towers, written once against `ClipOps` (OpenAI's clip/model.py is the reference):
- * pre-LN residual blocks `x = x + attn(ln_1(x)); x = x + mlp(ln_2(x))`, QuickGELU MLP, LayerNorm
+ * pre-LN residual blocks `x = x + attn(ln_1(x)); x = x + mlp(ln_2(x))`, QuickGELU (or, as
+ * `config.activation` says, exact GELU) MLP, LayerNorm
  * eps 1e-5, q/k/v as the three row-chunks of `in_proj_weight`. The ONNX executor turns this into an
  * onnxruntime graph, the tfjs executor runs it eagerly with gradients.
  *
@@ -11,7 +12,7 @@
  * residual stream is kept 2-D, [n * tokens, width], so onnxruntime fuses each MatMul + bias Add into
  * one Gemm; it is reshaped to [n, heads, tokens, head_dim] only inside attention.
  */
-import type { ClipConfig } from "./config.js";
+import type { ClipActivation, ClipConfig } from "./config.js";
 import type { ClipOps } from "./ops.js";
 import type { ClipWeights, WeightTensor } from "./weights.js";
 import { ShapeError } from "../errors.js";
@@ -59,7 +60,17 @@ class Params<T> {
   constructor(
     readonly ops: ClipOps<T>,
     readonly weights: ClipWeights,
+    readonly activation: ClipActivation,
   ) {}
+
+  /** QuickGELU x * sigmoid(1.702 x) (OpenAI's training) or exact GELU x * (1 + erf(x / sqrt 2)) / 2 (torch's nn.GELU). */
+  mlpActivation(x: T): T {
+    const { ops } = this;
+    const scalar = (key: string, v: number) => ops.constant(key, () => ({ data: Float32Array.of(v), shape: [] }));
+    if (this.activation === "quick-gelu") return ops.mul(x, ops.sigmoid(ops.mul(x, scalar("quick_gelu_alpha", QUICK_GELU_ALPHA))));
+    const cdf = ops.add(scalar("one", 1), ops.erf(ops.mul(x, scalar("sqrt1_2", Math.SQRT1_2))));
+    return ops.mul(ops.mul(x, cdf), scalar("one_half", 0.5));
+  }
 
   raw(name: string): T {
     return this.ops.constant(name, () => need(this.weights, name));
@@ -126,9 +137,7 @@ function residualBlock<T>(p: Params<T>, x: T, prefix: string, s: BlockShape): T 
   const { ops } = p;
   const h = ops.add(x, attention(p, p.layerNorm(x, `${prefix}.ln_1`), `${prefix}.attn`, s));
   const fc = p.linear(p.layerNorm(h, `${prefix}.ln_2`), `${prefix}.mlp.c_fc`);
-  const alpha = ops.constant("quick_gelu_alpha", () => ({ data: Float32Array.of(QUICK_GELU_ALPHA), shape: [] }));
-  const gelu = ops.mul(fc, ops.sigmoid(ops.mul(fc, alpha)));
-  return ops.add(h, p.linear(gelu, `${prefix}.mlp.c_proj`));
+  return ops.add(h, p.linear(p.mlpActivation(fc), `${prefix}.mlp.c_proj`));
 }
 
 export interface VisionTowerOptions {
@@ -165,7 +174,7 @@ export function visionTower<T>(
   opts: VisionTowerOptions,
 ): VisionTowerResult<T> {
   checkVisionLayers(config, opts.layers);
-  const p = new Params(ops, weights);
+  const p = new Params(ops, weights, config.activation);
   const { width, patchSize: ps, heads, layers } = config.vision;
   const g = opts.grid;
   const tokens = 1 + g * g;
@@ -204,7 +213,7 @@ export function visionTower<T>(
 
 /** Token ids [n, contextLength] (int) -> token embeddings [n, contextLength, width]. */
 export function textTokenEmbeds<T>(ops: ClipOps<T>, weights: ClipWeights, ids: T): T {
-  return ops.gather(new Params(ops, weights).raw("token_embedding.weight"), ids);
+  return ops.gather(ops.constant("token_embedding.weight", () => need(weights, "token_embedding.weight")), ids);
 }
 
 export interface TextTowerResult<T> {
@@ -227,7 +236,7 @@ function causalMask(n: number): WeightTensor {
  * OpenAI's code); pooling as a product with it keeps the path differentiable in both executors.
  */
 export function textTower<T>(ops: ClipOps<T>, weights: ClipWeights, config: ClipConfig, inputEmbeds: T, eotOneHot: T): TextTowerResult<T> {
-  const p = new Params(ops, weights);
+  const p = new Params(ops, weights, config.activation);
   const { width, heads, layers, contextLength: tokens } = config.text;
   const mask = { key: `causal_mask_${tokens}`, make: () => causalMask(tokens) };
   let x = ops.reshape(ops.add(inputEmbeds, p.raw("positional_embedding")), [-1, width]);

@@ -21,8 +21,16 @@ export interface ClipTextConfig {
   vocabSize: number;
 }
 
+/**
+ * The MLP activation both towers run. OpenAI trained CLIP with QuickGELU (x * sigmoid(1.702 x)); the
+ * released SimCLIP / APRIL-GAN code runs exact (erf) GELU on those weights whenever the input size is not
+ * the native one (see `releasedActivation` in model.ts).
+ */
+export type ClipActivation = "quick-gelu" | "gelu";
+
 export interface ClipConfig {
   embedDim: number;
+  activation: ClipActivation;
   vision: ClipVisionConfig;
   text: ClipTextConfig;
   imageMean: [number, number, number];
@@ -52,9 +60,12 @@ function intField(path: string, section: string, obj: Json, key: string, dflt: n
   return v;
 }
 
+const HF_ACTIVATIONS: Record<string, ClipActivation> = { quick_gelu: "quick-gelu", gelu: "gelu" };
+
 /**
- * Parses a Hugging Face `CLIPModel` config.json. Only QuickGELU CLIP (OpenAI's architecture) is
- * supported: other activations or an MLP width other than 4 x width are rejected, not approximated.
+ * Parses a Hugging Face `CLIPModel` config.json. OpenAI's architecture with QuickGELU or exact GELU
+ * (both towers the same): other activations or an MLP width other than 4 x width are rejected, not
+ * approximated.
  */
 export function parseHfClipConfig(
   path: string,
@@ -69,19 +80,22 @@ export function parseHfClipConfig(
   if (!isObject(text) || !isObject(vision)) {
     throw new FileFormatError(path, "expected objects under text_config and vision_config (a Hugging Face CLIPConfig)");
   }
-  for (const [section, obj] of [["text_config", text], ["vision_config", vision]] as const) {
+  const activations = ([["text_config", text], ["vision_config", vision]] as const).map(([section, obj]) => {
     const act = obj.hidden_act ?? "quick_gelu";
-    if (act !== "quick_gelu") {
-      throw new FileFormatError(
-        path,
-        `${section}.hidden_act is ${JSON.stringify(act)}; only "quick_gelu" (OpenAI CLIP's activation) is supported`,
-      );
+    const known = typeof act === "string" ? HF_ACTIVATIONS[act] : undefined;
+    if (!known) {
+      throw new FileFormatError(path, `${section}.hidden_act is ${JSON.stringify(act)}; supported: "quick_gelu" (OpenAI CLIP's) and "gelu"`);
     }
+    return known;
+  });
+  if (activations[0] !== activations[1]) {
+    throw new FileFormatError(path, `text_config.hidden_act and vision_config.hidden_act differ (${activations.join(" vs ")}); both towers must use the same activation`);
   }
   const vWidth = intField(path, "vision_config", vision, "hidden_size", 768);
   const tWidth = intField(path, "text_config", text, "hidden_size", 512);
   const config: ClipConfig = {
     embedDim: intField(path, "config", json, "projection_dim", 512),
+    activation: activations[0]!,
     vision: {
       width: vWidth,
       layers: intField(path, "vision_config", vision, "num_hidden_layers", 12),

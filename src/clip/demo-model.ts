@@ -21,7 +21,7 @@ import { writeSafetensors } from "./safetensors.js";
 import { clipWeightShapes, openaiToHfWeights } from "./weight-names.js";
 import type { ClipWeights } from "./weights.js";
 
-type ArchDims = Omit<ClipConfig, "imageMean" | "imageStd">;
+type ArchDims = Omit<ClipConfig, "imageMean" | "imageStd" | "activation">;
 
 /** OpenAI's released ViT shapes (clip/clip.py _MODELS), plus a tiny one for tests. */
 export const DEMO_ARCHS: Record<string, ArchDims> = {
@@ -57,7 +57,7 @@ export function demoArchConfig(arch: string): ClipConfig {
   if (!dims) {
     throw new InvalidArgumentError(`unknown demo architecture "${arch}"; expected one of ${Object.keys(DEMO_ARCHS).join(", ")}`);
   }
-  return { ...structuredClone(dims), imageMean: [...OPENAI_CLIP_MEAN], imageStd: [...OPENAI_CLIP_STD] };
+  return { ...structuredClone(dims), activation: "quick-gelu", imageMean: [...OPENAI_CLIP_MEAN], imageStd: [...OPENAI_CLIP_STD] };
 }
 
 /** xoshiro128** (Blackman & Vigna) seeded through splitmix32; normals by Box-Muller. */
@@ -182,7 +182,7 @@ export function bundledTokenizerDir(): string {
 
 /** Hugging Face CLIPConfig for `config`, marked as a random demo model. */
 export function demoHfConfig(config: ClipConfig, arch: string, seed: number): Record<string, unknown> {
-  const common = { hidden_act: "quick_gelu", layer_norm_eps: 1e-5, projection_dim: config.embedDim };
+  const common = { hidden_act: config.activation === "gelu" ? "gelu" : "quick_gelu", layer_norm_eps: 1e-5, projection_dim: config.embedDim };
   return {
     architectures: ["CLIPModel"],
     model_type: "clip",

@@ -5,7 +5,7 @@
  * first use and kept.
  */
 import type { InferenceSession } from "onnxruntime-node";
-import type { ClipConfig } from "./config.js";
+import type { ClipActivation, ClipConfig } from "./config.js";
 import type { ClipWeights } from "./weights.js";
 import { loadClipDir } from "./weights.js";
 import { ClipTokenizer } from "./tokenizer.js";
@@ -59,6 +59,23 @@ export type ClipImageTransform = "clip" | "square";
 export interface ClipModelLoadOptions extends OrtSessionOptions {
   /** Which weights file to read when a directory has both layouts (default: Hugging Face's). */
   format?: "huggingface" | "openai";
+  /**
+   * MLP activation of both towers. Default: what the released SimCLIP / APRIL-GAN code runs at `size`
+   * (`releasedActivation`); "quick-gelu" is the activation OpenAI's CLIP was trained with.
+   */
+  activation?: ClipActivation;
+  /** Input size the model is meant to run at; only picks the default `activation` (default: the native size). */
+  size?: number;
+}
+
+/**
+ * The released SimCLIP / APRIL-GAN factory (`open_clip/factory.py`, `pretrained == "openai"`): at the
+ * native input size it loads OpenAI's model (QuickGELU); at any other size (518 for ViT-L/14-336) it
+ * builds `CLIP(**model_cfg)` from a config without `quick_gelu`, so both towers run exact GELU on
+ * QuickGELU-trained weights. The paper's numbers and the authors' checkpoints come from that variant.
+ */
+export function releasedActivation(config: ClipConfig, size: number): ClipActivation {
+  return size === config.vision.imageSize ? config.activation : "gelu";
 }
 
 export class ClipModel {
@@ -83,7 +100,14 @@ export class ClipModel {
     const dir = await resolveModelDir(dirOrHubId);
     const loaded = await loadClipDir(dir, { format: opts.format });
     const tokenizer = await ClipTokenizer.fromDir(dir);
-    return new ClipModel(dir, loaded.config, loaded.weights, loaded.fingerprint, tokenizer, ortOptions);
+    const activation = opts.activation ?? releasedActivation(loaded.config, opts.size ?? loaded.config.vision.imageSize);
+    if (activation !== "gelu" && activation !== "quick-gelu") {
+      throw new InvalidArgumentError(`activation must be "gelu" or "quick-gelu", got ${JSON.stringify(activation)}`);
+    }
+    // The fingerprint names the function the backbone computes, so features cached and heads trained
+    // with one activation are never reused with the other.
+    const fingerprint = activation === loaded.config.activation ? loaded.fingerprint : `${loaded.fingerprint}+${activation}`;
+    return new ClipModel(dir, { ...loaded.config, activation }, loaded.weights, fingerprint, tokenizer, ortOptions);
   }
 
   private visionSession(size: number, layers: number[], lnPost: boolean): Promise<InferenceSession> {

@@ -16,6 +16,8 @@ export interface ClipOps<T> {
   add(a: T, b: T): T;
   mul(a: T, b: T): T;
   sigmoid(x: T): T;
+  /** The Gauss error function, elementwise (exact GELU). */
+  erf(x: T): T;
   /** LayerNorm over the last axis (biased variance, as torch.nn.LayerNorm). */
   layerNorm(x: T, gamma: T, beta: T, eps: number): T;
   /** Softmax over the last axis. */

@@ -38,6 +38,9 @@ export class TfClipOps implements ClipOps<tf.Tensor> {
   sigmoid(x: tf.Tensor): tf.Tensor {
     return tf.sigmoid(x);
   }
+  erf(x: tf.Tensor): tf.Tensor {
+    return tf.erf(x);
+  }
   layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
     const axis = x.rank - 1;
     const centred = tf.sub(x, tf.mean(x, axis, true));

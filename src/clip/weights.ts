@@ -256,6 +256,8 @@ export function inferOpenaiClipConfig(
   const tPos = need("positional_embedding", 2);
   const config: ClipConfig = {
     embedDim: need("text_projection", 2)[1]!,
+    // OpenAI's build_model constructs CLIP with QuickGELU for every checkpoint it loads.
+    activation: "quick-gelu",
     vision: {
       width: conv[0]!,
       layers: countBlocks("visual.transformer.resblocks"),

@@ -76,6 +76,9 @@ export class CountingOps implements ClipOps<Shape> {
   sigmoid(x: Shape): Shape {
     return this.pointwise(x);
   }
+  erf(x: Shape): Shape {
+    return this.pointwise(x);
+  }
 
   layerNorm(x: Shape): Shape {
     return this.pointwise(x);

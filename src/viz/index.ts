@@ -4,6 +4,7 @@ export * from "./colormap.js";
 export * from "./curves.js";
 export * from "./heatmap-grid.js";
 export * from "./image.js";
+export * from "./npy.js";
 export * from "./tsne.js";
 export * from "./figure-jobs.js";
 export * from "./write.js";

@@ -32,6 +32,7 @@ test("both namings load to the reference config and identical canonical tensors"
   for (const loaded of [hf, oa]) {
     assert.deepEqual(loaded.config, {
       embedDim: c.embed_dim,
+      activation: "quick-gelu",
       vision: { width: c.vision_width, layers: c.vision_layers, heads: ref.meta.vision_heads, patchSize: c.vision_patch_size, imageSize: c.image_resolution },
       text: { width: c.transformer_width, layers: c.transformer_layers, heads: c.transformer_heads, contextLength: c.context_length, vocabSize: c.vocab_size },
       imageMean: [0.48145466, 0.4578275, 0.40821073],

@@ -31,7 +31,7 @@ export function register(program: Command): void {
   const cmd = program
     .command("predict")
     .description(
-      "Anomaly map (<name>_map.png), overlay (<name>_overlay.png) and score (<name>.json) for each image. " +
+      "Anomaly map (<name>_map.png, raw values in <name>_map.npy), overlay (<name>_overlay.png) and score (<name>.json) for each image. " +
         "Few-shot: --references (or --reference-dir) gives k normal images of the class; the queries are then scored as one class " +
         "(SimCLIP+'s image score min-max normalises the map maxima over the images of the call).",
     )

@@ -95,6 +95,9 @@ export class OnnxGraphBuilder implements ClipOps<string> {
   sigmoid(x: string): string {
     return this.node("Sigmoid", [x]);
   }
+  erf(x: string): string {
+    return this.node("Erf", [x]);
+  }
   layerNorm(x: string, gamma: string, beta: string, eps: number): string {
     return this.node("LayerNormalization", [x, gamma, beta], {
       axis: { type: "int", value: -1 },

@@ -7,6 +7,7 @@ import path from "node:path";
 import type { ClipModel } from "../../clip/model.js";
 import { clipFeatureSource } from "../../cache/index.js";
 import { colorize, loadRgb, rgbToPng } from "../../viz/image.js";
+import { encodeNpy } from "../../viz/npy.js";
 import { InvalidArgumentError, MissingFileError } from "../../errors.js";
 import { statOrUndefined } from "../../fs-stat.js";
 import type { AnomalyMethod, MethodOutput } from "./types.js";
@@ -96,10 +97,16 @@ export function predictionNames(images: string[]): string[] {
 
 /**
  * Writes `<name>_map.png` (grey levels = map / mapMax, so levels compare across images),
+ * `<name>_map.npy` (the raw map, float32 S x S, before any display scaling, for `np.load`),
  * `<name>_overlay.png` (jet colours of the same scale over the image, alpha 0.5 as APRIL-GAN's
  * `apply_ad_scoremap`) and `<name>.json` (score, map statistics, file names).
  */
-export async function writePrediction(p: Prediction, outDir: string, mapMax: number, name = predictionNames([p.image])[0]!): Promise<{ json: string; map: string; overlay: string }> {
+export async function writePrediction(
+  p: Prediction,
+  outDir: string,
+  mapMax: number,
+  name = predictionNames([p.image])[0]!,
+): Promise<{ json: string; map: string; npy: string; overlay: string }> {
   await mkdir(outDir, { recursive: true });
   const S = p.size;
   const norm = new Float32Array(p.map.length);
@@ -110,8 +117,14 @@ export async function writePrediction(p: Prediction, outDir: string, mapMax: num
   }
   const grey = new Uint8Array(S * S * 3);
   for (let i = 0; i < norm.length; i++) grey.fill(Math.round(norm[i]! * 255), i * 3, i * 3 + 3);
-  const files = { map: path.join(outDir, `${name}_map.png`), overlay: path.join(outDir, `${name}_overlay.png`), json: path.join(outDir, `${name}.json`) };
+  const files = {
+    map: path.join(outDir, `${name}_map.png`),
+    npy: path.join(outDir, `${name}_map.npy`),
+    overlay: path.join(outDir, `${name}_overlay.png`),
+    json: path.join(outDir, `${name}.json`),
+  };
   await writeFile(files.map, await rgbToPng({ data: grey, width: S, height: S }));
+  await writeFile(files.npy, encodeNpy(p.map, [S, S]));
   await writeFile(files.overlay, await rgbToPng(colorize(norm, S, S, await loadRgb(p.image, S))));
   const summary = {
     image: path.resolve(p.image),
@@ -121,6 +134,7 @@ export async function writePrediction(p: Prediction, outDir: string, mapMax: num
     map_scale_max: mapMax,
     size: S,
     map_png: path.basename(files.map),
+    map_npy: path.basename(files.npy),
     overlay_png: path.basename(files.overlay),
     ...(p.references ? { shots: p.references.length, references: p.references } : {}),
   };

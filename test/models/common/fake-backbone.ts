@@ -30,6 +30,7 @@ function randn(seed: string, n: number, scale = 1): Float32Array {
 export function fakeBackbone(d: TinyDims = TINY, fingerprint = "f".repeat(64)) {
   const config: ClipConfig = {
     embedDim: d.embedDim,
+    activation: "quick-gelu",
     vision: { width: d.width, layers: d.layers, heads: 1, patchSize: d.patchSize, imageSize: 8 * d.patchSize },
     text: { width: d.textWidth, layers: 1, heads: 1, contextLength: d.contextLength, vocabSize: 100 },
     imageMean: [0.5, 0.5, 0.5],

@@ -37,6 +37,7 @@ export function referenceBackbone() {
   const d = ref.dims;
   const config: ClipConfig = {
     embedDim: d.E,
+    activation: "quick-gelu",
     vision: { width: d.W, layers: 4, heads: 1, patchSize: d.patch, imageSize: d.S },
     text: { width: d.WT, layers: 1, heads: 1, contextLength: d.L, vocabSize: 100 },
     imageMean: [0.5, 0.5, 0.5],
