@@ -170,6 +170,11 @@ export async function preprocessSquare(input: string | Buffer, size: number, mea
 export async function loadMask(input: string | Buffer, size: number): Promise<Uint8Array> {
   checkSize(size);
   const img = await decodeImageUint8(input);
+  return resizeBinaryMask(binaryMaskPixels(img), img.width, img.height, size);
+}
+
+/** A mask image's `convert("L")` binarised `> 0`, as 0/255 [width * height]. */
+export function binaryMaskPixels(img: DecodedImage): Uint8Array {
   const n = img.width * img.height;
   const c = img.channels;
   const binary = new Uint8Array(n);
@@ -186,7 +191,12 @@ export async function loadMask(input: string | Buffer, size: number): Promise<Ui
     }
     binary[i] = lum > 0 ? 255 : 0;
   }
-  const resized = pillowResize(binary, img.width, img.height, 1, size, size, "bilinear");
+  return binary;
+}
+
+/** 0/255 mask pixels [width * height] -> `Resize((S, S))` (Pillow bilinear), ToTensor, `> 0.5`: 0/1 [S * S]. */
+export function resizeBinaryMask(binary: Uint8Array, width: number, height: number, size: number): Uint8Array {
+  const resized = pillowResize(binary, width, height, 1, size, size, "bilinear");
   const out = new Uint8Array(size * size);
   // ToTensor gives v / 255; v / 255 > 0.5 holds exactly for v >= 128.
   for (let i = 0; i < out.length; i++) out[i] = resized[i]! >= 128 ? 1 : 0;

@@ -3,7 +3,7 @@
  * state phrase of a class in every template, states outer and templates inner, 7 x 35 normal and
  * 5 x 35 anomalous sentences. Each sentence's embedding is normalised, the state's mean taken and
  * normalised again (done by `FrozenPromptEmbeddings`).
- * Class names: the peers' folder names with underscores as spaces (`promptClassName`), as SimCLIP does.
+ * Class names: the folder names as they are (`promptClassName`), as the released code uses them.
  */
 import { promptClassName, type PromptSet } from "../common/prompts.js";
 

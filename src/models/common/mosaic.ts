@@ -1,23 +1,18 @@
 /**
- * The authors' 2 x 2 mosaic augmentation (SimCLIP's training script, taken from APRIL-GAN's
- * `combine_img`; peer-conventions.md: rate 0.2 when training on MVTec): with probability `rate` a
- * training item is replaced by four images of its class drawn without replacement (`random.sample`,
- * the item itself may be among them), placed row-major in a 2 x 2 grid, with their masks likewise.
- * The authors explain it by VisA's images often holding several objects, MVTec's one.
+ * The released 2 x 2 mosaic augmentation (SimCLIP's and APRIL-GAN's `MVTecDataset.combine_img`; rate
+ * 0.2 when training on MVTec, none on VisA). With probability `rate` a training item is replaced by a
+ * mosaic of its class: each of the 4 tiles independently takes a random folder of the class's `test/`
+ * (`good` included), then a random file in it (with replacement). The images are pasted at full size
+ * into a 2W x 2H canvas (W x H = the first tile's size; a tile of another size is cropped or leaves
+ * black, as PIL's paste does), the masks likewise (`good` tiles empty), and the sample keeps the label
+ * of the item it replaced. The authors explain it by VisA's images often holding several objects.
  *
- * A mosaic is a new image, so its frozen features need the backbone again: each one is written as a
- * real PNG (and its mask as a PNG) under a content-addressed name, and read through the same
- * FeatureCache as every other image (which keys by file content, so re-runs reuse both files and
- * features).
- *
- * Differences from the authors, on purpose:
- * - Each tile is resized to S/2 x S/2 (Pillow bicubic; masks: binarise > 0, bilinear, > 0.5, as every
- *   mask here) and the S x S mosaic is written, which the S x S transform then leaves unchanged. The
- *   authors paste the images at full size and resize the 2W x 2H mosaic; the same up to the bicubic
- *   kernel's reach across tile borders, and images of different sizes tile instead of being cropped.
- * - The mosaic's label is 1 if any tile is anomalous. The authors keep the label of the item the
- *   mosaic replaces, which only their image-level CE (not APRIL-GAN's losses) reads.
- * - Draws come from a seeded generator per (seed, epoch), not Python's global `random`.
+ * A mosaic is a new image, so its frozen features need the backbone again. The canvas goes through
+ * the same S x S transform as every image (Pillow bicubic for the image; binarise, bilinear, > 0.5 for
+ * the mask) and the S x S result is written as a PNG under a content-addressed name: the S x S
+ * transform then leaves it unchanged, and the FeatureCache (keyed by file content) reuses both files
+ * and features on a re-run. The draws come from a seeded generator per (seed, epoch), not Python's
+ * global `random`, so they are reproducible but not the authors' exact draws.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { access, mkdir, rename, writeFile } from "node:fs/promises";
@@ -25,12 +20,12 @@ import path from "node:path";
 import sharp from "sharp";
 import { InvalidArgumentError } from "../../errors.js";
 import { contentHash } from "../../cache/content-hash.js";
-import { decodeImageUint8, loadMask } from "../../clip/preprocess.js";
-import { pillowResize, pillowResizeNearest } from "../../clip/resample.js";
+import { binaryMaskPixels, decodeImageUint8, resizeBinaryMask, type DecodedImage } from "../../clip/preprocess.js";
+import { pillowResize } from "../../clip/resample.js";
 import { createRng } from "../../data/random.js";
 import type { Sample } from "../../data/sample.js";
 
-const FORMAT = "simclip-mosaic/1";
+const FORMAT = "simclip-mosaic/2";
 
 export interface MosaicOptions {
   /** Probability that an item is replaced by a mosaic in an epoch, in [0, 1]; 0 = off. The authors: 0.2 (MVTec). */
@@ -39,7 +34,7 @@ export interface MosaicOptions {
   dir?: string;
 }
 
-/** One tile of a mosaic: an image and its mask file (null: normal, an all-zero mask). */
+/** One tile of a mosaic: an image and its mask file (null: a `good` image, an empty mask). */
 export interface MosaicTile {
   imagePath: string;
   maskPath: string | null;
@@ -58,85 +53,89 @@ export function checkMosaicRate(rate: number): void {
   }
 }
 
-function checkMosaicSize(size: number): void {
-  if (!(Number.isInteger(size) && size >= 2 && size % 2 === 0)) {
-    throw new InvalidArgumentError(`mosaic augmentation tiles four S/2 x S/2 images, so the map size S must be an even integer >= 2, got ${size}; use an even --size or turn the mosaic off`);
+/** PIL `paste(src, (x0, y0))` of a w x h image with `channels` interleaved channels onto a W x H canvas: clipped at its edges. */
+function paste(canvas: Uint8Array, cw: number, ch: number, src: Uint8Array, w: number, h: number, x0: number, y0: number, channels: number): void {
+  const cols = Math.min(w, cw - x0);
+  for (let y = 0; y < Math.min(h, ch - y0); y++) {
+    canvas.set(src.subarray(y * w * channels, (y * w + cols) * channels), ((y0 + y) * cw + x0) * channels);
   }
 }
 
-/** PIL `convert("RGB")` then `resize((half, half), BICUBIC)` (NEAREST for palette images, as Pillow does). */
-async function rgbTile(imagePath: string, half: number): Promise<Uint8Array> {
-  const img = await decodeImageUint8(imagePath);
+/** PIL `convert("RGB")` of decoded pixels: gray copied to R, G, B, alpha dropped. */
+function rgbOf(img: DecodedImage): Uint8Array {
   const c = img.channels;
   const n = img.width * img.height;
   const rgb = new Uint8Array(n * 3);
-  for (let i = 0; i < n; i++) {
-    for (let ch = 0; ch < 3; ch++) rgb[i * 3 + ch] = img.data[i * c + (c >= 3 ? ch : 0)]!;
-  }
-  return img.nearestOnly
-    ? pillowResizeNearest(rgb, img.width, img.height, 3, half, half)
-    : pillowResize(rgb, img.width, img.height, 3, half, half, "bicubic");
+  for (let i = 0; i < n; i++) for (let k = 0; k < 3; k++) rgb[i * 3 + k] = img.data[i * c + (c >= 3 ? k : 0)]!;
+  return rgb;
 }
 
-/** The four tiles in a 2 x 2 grid (row-major: top-left, top-right, bottom-left, bottom-right), each at S/2. */
+/**
+ * `combine_img` followed by the S x S image and mask transforms: tiles pasted row-major (top-left,
+ * top-right, bottom-left, bottom-right) at full size, then the 2W x 2H canvas resized to S x S.
+ */
 export async function buildMosaic(tiles: readonly MosaicTile[], size: number): Promise<MosaicPixels> {
   if (tiles.length !== 4) throw new InvalidArgumentError(`a 2 x 2 mosaic needs 4 tiles, got ${tiles.length}`);
-  checkMosaicSize(size);
-  const half = size / 2;
-  const rgb = new Uint8Array(size * size * 3);
-  const mask = new Uint8Array(size * size);
+  if (!(Number.isInteger(size) && size > 0)) throw new InvalidArgumentError(`mosaic size must be a positive integer, got ${size}`);
+  const images = await Promise.all(tiles.map((t) => decodeImageUint8(t.imagePath)));
+  const { width: W, height: H } = images[0]!;
+  const [cw, ch] = [2 * W, 2 * H];
+  const canvas = new Uint8Array(cw * ch * 3);
+  const maskCanvas = new Uint8Array(cw * ch);
   for (let t = 0; t < 4; t++) {
-    const { imagePath, maskPath } = tiles[t]!;
-    const [tileRgb, tileMask] = await Promise.all([rgbTile(imagePath, half), maskPath === null ? null : loadMask(maskPath, half)]);
-    const top = Math.floor(t / 2) * half;
-    const left = (t % 2) * half;
-    for (let y = 0; y < half; y++) {
-      const row = (top + y) * size + left;
-      rgb.set(tileRgb.subarray(y * half * 3, (y + 1) * half * 3), row * 3);
-      if (tileMask) mask.set(tileMask.subarray(y * half, (y + 1) * half), row);
+    const img = images[t]!;
+    const [x0, y0] = [(t % 2) * W, Math.floor(t / 2) * H];
+    paste(canvas, cw, ch, rgbOf(img), img.width, img.height, x0, y0, 3);
+    const maskPath = tiles[t]!.maskPath;
+    if (maskPath === null) {
+      // The released empty mask is np.zeros((width, height)): a height x width rectangle of zeros.
+      paste(maskCanvas, cw, ch, new Uint8Array(img.width * img.height), img.height, img.width, x0, y0, 1);
+    } else {
+      const mask = await decodeImageUint8(maskPath);
+      paste(maskCanvas, cw, ch, binaryMaskPixels(mask), mask.width, mask.height, x0, y0, 1);
     }
   }
-  return { size, rgb, mask };
+  return { size, rgb: pillowResize(canvas, cw, ch, 3, size, size, "bicubic"), mask: resizeBinaryMask(maskCanvas, cw, ch, size) };
 }
 
 /** Which items of an epoch become mosaics, and of which samples (indices into `samples`). */
 export type MosaicPlan = Map<number, [number, number, number, number]>;
 
+type MosaicSample = Pick<Sample, "category" | "defectType">;
+
 /**
- * The epoch's draws, a pure function of (samples' categories, rate, seed, epoch): one stream per
- * (seed, epoch), so a run repeats exactly and every epoch draws afresh, as the authors' per-item
- * `random.random() < aug_rate` does.
+ * The epoch's draws, a pure function of (samples' classes and folders, rate, seed, epoch): one stream
+ * per (seed, epoch), so a run repeats exactly and every epoch draws afresh, as the authors' per-item
+ * `random.random() < aug_rate` does. Each tile: a uniformly drawn folder of the item's class, then a
+ * uniformly drawn image of that folder.
  */
-export function planMosaics(samples: readonly Pick<Sample, "category">[], rate: number, seed: number, epoch: number): MosaicPlan {
+export function planMosaics(samples: readonly MosaicSample[], rate: number, seed: number, epoch: number): MosaicPlan {
   checkMosaicRate(rate);
   const plan: MosaicPlan = new Map();
   if (rate === 0) return plan;
-  const pools = categoryPools(samples);
+  const folders = classFolders(samples);
   const rng = createRng("mosaic", seed, epoch);
   samples.forEach((s, i) => {
     if (rng.next() >= rate) return;
-    const pool = [...pools.get(s.category)!];
-    for (let k = 0; k < 4; k++) {
-      const j = k + rng.int(pool.length - k);
-      [pool[k], pool[j]] = [pool[j]!, pool[k]!];
-    }
-    plan.set(i, [pool[0]!, pool[1]!, pool[2]!, pool[3]!]);
+    const byFolder = folders.get(s.category)!;
+    const draw = () => {
+      const pool = byFolder[rng.int(byFolder.length)]!;
+      return pool[rng.int(pool.length)]!;
+    };
+    plan.set(i, [draw(), draw(), draw(), draw()]);
   });
   return plan;
 }
 
-/** Sample indices per class; every class needs 4 images to draw a mosaic from (random.sample(…, 4)). */
-export function categoryPools(samples: readonly Pick<Sample, "category">[]): Map<string, number[]> {
-  const pools = new Map<string, number[]>();
-  samples.forEach((s, i) => pools.set(s.category, [...(pools.get(s.category) ?? []), i]));
-  const small = [...pools].filter(([, p]) => p.length < 4);
-  if (small.length > 0) {
-    throw new InvalidArgumentError(
-      `mosaic augmentation draws 4 images of one class, but class(es) ${small.map(([c, p]) => `"${c}" (${p.length})`).join(", ")} have fewer; ` +
-        "leave them out (--categories) or turn the mosaic off",
-    );
-  }
-  return pools;
+/** Per class, the sample indices of each of its folders (defect types, `good` included), folders sorted by name. */
+function classFolders(samples: readonly MosaicSample[]): Map<string, number[][]> {
+  const byClass = new Map<string, Map<string, number[]>>();
+  samples.forEach((s, i) => {
+    const folders = byClass.get(s.category) ?? new Map<string, number[]>();
+    folders.set(s.defectType, [...(folders.get(s.defectType) ?? []), i]);
+    byClass.set(s.category, folders);
+  });
+  return new Map([...byClass].map(([c, f]) => [c, [...f.keys()].sort().map((k) => f.get(k)!)]));
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -152,11 +151,10 @@ async function atomicWrite(file: string, data: Buffer): Promise<void> {
   await rename(tmp, file);
 }
 
-/** A mosaic on disk: its image and mask PNGs and its label. */
+/** A mosaic on disk: its S x S image and mask PNGs. */
 export interface MosaicFile {
   imagePath: string;
   maskPath: string;
-  label: 0 | 1;
 }
 
 /**
@@ -164,8 +162,7 @@ export interface MosaicFile {
  * file contents, in order, and S): an existing pair is reused, a missing one built and written
  * atomically (temp name, then rename), so concurrent or killed runs leave only whole files.
  */
-export async function writeMosaic(tiles: readonly (MosaicTile & { label: 0 | 1 })[], size: number, dir: string): Promise<MosaicFile> {
-  checkMosaicSize(size);
+export async function writeMosaic(tiles: readonly MosaicTile[], size: number, dir: string): Promise<MosaicFile> {
   const recipe = {
     format: FORMAT,
     size,
@@ -175,12 +172,11 @@ export async function writeMosaic(tiles: readonly (MosaicTile & { label: 0 | 1 }
   const sub = path.join(dir, key.slice(0, 2));
   const imagePath = path.join(sub, `${key}.png`);
   const maskPath = path.join(sub, `${key}_mask.png`);
-  const label = tiles.some((t) => t.label === 1) ? 1 : 0;
-  if ((await exists(imagePath)) && (await exists(maskPath))) return { imagePath, maskPath, label };
+  if ((await exists(imagePath)) && (await exists(maskPath))) return { imagePath, maskPath };
   const m = await buildMosaic(tiles, size);
   const mask255 = Uint8Array.from(m.mask, (v) => v * 255);
   await mkdir(sub, { recursive: true });
   await atomicWrite(maskPath, await sharp(mask255, { raw: { width: size, height: size, channels: 1 } }).png().toBuffer());
   await atomicWrite(imagePath, await sharp(m.rgb, { raw: { width: size, height: size, channels: 3 } }).png().toBuffer());
-  return { imagePath, maskPath, label };
+  return { imagePath, maskPath };
 }

@@ -142,7 +142,7 @@ export function mergeOptionAssignments(assignments: readonly string[], flags: Re
  */
 export function addMethodOptionFlags(cmd: Command): Command {
   return cmd
-    .option("--option <key=value>", "method option, repeatable (e.g. --option imageScoreMap=zero-shot+fd); an unknown key lists the method's options", collectOptionAssignment, [])
+    .option("--option <key=value>", "method option, repeatable (e.g. --option imageScoreMap=few-shot); an unknown key lists the method's options", collectOptionAssignment, [])
     .option("--no-fd", "SimCLIP+: drop the feature-driven map M_v (Table 6 PAO only); same as --option fd=false")
     .option("--no-pao", "SimCLIP+: drop the prior-aware optimisation (Table 6 FD only); same as --option pao=false")
     .option("--pao-weighting <mode>", "SimCLIP+: Algorithm 1's weighting, per-layer (paper) or last-layer (released code); same as --option weighting=MODE");

@@ -5,9 +5,14 @@
 import type { TextOutput } from "../../clip/model.js";
 import { ShapeError } from "../../errors.js";
 
-/** The peers turn dataset folder names into words: "metal_nut" -> "metal nut". */
-export function promptClassName(category: string): string {
-  return category.replace(/_/g, " ");
+/**
+ * How a dataset folder name enters a prompt. "raw" (the released SimCLIP and APRIL-GAN code):
+ * "metal_nut" as it is; "spaces": "metal nut", as a reader of the paper might expect.
+ */
+export type PromptClassNames = "raw" | "spaces";
+
+export function promptClassName(category: string, style: PromptClassNames = "raw"): string {
+  return style === "spaces" ? category.replace(/_/g, " ") : category;
 }
 
 /** Prompts of one class grouped by state: index 0 = normal, 1 = anomalous. */
@@ -17,8 +22,8 @@ export interface PromptSet {
 }
 
 /** SimCLIP's binary prompts, paper Eq. 3 (the authors' code uses only these two). */
-export function simclipPrompts(category: string): PromptSet {
-  const name = promptClassName(category);
+export function simclipPrompts(category: string, style: PromptClassNames = "raw"): PromptSet {
+  const name = promptClassName(category, style);
   return { normal: [`a photo of a ${name} without defect.`], anomalous: [`a photo of a ${name} with defect.`] };
 }
 

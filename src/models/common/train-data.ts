@@ -9,7 +9,7 @@ import { InvalidArgumentError } from "../../errors.js";
 import { startProgress } from "../../progress.js";
 import type { Sample } from "../../data/sample.js";
 import type { FeatureProvider, MaskLoader } from "./feature-provider.js";
-import { categoryPools, checkMosaicRate, planMosaics, writeMosaic, type MosaicFile, type MosaicOptions } from "./mosaic.js";
+import { checkMosaicRate, planMosaics, writeMosaic, type MosaicFile, type MosaicOptions } from "./mosaic.js";
 import { defaultFeatureCacheDir } from "./setup.js";
 import type { TrainItem, TrainSource } from "./types.js";
 
@@ -27,7 +27,7 @@ export interface TrainSourceOptions {
   size: number;
   /**
    * The authors' 2 x 2 mosaic augmentation (rate 0.2 on MVTec); default off. Each epoch's mosaics
-   * follow from the training seed and the epoch (the training loop's `beginEpoch`); S must be even.
+   * follow from the training seed and the epoch (the training loop's `beginEpoch`).
    */
   mosaic?: MosaicOptions;
 }
@@ -69,7 +69,6 @@ export async function samplesTrainSource(samples: Sample[], opts: TrainSourceOpt
  * the epoch begins) standing in for the items they replace.
  */
 function withMosaics(source: TrainSource, samples: Sample[], opts: TrainSourceOptions & { mosaic: MosaicOptions }): TrainSource {
-  categoryPools(samples);
   const dir = opts.mosaic.dir ?? path.join(defaultFeatureCacheDir(), "mosaics");
   let current: Map<number, MosaicFile> | null = null;
   return {
@@ -97,7 +96,8 @@ function withMosaics(source: TrainSource, samples: Sample[], opts: TrainSourceOp
       const m = current.get(i);
       if (!m) return source.get(i);
       const [features, mask] = await Promise.all([opts.features.get(m.imagePath), opts.loadMask(m.maskPath, opts.size)]);
-      return { features, category: samples[i]!.category, label: m.label, mask };
+      // The released dataset keeps the label of the item the mosaic replaces.
+      return { features, category: samples[i]!.category, label: samples[i]!.label, mask };
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * SimCLIP+'s switches. SimCLIP+ has no trained parameters of its own: it runs on a trained SimCLIP
- * (adapters, refined prompts, projections) plus the k-shot memory gallery. The defaults follow the
- * paper; the released code's choices are the alternatives (peer-conventions.md, "SimCLIP+").
+ * (adapters, refined prompts, projections) plus the k-shot memory gallery. The defaults are what the
+ * released `test_few_shot.py` does; the paper's wording is the alternative of each switch.
  */
 import { InvalidArgumentError } from "../../errors.js";
 import type { PriorWeighting } from "./prior-aware.js";
@@ -18,13 +18,14 @@ export interface SimClipPlusConfig {
   weighting: PriorWeighting;
   /**
    * Which map's maximum enters the image score. "few-shot" (paper: "the maximum value from the
-   * few-shot anomaly segmentation map"): the final map. "zero-shot+fd" (released code): SimCLIP's
-   * zero-shot map + M_v, whatever `fd` and `pao` say.
+   * few-shot anomaly segmentation map"): the final map. "zero-shot+fd" (released code's
+   * `anomaly_maps_before`): SimCLIP's zero-shot map, its logits upsampled with align_corners = false and
+   * smoothed, + M_v, whatever `fd` and `pao` say.
    */
   imageScoreMap: "few-shot" | "zero-shot+fd";
 }
 
-export const SIMCLIP_PLUS_DEFAULTS: SimClipPlusConfig = { fd: true, pao: true, weighting: "per-layer", imageScoreMap: "few-shot" };
+export const SIMCLIP_PLUS_DEFAULTS: SimClipPlusConfig = { fd: true, pao: true, weighting: "last-layer", imageScoreMap: "zero-shot+fd" };
 
 export function resolveSimClipPlusConfig(partial: Partial<SimClipPlusConfig> = {}): SimClipPlusConfig {
   const c = { ...SIMCLIP_PLUS_DEFAULTS, ...partial };

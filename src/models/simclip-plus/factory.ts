@@ -7,7 +7,7 @@ import { SimClipPlus } from "./model.js";
 
 /**
  * SimCLIP+'s switches as registry options (`--option key=value`, `--no-fd`, `--no-pao`,
- * `--pao-weighting`): the keys are SimClipPlusConfig's, the defaults the paper's (config.ts).
+ * `--pao-weighting`): the keys are SimClipPlusConfig's, the defaults the released code's (config.ts).
  */
 export const SIMCLIP_PLUS_OPTIONS: MethodOptionSchema = {
   fd: { type: "boolean", default: SIMCLIP_PLUS_DEFAULTS.fd, description: "feature-driven map M_v, Eq. 7 (Table 6 FD)" },

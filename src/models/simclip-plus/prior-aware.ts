@@ -7,10 +7,10 @@
  * Details the paper leaves open, from the authors' released code (peer-conventions.md):
  * - everything happens on the patch grid (the softmax before any upsampling);
  * - D_l = (1 + cos) / 2, the similarity in [0, 1];
- * - the sum is clipped to [0, 4] (4 = their number of layers; here [0, |L|]), then upsampled
+ * - the sum is clipped to [0, 4] (a constant there, whatever the number of layers), then upsampled
  *   bilinearly (align_corners = True) and smoothed with a Gaussian (sigma 7);
  * - the released code weights every layer's prior by the LAST layer's similarity only
- *   (`weighting: "last-layer"`); the paper weights each layer by its own D_l (`"per-layer"`, default).
+ *   (`weighting: "last-layer"`, default); the paper weights each layer by its own D_l (`"per-layer"`).
  */
 import { InvalidArgumentError, ShapeError } from "../../errors.js";
 import { gaussianFilter } from "../common/gaussian.js";
@@ -35,8 +35,11 @@ export function neighbourSimilarity(maxCos: Float32Array): Float32Array {
   return maxCos.map((c) => (1 + c) * 0.5);
 }
 
-/** M_zero^prior on the patch grid, clipped to [0, number of layers]. Layers in hooked order (the last is the deepest). */
-export function priorAwareGrid(layers: PriorLayerInput[], weighting: PriorWeighting = "per-layer"): Float32Array {
+/** The released code's upper clip of the summed prior-aware map (`np.clip(..., 0, 4)`). */
+const PRIOR_CLIP_MAX = 4;
+
+/** M_zero^prior on the patch grid, clipped to [0, 4]. Layers in hooked order (the last is the deepest). */
+export function priorAwareGrid(layers: PriorLayerInput[], weighting: PriorWeighting = "last-layer"): Float32Array {
   const last = layers[layers.length - 1];
   if (!last) throw new ShapeError("priorAwareGrid: expected one input per hooked layer, got none");
   if (weighting !== "per-layer" && weighting !== "last-layer") {
@@ -56,8 +59,7 @@ export function priorAwareGrid(layers: PriorLayerInput[], weighting: PriorWeight
       out[p]! += queryProb[p]! - w[p]! * memoryProb[j]!;
     }
   }
-  const hi = layers.length;
-  for (let p = 0; p < P; p++) out[p] = Math.min(Math.max(out[p]!, 0), hi);
+  for (let p = 0; p < P; p++) out[p] = Math.min(Math.max(out[p]!, 0), PRIOR_CLIP_MAX);
   return out;
 }
 

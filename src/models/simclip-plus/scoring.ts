@@ -44,8 +44,9 @@ async function scoreImages(m: SimClipPlus, features: ImageFeatures[], categories
   });
   // SimCLIP's zero-shot pass: text probabilities and (unsmoothed, summed) zero-shot maps.
   const zero = await scoreChunk(simclip, features, categories);
-  const needZeroMap = !config.pao || config.imageScoreMap === "zero-shot+fd";
-  const needFd = config.fd || config.imageScoreMap === "zero-shot+fd";
+  // The released script's image-score maps upsample the logits with align_corners = false instead.
+  const scoreZero = config.imageScoreMap === "zero-shot+fd" ? await scoreChunk(simclip, features, categories, false) : null;
+  const needFd = config.fd || scoreZero !== null;
 
   const maxCos: Float32Array[][] = features.map(() => []);
   const prior: PriorLayerInput[][] = features.map(() => []);
@@ -68,12 +69,12 @@ async function scoreImages(m: SimClipPlus, features: ImageFeatures[], categories
     }
   }
 
+  const image = (sum: Float32Array, i: number) => smooth(sum.subarray(i * S * S, (i + 1) * S * S), S, sigma);
   return features.map((_, i) => {
-    const zeroMap = needZeroMap ? smooth(zero.sum.subarray(i * S * S, (i + 1) * S * S), S, sigma) : null;
     const fdMap = needFd ? featureDrivenMap(featureDrivenGrid(maxCos[i]!), g, S) : null;
-    const language = config.pao ? priorAwareMap(priorAwareGrid(prior[i]!, config.weighting), g, S, sigma) : zeroMap!;
+    const language = config.pao ? priorAwareMap(priorAwareGrid(prior[i]!, config.weighting), g, S, sigma) : image(zero.sum, i);
     const map = config.fd ? add(language, fdMap!) : language;
-    const scoreMapMax = config.imageScoreMap === "few-shot" ? mapMaximum(map) : mapMaximum(add(zeroMap!, fdMap!));
+    const scoreMapMax = scoreZero ? mapMaximum(add(image(scoreZero.sum, i), fdMap!)) : mapMaximum(map);
     return { map, textProb: zero.prob[i]!, scoreMapMax };
   });
 }

@@ -4,6 +4,7 @@
  * Saved with every checkpoint and compared on load.
  */
 import { InvalidArgumentError } from "../../errors.js";
+import type { PromptClassNames } from "../common/prompts.js";
 
 export interface SimClipConfig {
   /** 1-based hooked vision blocks (paper: L = {6, 12, 18, 24} for ViT-L/14). Any subset (Table 5 ablation). */
@@ -24,11 +25,18 @@ export interface SimClipConfig {
    */
   iptEotResidual: boolean;
   /**
+   * The paper's "w in [0, 1]": clamp IPT's token weighting and mixing weights into [0, 1] after every
+   * step (true). The released code initialises them U[0, 1] and never constrains them (false, default).
+   */
+  iptClamp: boolean;
+  /**
    * Prompts the image score compares the global image feature with. "plain" (authors' code): the
    * unrefined x_eot @ text projection. "refined" (paper Sec. 3.2: "the class token and the refined
    * binary prompt"): IPT's output.
    */
   imagePrompts: "plain" | "refined";
+  /** Class names in the prompts: "raw" folder names (released code, "metal_nut") or "spaces" ("metal nut"). */
+  classNames: PromptClassNames;
   /** Logit scale of every cosine (authors: a fixed 100, not CLIP's learned logit_scale). */
   logitScale: number;
   /** Test-time Gaussian smoothing sigma of the summed map (authors: 7); 0 turns it off. */
@@ -46,7 +54,9 @@ export const SIMCLIP_DEFAULTS: SimClipConfig = {
   iptSeedDim: 8,
   iptHidden: 256,
   iptEotResidual: true,
+  iptClamp: false,
   imagePrompts: "plain",
+  classNames: "raw",
   logitScale: 100,
   sigma: 7,
   ceWeight: 1.3,
@@ -74,6 +84,9 @@ export function resolveSimClipConfig(partial: Partial<SimClipConfig>, dims: SimC
   if (new Set(c.layers).size !== c.layers.length) throw new InvalidArgumentError(`SimCLIP: duplicate layers in ${c.layers.join(",")}`);
   if (!Number.isInteger(c.size) || c.size <= 0 || c.size % dims.patchSize !== 0) {
     throw new InvalidArgumentError(`SimCLIP: size ${c.size} must be a positive multiple of the patch size ${dims.patchSize} (e.g. 518 for ViT-L/14)`);
+  }
+  if (c.classNames !== "raw" && c.classNames !== "spaces") {
+    throw new InvalidArgumentError(`SimCLIP: classNames must be "raw" (released code) or "spaces", got ${JSON.stringify(c.classNames)}`);
   }
   if (!(c.sigma >= 0)) throw new InvalidArgumentError(`SimCLIP: sigma must be >= 0, got ${c.sigma}`);
   return c;

@@ -4,17 +4,17 @@
  * x = T_last [77, Wt] of each prompt:
  *
  *   ori     = x^T w + b_w            the token weighting W of Eq. 5 (a Linear(77 -> 1) over the token
- *                                    axis); w and b_w constrained to [0, 1], initialised U[0, 1]
+ *                                    axis, the released `x_learner_proj`)
  *   P       = MLP(P_s)               Eq. 4: P_s a learnable 1 x 8 (xavier), MLP = Linear(8, 256), GELU,
- *                                    Linear(256, Wt)
- *   refined = x_eot + c([ori, P])    c = Linear(2 -> 1) over the pair, weights constrained to [0, 1]:
- *                                    the paper's "FFN"; the authors add it to the EOT-token feature
+ *                                    Linear(256, Wt) (`layer_learner_1`, `layer_learner_1_upProj`)
+ *   refined = x_eot + c([ori, P])    c = Linear(2 -> 1) over the pair (`layer_learner_1_proj`): the
+ *                                    paper's "FFN"; the authors add it to the EOT-token feature
  *
- * followed by the (trainable) text projection (done by the caller). The [0, 1] constraints are kept by
- * projecting (clamping) the constrained parameters after every optimiser step, which is what a clamp
- * on the parameters' data achieves in PyTorch. c's bias is unconstrained (nn.Linear's default bias;
- * the constraint is on the mixing weights); c's weights start from nn.Linear's default init clamped
- * into [0, 1].
+ * followed by the (trainable) text projection (done by the caller). Both linear maps over the token and
+ * pair axes are the released `ConstrainLinear`: a plain nn.Linear whose weight AND bias start U[0, 1]
+ * and are never constrained afterwards, so IPT is live from the first step. The paper's "w in [0, 1]"
+ * is available as `clamp`: the token weighting (with its bias) and c's weights are projected back into
+ * [0, 1] after every optimiser step, as a clamp on the parameters' data would do in PyTorch.
  */
 import { tf } from "../../tf.js";
 import { linearInit, namedVariable, uniformArray, xavierUniform, type Rng } from "../common/init.js";
@@ -36,6 +36,8 @@ export class ImplicitPromptTuning {
     readonly seedDim: number,
     readonly hidden: number,
     rng: Rng,
+    /** The paper's wording: keep W and c's weights in [0, 1] (the released code never clamps). */
+    readonly clamp = false,
   ) {
     const v = (data: Float32Array, shape: number[], name: string) => namedVariable(tf.tensor(data, shape), `ipt.${name}`);
     this.tokenWeight = v(uniformArray(rng, contextLength, 0, 1), [contextLength, 1], "token_weight");
@@ -47,9 +49,8 @@ export class ImplicitPromptTuning {
     const l2 = linearInit(rng, hidden, width);
     this.mlp2Weight = v(l2.weight, [hidden, width], "mlp2.weight");
     this.mlp2Bias = v(l2.bias, [width], "mlp2.bias");
-    const c = linearInit(rng, 2, 1);
-    this.mixWeight = v(c.weight.map((x) => Math.min(1, Math.max(0, x))), [2], "mix.weight");
-    this.mixBias = v(c.bias, [1], "mix.bias");
+    this.mixWeight = v(uniformArray(rng, 2, 0, 1), [2], "mix.weight");
+    this.mixBias = v(uniformArray(rng, 1, 0, 1), [1], "mix.bias");
   }
 
   variables(): tf.Variable[] {
@@ -59,8 +60,9 @@ export class ImplicitPromptTuning {
     ];
   }
 
-  /** Keep W (token weighting, with its bias) and c's weights inside [0, 1] (paper: w^i in [0, 1]). */
+  /** With `clamp`: keep W (token weighting, with its bias) and c's weights inside [0, 1] (paper: w^i in [0, 1]). */
   project(): void {
+    if (!this.clamp) return;
     tf.tidy(() => {
       for (const p of [this.tokenWeight, this.tokenBias, this.mixWeight]) p.assign(tf.clipByValue(p, 0, 1));
     });

@@ -51,12 +51,15 @@ export function logitDifferenceGrid(adapted: tf.Tensor2D, promptDiff: tf.Tensor2
   return f(adapted, promptDiff) as tf.Tensor3D;
 }
 
-/** Upsampled logit difference [n, S, S]: its sigmoid is the softmax's anomalous channel. */
-export function anomalyLogits(logitDiff: tf.Tensor3D, size: number): tf.Tensor3D {
-  return upsampleBilinear(logitDiff, size, true);
+/**
+ * Upsampled logit difference [n, S, S]: its sigmoid is the softmax's anomalous channel. SimCLIP's maps
+ * use align_corners = true; the released few-shot script's image-score maps use false.
+ */
+export function anomalyLogits(logitDiff: tf.Tensor3D, size: number, alignCorners = true): tf.Tensor3D {
+  return upsampleBilinear(logitDiff, size, alignCorners);
 }
 
 /** Anomaly probability at full resolution: sigmoid(upsample(d)) = the softmax's anomalous channel. [n, S, S] */
-export function anomalyProbability(logitDiff: tf.Tensor3D, size: number): tf.Tensor3D {
-  return tf.tidy(() => tf.sigmoid(anomalyLogits(logitDiff, size)) as tf.Tensor3D);
+export function anomalyProbability(logitDiff: tf.Tensor3D, size: number, alignCorners = true): tf.Tensor3D {
+  return tf.tidy(() => tf.sigmoid(anomalyLogits(logitDiff, size, alignCorners)) as tf.Tensor3D);
 }

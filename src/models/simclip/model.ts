@@ -74,12 +74,13 @@ export class SimClip implements AnomalyMethod, TrainableObjective {
     const rng = createRng("simclip-init", seed);
     this.mhva = this.config.mhva ? new MultiHierarchyVisionAdapter(this.config.layers, W, E, rng) : null;
     this.ipt = this.config.ipt
-      ? new ImplicitPromptTuning(this.dims.contextLength, Wt, this.config.iptSeedDim, this.config.iptHidden, rng)
+      ? new ImplicitPromptTuning(this.dims.contextLength, Wt, this.config.iptSeedDim, this.config.iptHidden, rng, this.config.iptClamp)
       : null;
     this.visualProjection = namedVariable(backboneTensor(backbone.weights, "visual.proj", [W, E]), "visual_projection");
     this.textProjection = namedVariable(backboneTensor(backbone.weights, "text_projection", [Wt, E]), "text_projection");
     this.fixedProjection = this.config.mhva ? null : new ClipPatchProjection(backbone.weights, W, E);
-    this.prompts = new PromptFeatureStore(backbone, simclipPrompts);
+    const classNames = this.config.classNames;
+    this.prompts = new PromptFeatureStore(backbone, (c) => simclipPrompts(c, classNames));
   }
 
   get size(): number {

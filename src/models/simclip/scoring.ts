@@ -21,9 +21,15 @@ export function scoreSimClip(m: SimClip, batch: FeatureBatch): Promise<MethodOut
 
 /**
  * Unsmoothed summed maps [n * S * S] and anomaly probabilities [n] of one chunk. The adapters' X W
- * runs on onnxruntime (frozen inputs, no gradient needed), the rest on tfjs.
+ * runs on onnxruntime (frozen inputs, no gradient needed), the rest on tfjs. `alignCorners` of the
+ * logits' upsampling: true for SimCLIP's maps, false for the released few-shot image score's.
  */
-export async function scoreChunk(m: SimClip, features: ImageFeatures[], categories: string[]): Promise<{ sum: Float32Array; prob: Float32Array }> {
+export async function scoreChunk(
+  m: SimClip,
+  features: ImageFeatures[],
+  categories: string[],
+  alignCorners = true,
+): Promise<{ sum: Float32Array; prob: Float32Array }> {
   const n = features.length;
   const P = m.grid * m.grid;
   const W = features[0]!.width;
@@ -51,7 +57,7 @@ export async function scoreChunk(m: SimClip, features: ImageFeatures[], categori
         const adapted = y
           ? (tf.add(tf.tensor2d(y, [n * P, E]), m.mhva!.biases.get(layer)!) as tf.Tensor2D)
           : m.projectPatches(layer, tf.tensor2d(x, [n * P, W]));
-        return anomalyProbability(logitDifferenceGrid(adapted, diff, scale, m.grid), m.size);
+        return anomalyProbability(logitDifferenceGrid(adapted, diff, scale, m.grid), m.size, alignCorners);
       });
       if (sum) {
         const next: tf.Tensor = tf.add(sum, p);

@@ -1,9 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import sharp from "sharp";
 import { ClipModel } from "../../../src/clip/model.js";
 import { writeDemoModel } from "../../../src/clip/demo-model.js";
 import { decodeImageUint8, loadMask } from "../../../src/clip/preprocess.js";
@@ -21,114 +20,77 @@ async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<str
   return dir;
 }
 
-async function flatPng(file: string, w: number, h: number, rgb: [number, number, number]): Promise<string> {
-  await sharp({ create: { width: w, height: h, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).png().toFile(file);
-  return file;
+const FIXTURE = path.join(import.meta.dirname, "..", "..", "fixtures", "mosaic");
+
+interface MosaicReference {
+  size: number;
+  cases: Record<string, { tiles: { image: string; mask: string | null }[]; canvas: [number, number]; rgb: number[]; mask: number[] }>;
 }
 
-/** A grey mask PNG, 255 where `on(x, y)`. */
-async function maskPng(file: string, w: number, h: number, on: (x: number, y: number) => boolean): Promise<string> {
-  const px = new Uint8Array(w * h);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) px[y * w + x] = on(x, y) ? 255 : 0;
-  await sharp(px, { raw: { width: w, height: h, channels: 1 } }).png().toFile(file);
-  return file;
+async function reference(): Promise<MosaicReference> {
+  return JSON.parse(await readFile(path.join(FIXTURE, "reference.json"), "utf8")) as MosaicReference;
 }
 
-const COLOURS: [number, number, number][] = [
-  [200, 30, 40],
-  [10, 220, 90],
-  [60, 70, 250],
-  [128, 128, 0],
-];
+const tilesOf = (c: MosaicReference["cases"][string]) =>
+  c.tiles.map((t) => ({ imagePath: path.join(FIXTURE, "data", t.image), maskPath: t.mask === null ? null : path.join(FIXTURE, "data", t.mask) }));
 
-/**
- * Four flat images of different sizes: a fully masked 12 x 12, a 16 x 8 masked on its left half, a
- * normal 10 x 10, a 20 x 20 masked on its top half. At S = 8 each tile is 4 x 4; the half masks
- * split at a tile-pixel boundary, where Pillow's bilinear weights (hand-computed: 3.5 / 4 of the
- * filter on the masked side for the pixel next to the edge) give 223 >= 128 on the masked side and
- * 32 < 128 on the other, so the edge stays exactly in place.
- */
-async function handBuiltTiles(dir: string) {
-  return [
-    { imagePath: await flatPng(path.join(dir, "a.png"), 12, 12, COLOURS[0]!), maskPath: await maskPng(path.join(dir, "a_mask.png"), 12, 12, () => true), label: 1 as const },
-    { imagePath: await flatPng(path.join(dir, "b.png"), 16, 8, COLOURS[1]!), maskPath: await maskPng(path.join(dir, "b_mask.png"), 16, 8, (x) => x < 8), label: 1 as const },
-    { imagePath: await flatPng(path.join(dir, "c.png"), 10, 10, COLOURS[2]!), maskPath: null, label: 0 as const },
-    { imagePath: await flatPng(path.join(dir, "d.png"), 20, 20, COLOURS[3]!), maskPath: await maskPng(path.join(dir, "d_mask.png"), 20, 20, (_x, y) => y < 10), label: 1 as const },
-  ];
-}
-
-function expectedMosaic(): { rgb: Uint8Array; mask: Uint8Array } {
-  const S = 8;
-  const rgb = new Uint8Array(S * S * 3);
-  const mask = new Uint8Array(S * S);
-  for (let y = 0; y < S; y++) {
-    for (let x = 0; x < S; x++) {
-      const t = (y < 4 ? 0 : 2) + (x < 4 ? 0 : 1);
-      rgb.set(COLOURS[t]!, (y * S + x) * 3);
-      const [tx, ty] = [x % 4, y % 4];
-      mask[y * S + x] = t === 0 ? 1 : t === 1 ? Number(tx < 2) : t === 2 ? 0 : Number(ty < 2);
-    }
+test("mosaics equal the released combine_img + resize, pixel for pixel (mixed sizes and modes, a good tile over a mask)", async () => {
+  const ref = await reference();
+  for (const [name, c] of Object.entries(ref.cases)) {
+    const m = await buildMosaic(tilesOf(c), ref.size);
+    assert.equal(m.size, ref.size);
+    assert.deepEqual([...m.rgb], c.rgb, `${name}: image`);
+    assert.deepEqual([...m.mask], c.mask, `${name}: mask`);
+    assert.ok(c.mask.some((v) => v === 1) && c.mask.some((v) => v === 0), `${name}: the case has both mask values`);
   }
-  return { rgb, mask };
-}
-
-test("a 2 x 2 mosaic of four flat images puts each, at half size, in its quadrant with its mask", async (t) => {
-  const dir = await tempDir(t);
-  const tiles = await handBuiltTiles(dir);
-  const m = await buildMosaic(tiles, 8);
-  const want = expectedMosaic();
-  assert.equal(m.size, 8);
-  assert.deepEqual([...m.rgb], [...want.rgb]);
-  assert.deepEqual([...m.mask], [...want.mask]);
-
-  // On disk: lossless PNGs that the S x S loaders read back unchanged, labelled anomalous (some tile is).
-  const f = await writeMosaic(tiles, 8, path.join(dir, "mosaics"));
-  assert.equal(f.label, 1);
-  const img = await decodeImageUint8(f.imagePath);
-  assert.deepEqual([img.width, img.height, img.channels], [8, 8, 3]);
-  assert.deepEqual([...img.data], [...want.rgb]);
-  assert.deepEqual([...(await loadMask(f.maskPath, 8))], [...want.mask]);
 });
 
-test("mosaic files are content-addressed: the same recipe is reused, another tile order is a new file; all-normal tiles give label 0", async (t) => {
+test("mosaic files are lossless and content-addressed: the same recipe is reused, another tile order is a new file", async (t) => {
   const dir = await tempDir(t);
-  const tiles = await handBuiltTiles(dir);
+  const ref = await reference();
+  const c = ref.cases.mixed!;
+  const tiles = tilesOf(c);
   const out = path.join(dir, "mosaics");
-  const first = await writeMosaic(tiles, 8, out);
+  const first = await writeMosaic(tiles, ref.size, out);
+  const img = await decodeImageUint8(first.imagePath);
+  assert.deepEqual([img.width, img.height, img.channels], [ref.size, ref.size, 3]);
+  assert.deepEqual([...img.data], c.rgb);
+  assert.deepEqual([...(await loadMask(first.maskPath, ref.size))], c.mask);
   const before = (await stat(first.imagePath)).mtimeMs;
-  const again = await writeMosaic(tiles, 8, out);
+  const again = await writeMosaic(tiles, ref.size, out);
   assert.deepEqual(again, first);
   assert.equal((await stat(first.imagePath)).mtimeMs, before);
-  const swapped = await writeMosaic([tiles[1]!, tiles[0]!, tiles[2]!, tiles[3]!], 8, out);
+  const swapped = await writeMosaic([tiles[1]!, tiles[0]!, tiles[2]!, tiles[3]!], ref.size, out);
   assert.notEqual(swapped.imagePath, first.imagePath);
-  const normal = await writeMosaic([tiles[2]!, tiles[2]!, tiles[2]!, tiles[2]!], 8, out);
-  assert.equal(normal.label, 0);
-  assert.ok((await loadMask(normal.maskPath, 8)).every((v) => v === 0));
-  await assert.rejects(writeMosaic(tiles, 7, out), InvalidArgumentError);
+  await assert.rejects(writeMosaic(tiles, 0, out), InvalidArgumentError);
 });
 
-function fakeSamples(perClass: number[]): Pick<Sample, "category">[] {
-  return perClass.flatMap((n, c) => Array.from({ length: n }, () => ({ category: `c${c}` })));
+function fakeSamples(perClass: Record<string, number>[]): Pick<Sample, "category" | "defectType">[] {
+  return perClass.flatMap((folders, c) => Object.entries(folders).flatMap(([defectType, n]) => Array.from({ length: n }, () => ({ category: `c${c}`, defectType }))));
 }
 
-test("mosaic draws are a function of seed and epoch: four distinct images of the item's class, at the given rate", () => {
-  const samples = fakeSamples([400, 350, 250]);
+test("mosaic draws are a function of seed and epoch: per tile a uniform folder of the item's class, then a uniform image of it", () => {
+  const samples = fakeSamples([{ good: 300, crack: 60, hole: 40 }, { good: 100, scratch: 250 }, { good: 250 }]);
   const a = planMosaics(samples, 0.2, 111, 0);
   assert.deepEqual([...planMosaics(samples, 0.2, 111, 0)], [...a]);
   assert.notDeepEqual([...planMosaics(samples, 0.2, 111, 1)], [...a]);
   assert.notDeepEqual([...planMosaics(samples, 0.2, 112, 0)], [...a]);
   const frac = a.size / samples.length;
   assert.ok(frac > 0.17 && frac < 0.23, `fraction of mosaics ${frac}`);
-  for (const [i, tiles] of a) {
-    assert.equal(new Set(tiles).size, 4);
-    for (const j of tiles) assert.equal(samples[j]!.category, samples[i]!.category);
+  for (const [i, tiles] of a) for (const j of tiles) assert.equal(samples[j]!.category, samples[i]!.category);
+  // Folders are drawn uniformly, whatever their sizes: in class c0 each of 3 folders gets ~1/3 of the tiles.
+  const all = planMosaics(samples, 1, 5, 0);
+  const c0 = [...all].filter(([i]) => samples[i]!.category === "c0").flatMap(([, ts]) => ts);
+  for (const folder of ["good", "crack", "hole"]) {
+    const share = c0.filter((j) => samples[j]!.defectType === folder).length / c0.length;
+    assert.ok(Math.abs(share - 1 / 3) < 0.04, `${folder}: ${share}`);
   }
-  // Over five epochs at rate 1 every image appears as a tile (a uniform draw over its class misses one with p ~ e^-20).
-  const seen = new Set([0, 1, 2, 3, 4].flatMap((e) => [...planMosaics(samples, 1, 5, e).values()].flat()));
-  assert.equal(seen.size, samples.length);
+  // With replacement: a tile can repeat, and a class of one image still makes mosaics.
+  assert.ok([...all.values()].some((ts) => new Set(ts).size < 4));
+  const single = planMosaics(fakeSamples([{ good: 1 }]), 1, 0, 0);
+  assert.deepEqual([...single], [[0, [0, 0, 0, 0]]]);
   assert.equal(planMosaics(samples, 0, 111, 0).size, 0);
   assert.throws(() => planMosaics(samples, 1.5, 111, 0), InvalidArgumentError);
-  assert.throws(() => planMosaics(fakeSamples([5, 3]), 0.2, 111, 0), /"c1" \(3\)/);
 });
 
 test("training with mosaics on the tiny model: rate 0 changes nothing; rate 0.5 trains, repeats exactly and reuses its files", async (t) => {
@@ -172,7 +134,7 @@ test("training with mosaics on the tiny model: rate 0 changes nothing; rate 0.5 
   assert.deepEqual((await readdir(mosaicDir, { recursive: true })).filter((f) => f.endsWith(".png")).sort(), files);
   assert.deepEqual(await Promise.all(files.map(async (f) => (await stat(path.join(mosaicDir, f))).mtimeMs)), times);
 
-  // A mosaic item carries the features of its own file, its mask, and label 1 if any tile is anomalous.
+  // A mosaic item carries the features of its own file, its mask, and the label of the item it replaced.
   const source = rerun.source;
   await source.beginEpoch!(0, 111);
   const [i, tiles] = [...planMosaics(samples, 0.5, 111, 0)][0]!;
@@ -180,6 +142,6 @@ test("training with mosaics on the tiny model: rate 0 changes nothing; rate 0.5 
   const file = await writeMosaic(tiles.map((k) => samples[k]!), S, mosaicDir);
   assert.deepEqual(item.features, await features.get(file.imagePath));
   assert.deepEqual([...item.mask], [...(await loadMask(file.maskPath, S))]);
-  assert.equal(item.label, tiles.some((k) => samples[k]!.label === 1) ? 1 : 0);
+  assert.equal(item.label, samples[i]!.label);
   assert.equal(item.category, samples[i]!.category);
 });
