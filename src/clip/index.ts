@@ -4,6 +4,7 @@
  */
 export * from "./config.js";
 export * from "./safetensors.js";
+export * from "./torch-checkpoint.js";
 export * from "./weights.js";
 export * from "./weight-names.js";
 export * from "./tokenizer.js";
