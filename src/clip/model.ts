@@ -73,23 +73,39 @@ export interface ClipModelLoadOptions extends OrtSessionOptions {
  * native input size it loads OpenAI's model (QuickGELU); at any other size (518 for ViT-L/14-336) it
  * builds `CLIP(**model_cfg)` from a config without `quick_gelu`, so both towers run exact GELU on
  * QuickGELU-trained weights. The paper's numbers and the authors' checkpoints come from that variant.
+ * `config` is the model's as loaded from its files (its activation: the one it was trained with).
  */
 export function releasedActivation(config: ClipConfig, size: number): ClipActivation {
   return size === config.vision.imageSize ? config.activation : "gelu";
+}
+
+function checkActivation(activation: string): asserts activation is ClipActivation {
+  if (activation !== "gelu" && activation !== "quick-gelu") {
+    throw new InvalidArgumentError(`activation must be "gelu" (exact) or "quick-gelu" (OpenAI CLIP's), got ${JSON.stringify(activation)}`);
+  }
 }
 
 export class ClipModel {
   private readonly visionSessions = new Map<string, Promise<InferenceSession>>();
   private textSession?: Promise<InferenceSession>;
 
+  /**
+   * Names the function the backbone computes: the weights file's sha256, suffixed with the activation
+   * when it is not the one the weights were trained with, so features cached and heads trained with
+   * one activation are never reused with the other.
+   */
+  readonly fingerprint: string;
+
   private constructor(
     readonly dir: string,
     readonly config: ClipConfig,
     readonly weights: ClipWeights,
-    readonly fingerprint: string,
+    private readonly loaded: { fingerprint: string; activation: ClipActivation },
     readonly tokenizer: ClipTokenizer,
     private readonly ortOptions: OrtSessionOptions,
-  ) {}
+  ) {
+    this.fingerprint = config.activation === loaded.activation ? loaded.fingerprint : `${loaded.fingerprint}+${config.activation}`;
+  }
 
   /** A model directory (Hugging Face or OpenAI layout) or a Hugging Face model id (downloaded and cached). */
   static async load(dirOrHubId: string, opts: ClipModelLoadOptions = {}): Promise<ClipModel> {
@@ -101,13 +117,29 @@ export class ClipModel {
     const loaded = await loadClipDir(dir, { format: opts.format });
     const tokenizer = await ClipTokenizer.fromDir(dir);
     const activation = opts.activation ?? releasedActivation(loaded.config, opts.size ?? loaded.config.vision.imageSize);
-    if (activation !== "gelu" && activation !== "quick-gelu") {
-      throw new InvalidArgumentError(`activation must be "gelu" or "quick-gelu", got ${JSON.stringify(activation)}`);
-    }
-    // The fingerprint names the function the backbone computes, so features cached and heads trained
-    // with one activation are never reused with the other.
-    const fingerprint = activation === loaded.config.activation ? loaded.fingerprint : `${loaded.fingerprint}+${activation}`;
-    return new ClipModel(dir, { ...loaded.config, activation }, loaded.weights, fingerprint, tokenizer, ortOptions);
+    checkActivation(activation);
+    const files = { fingerprint: loaded.fingerprint, activation: loaded.config.activation };
+    return new ClipModel(dir, { ...loaded.config, activation }, loaded.weights, files, tokenizer, ortOptions);
+  }
+
+  /** The activation the weights were trained with (their config's; OpenAI checkpoints: QuickGELU). */
+  get trainedActivation(): ClipActivation {
+    return this.loaded.activation;
+  }
+
+  /** What the released code would run these weights with at input size `size` (`releasedActivation`). */
+  releasedActivationAt(size: number): ClipActivation {
+    return releasedActivation({ ...this.config, activation: this.loaded.activation }, size);
+  }
+
+  /**
+   * The same weights and tokenizer run with another MLP activation (no copy; sessions are its own).
+   * Use it when the run size, and so the released rule's choice, is known only after loading.
+   */
+  withActivation(activation: ClipActivation): ClipModel {
+    checkActivation(activation);
+    if (activation === this.config.activation) return this;
+    return new ClipModel(this.dir, { ...this.config, activation }, this.weights, this.loaded, this.tokenizer, this.ortOptions);
   }
 
   private visionSession(size: number, layers: number[], lnPost: boolean): Promise<InferenceSession> {

@@ -17,7 +17,7 @@ import { loadCheckpoint } from "../models/common/checkpoint.js";
 import { evaluateMethod, type EvaluationResults } from "../models/common/evaluate.js";
 import { createMethod } from "../models/common/registry.js";
 import { samplesTrainSource } from "../models/common/train-data.js";
-import type { TrainHistory } from "../models/common/train-options.js";
+import { simclipTrainingProtocol, type TrainHistory } from "../models/common/train-options.js";
 import type { AnomalyMethod } from "../models/common/types.js";
 import type { SimClipConfig } from "../models/simclip/config.js";
 import { SimClip } from "../models/simclip/model.js";
@@ -65,10 +65,12 @@ export class ExperimentContext {
    * patch-14 backbones (the authors' input for ViT-L/14-336), else the backbone's own input size.
    */
   static async open(setup: ExperimentSetup): Promise<ExperimentContext> {
-    const model = await openBackbone(setup.config);
-    const v = model.config.vision;
+    const loaded = await openBackbone(setup.config);
+    const v = loaded.config.vision;
     const size = setup.size ?? (v.patchSize === 14 && !setup.config.quick ? 518 : v.imageSize);
-    const layers = setup.layers ?? quarterLayers(model.config);
+    const layers = setup.layers ?? quarterLayers(loaded.config);
+    // The released code's backbone at this size (exact GELU away from the native size).
+    const model = loaded.withActivation(setup.activation ?? loaded.releasedActivationAt(size));
     return new ExperimentContext(setup, model, size, layers);
   }
 
@@ -114,10 +116,12 @@ export class ExperimentContext {
     const train = await this.dataset(direction.train);
     const method = await this.create(name, opts);
     if (!method.fit) throw new InvalidArgumentError(`method "${name}" has nothing to train`);
+    // Each method's own recipe; the setup overrides only what it names (the quick CI mode).
+    const protocol = { ...(method.trainingProtocol?.(train.name) ?? simclipTrainingProtocol(train.name)), ...this.setup.training };
     // Keyed by the method's resolved config, so Table 3's "MHVA + IPT" row and Table 1's SimCLIP share one run.
     const key = {
       name, config: (method as { config?: unknown }).config ?? null, size: method.size, layers: method.layers,
-      train: `${train.name}:${train.root}`, training: this.setup.training, backbone: this.model.fingerprint,
+      train: `${train.name}:${train.root}`, training: protocol, backbone: this.model.fingerprint,
     };
     const hash = createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 16);
     const dir = path.join(this.setup.dataDir, "checkpoints", `${name.replace(/[^a-z0-9]+/gi, "_")}-${direction.train}-${hash}`);
@@ -132,11 +136,11 @@ export class ExperimentContext {
     const work = `${dir}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
     await rm(dir, { recursive: true, force: true });
     const features = await this.features();
-    const source = await samplesTrainSource(train.samples.filter((s) => s.split === "test"), { features, loadMask, size: method.size });
-    const t = this.setup.training;
-    const history = await method.fit(source, {
-      epochs: t.epochs, batchSize: t.batchSize, seed: t.seed, checkpointDir: work, label: `train ${name} on ${direction.train}`,
+    const source = await samplesTrainSource(train.samples.filter((s) => s.split === "test"), {
+      features, loadMask, size: method.size, mosaic: { rate: protocol.mosaicRate, dir: path.join(this.setup.dataDir, "mosaics") },
     });
+    const { mosaicRate: _mosaic, ...options } = protocol;
+    const history = await method.fit(source, { ...options, checkpointDir: work, label: `train ${name} on ${direction.train}` });
     await writeFile(path.join(work, "history.json"), JSON.stringify({ key, ...history }, null, 2) + "\n");
     try {
       await rename(work, dir);

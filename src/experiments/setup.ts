@@ -6,14 +6,15 @@
  * SIMCLIP_CACHE_DIR says otherwise), so every table reuses one training run per (direction, config).
  */
 import { InvalidArgumentError } from "../errors.js";
+import type { TrainingProtocol } from "../models/common/train-options.js";
+import type { ClipActivation } from "../clip/config.js";
 import { isRealSetup, loadNotebookConfig, setupLabel, type LoadNotebookConfigOptions, type NotebookConfig } from "../notebook/config.js";
 
-export interface ExperimentTraining {
-  epochs: number;
-  batchSize: number;
-  /** Initialisation and shuffling seed (authors: 111). */
-  seed: number;
-}
+/**
+ * Fields that override every method's own training recipe (`AnomalyMethod.trainingProtocol`); empty
+ * on the paper's protocol, so each method trains as its released script does.
+ */
+export type ExperimentTraining = Partial<TrainingProtocol>;
 
 export interface ExperimentSetup {
   config: NotebookConfig;
@@ -24,6 +25,8 @@ export interface ExperimentSetup {
   /** Hooked layers; undefined: four spread over the depth (the paper's 6, 12, 18, 24 of ViT-L/14). */
   layers?: number[];
   training: ExperimentTraining;
+  /** The backbone's MLP activation; undefined: the released code's rule at `size` (exact GELU away from the native size). */
+  activation?: ClipActivation;
   /** k of the few-shot rows (paper: 1, 2, 4). */
   shots: number[];
   /** Seeds of the k-shot draws (paper: 5). */
@@ -34,10 +37,10 @@ export interface ExperimentSetup {
 
 /** The paper's protocol on real data; the quick one CI runs; the synthetic default in between. */
 function defaults(config: NotebookConfig): Omit<ExperimentSetup, "config" | "dataDir"> {
-  if (config.quick) return { training: { epochs: 1, batchSize: 4, seed: 111 }, shots: [1], seeds: [0], batchSize: 8 };
-  if (isRealSetup(config)) return { training: { epochs: 5, batchSize: 16, seed: 111 }, shots: [1, 2, 4], seeds: [0, 1, 2, 3, 4], batchSize: 8 };
+  if (config.quick) return { training: { epochs: 1, batchSize: 4, mosaicRate: 0 }, shots: [1], seeds: [0], batchSize: 8 };
+  if (isRealSetup(config)) return { training: {}, shots: [1, 2, 4], seeds: [0, 1, 2, 3, 4], batchSize: 8 };
   // Synthetic + demo backbone: two seeds keep the default job inside its 10-minute budget on 2 cores.
-  return { training: { epochs: 5, batchSize: 8, seed: 111 }, shots: [1, 2, 4], seeds: [0, 1], batchSize: 8 };
+  return { training: {}, shots: [1, 2, 4], seeds: [0, 1], batchSize: 8 };
 }
 
 export interface LoadExperimentSetupOptions extends LoadNotebookConfigOptions {

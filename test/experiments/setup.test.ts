@@ -18,11 +18,12 @@ test("loadExperimentSetup: data/ of the project unless SIMCLIP_CACHE_DIR; quick 
     assert.equal(synthetic.config.cacheDir, synthetic.dataDir);
     assert.ok(isSyntheticExperiment(synthetic));
     assert.match(experimentLabel(synthetic), /SYNTHETIC SETUP/);
-    assert.deepEqual([synthetic.shots, synthetic.seeds, synthetic.training.epochs], [[1, 2, 4], [0, 1], 5]);
+    // No training override: every method trains with its own released recipe.
+    assert.deepEqual([synthetic.shots, synthetic.seeds, synthetic.training], [[1, 2, 4], [0, 1], {}]);
 
     const quick = loadExperimentSetup({ env: { SIMCLIP_CACHE_DIR: "/tmp/elsewhere" }, cwd, quick: true });
     assert.equal(quick.dataDir, "/tmp/elsewhere");
-    assert.deepEqual([quick.config.quick, quick.shots, quick.seeds, quick.training.epochs], [true, [1], [0], 1]);
+    assert.deepEqual([quick.config.quick, quick.shots, quick.seeds, quick.training], [true, [1], [0], { epochs: 1, batchSize: 4, mosaicRate: 0 }]);
 
     assert.throws(() => loadExperimentSetup({ env: {}, cwd, overrides: { shots: [0] } }), InvalidArgumentError);
     assert.throws(() => loadExperimentSetup({ env: {}, cwd, overrides: { seeds: [] } }), InvalidArgumentError);

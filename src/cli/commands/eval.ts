@@ -7,18 +7,18 @@
  */
 import { writeFile } from "node:fs/promises";
 import { Command } from "commander";
-import { ClipModel } from "../../clip/model.js";
 import { isRandomDemoModel } from "../../clip/demo-model.js";
 import { loadMask } from "../../clip/preprocess.js";
 import { loadDataset } from "../../data/load.js";
 import { formatMetricTable, type EvaluationTable, type MetricName } from "../../metrics/index.js";
-import { loadCheckpoint } from "../../models/common/checkpoint.js";
 import { createMethod, methodNames, methodOptionSchema } from "../../models/common/registry.js";
 import { evaluateMethod, type EvaluationResults } from "../../models/common/evaluate.js";
 import { defaultFeatureCacheDir, openMethodFeatures } from "../../models/common/setup.js";
 import {
   addMethodOptionFlags, methodOptionsFromCommand, parseLayerList, parseNameList, parseNonNegativeInt, parsePositiveInt, resolvedMethodOptions, validateMethodOptions,
 } from "../../models/common/options.js";
+import type { ClipActivation } from "../../clip/config.js";
+import { activationOption, openBackboneAndCheckpoint } from "../open-checkpoint.js";
 
 interface EvalCliOptions {
   method: string;
@@ -34,6 +34,7 @@ interface EvalCliOptions {
   batch: number;
   cache: string;
   threads?: number;
+  activation?: ClipActivation;
 }
 
 /** The results' means as a metrics table, for the terminal. */
@@ -56,7 +57,7 @@ export function register(program: Command): void {
     .description("Evaluate a method on a dataset's test split: I-AUROC, I-AP, P-AUROC, PRO per class and their mean.")
     .option("--method <name>", `method (${methodNames().join(", ")})`, "simclip")
     .requiredOption("--model <dir>", "CLIP model directory (the one the checkpoint was trained on)")
-    .option("--checkpoint <dir>", "trained checkpoint (simclip train --out); without it the method runs untrained")
+    .option("--checkpoint <dir>", "trained checkpoint: a simclip train --out directory, or the authors' released clip.pth + visionAdapter.pth; without it the method runs untrained")
     .requiredOption("--dataset <spec>", "mvtec:ROOT | visa:ROOT | custom:ROOT")
     .requiredOption("--out <file>", "results JSON")
     .option("--shots <k>", "k normal reference images per class (0 = zero-shot)", parseNonNegativeInt("shots"), 0)
@@ -66,17 +67,17 @@ export function register(program: Command): void {
     .option("--categories <list>", "only these classes (comma-separated)", parseNameList)
     .option("--batch <n>", "images per scoring call", parsePositiveInt("batch"), 8)
     .option("--cache <dir>", "feature cache root", defaultFeatureCacheDir())
-    .option("--threads <n>", "onnxruntime intra-op threads (default: all cores)", parsePositiveInt("threads"));
+    .option("--threads <n>", "onnxruntime intra-op threads (default: all cores)", parsePositiveInt("threads"))
+    .addOption(activationOption("the checkpoint's, else the released rule at --size"));
   addMethodOptionFlags(cmd)
     .action(async (o: EvalCliOptions, command: Command) => {
       // Checked before the model loads, so a typo fails at once.
       const schema = await methodOptionSchema(o.method);
       const options = validateMethodOptions(o.method, schema, methodOptionsFromCommand(command));
-      const model = await ClipModel.load(o.model, { threads: o.threads });
+      const { model, checkpoint } = await openBackboneAndCheckpoint(o);
       try {
         const random = await isRandomDemoModel(model.dir);
         if (random) process.stderr.write(`simclip: note: ${o.model} is a random demo backbone; these numbers say nothing about real CLIP\n`);
-        const checkpoint = o.checkpoint ? await loadCheckpoint(o.checkpoint) : undefined;
         const method = await createMethod(o.method, { backbone: model, checkpoint, size: o.size, layers: o.layers, options });
         const dataset = await loadDataset(o.dataset, o.categories ? { categories: o.categories } : {});
         const features = await openMethodFeatures(model, method, o.cache);
@@ -88,7 +89,7 @@ export function register(program: Command): void {
           batchSize: o.batch,
         });
         // The method options in force (defaults included), so a results file says which Table 6 variant it is.
-        const out = { ...results, options: resolvedMethodOptions(o.method, schema, options), backbone: { model: model.dir, fingerprint: model.fingerprint, random_demo: random }, checkpoint: o.checkpoint ?? null };
+        const out = { ...results, options: resolvedMethodOptions(o.method, schema, options), backbone: { model: model.dir, fingerprint: model.fingerprint, activation: model.config.activation, random_demo: random }, checkpoint: o.checkpoint ?? null };
         await writeFile(o.out, JSON.stringify(out, null, 2) + "\n");
         process.stdout.write(`${meanTable(results)}\n${results.notes ? results.notes.join("\n") + "\n" : ""}results written to ${o.out}\n`);
         method.dispose?.();

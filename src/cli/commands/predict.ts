@@ -5,13 +5,13 @@
  */
 import { Command } from "commander";
 import { InvalidArgumentError } from "../../errors.js";
-import { ClipModel } from "../../clip/model.js";
-import { loadCheckpoint } from "../../models/common/checkpoint.js";
+import type { ClipActivation } from "../../clip/config.js";
 import { createMethod, methodNames, methodOptionSchema } from "../../models/common/registry.js";
 import { listReferenceImages, predictImages, predictionNames, writePrediction } from "../../models/common/predict.js";
 import {
   addMethodOptionFlags, methodOptionsFromCommand, parseLayerList, parsePositiveInt, parsePositiveNumber, validateMethodOptions,
 } from "../../models/common/options.js";
+import { activationOption, openBackboneAndCheckpoint } from "../open-checkpoint.js";
 
 interface PredictCliOptions {
   method: string;
@@ -25,6 +25,7 @@ interface PredictCliOptions {
   layers?: number[];
   mapMax?: number;
   threads?: number;
+  activation?: ClipActivation;
 }
 
 export function register(program: Command): void {
@@ -37,7 +38,7 @@ export function register(program: Command): void {
     )
     .option("--method <name>", `method (${methodNames().join(", ")})`, "simclip")
     .requiredOption("--model <dir>", "CLIP model directory (the one the checkpoint was trained on)")
-    .option("--checkpoint <dir>", "trained checkpoint (simclip train --out)")
+    .option("--checkpoint <dir>", "trained checkpoint: a simclip train --out directory, or the authors' released clip.pth + visionAdapter.pth")
     .requiredOption("--out <dir>", "output directory")
     .option("--category <name>", "object name used in the prompts (\"a photo of a [cls] with defect.\")", "object")
     .option("--references <images...>", "few-shot: normal reference images of the class (put them after the query images, or end the list with --)")
@@ -45,7 +46,8 @@ export function register(program: Command): void {
     .option("--size <px>", "input and map size (default: the checkpoint's, else 518)", parsePositiveInt("size"))
     .option("--layers <list>", "1-based hooked blocks (default: the checkpoint's, else 6,12,18,24)", parseLayerList)
     .option("--map-max <x>", "map value drawn as full scale (default: the number of hooked layers, SimCLIP's maximum)", parsePositiveNumber("map-max"))
-    .option("--threads <n>", "onnxruntime intra-op threads (default: all cores)", parsePositiveInt("threads"));
+    .option("--threads <n>", "onnxruntime intra-op threads (default: all cores)", parsePositiveInt("threads"))
+    .addOption(activationOption("the checkpoint's, else the released rule at --size"));
   addMethodOptionFlags(cmd)
     .argument("<images...>", "image files")
     .action(async (images: string[], o: PredictCliOptions, command: Command) => {
@@ -54,9 +56,8 @@ export function register(program: Command): void {
       const options = validateMethodOptions(o.method, await methodOptionSchema(o.method), methodOptionsFromCommand(command));
       const names = predictionNames(images);
       const references = o.referenceDir ? await listReferenceImages(o.referenceDir) : (o.references ?? []);
-      const model = await ClipModel.load(o.model, { threads: o.threads });
+      const { model, checkpoint } = await openBackboneAndCheckpoint(o);
       try {
-        const checkpoint = o.checkpoint ? await loadCheckpoint(o.checkpoint) : undefined;
         const method = await createMethod(o.method, { backbone: model, checkpoint, size: o.size, layers: o.layers, options });
         try {
           const predictions = await predictImages(method, model, images, o.category, { references });

@@ -104,7 +104,7 @@ export class AprilGan implements AnomalyMethod, TrainableObjective {
     await this.prepare(source.categories);
     // APRIL-GAN's train.py: batch 8, constant learning rate (no scheduler).
     const o: TrainOptions = { batchSize: 8, schedule: "constant", label: "train april-gan", ...opts };
-    return trainLoop(this, source, o, (dir) => saveCheckpoint(dir, this.state(), this.backbone.fingerprint));
+    return trainLoop(this, source, o, (dir) => saveCheckpoint(dir, this.state(), this.backbone));
   }
 
   async setMemory(category: string, normals: ImageFeatures[]): Promise<void> {

@@ -1,6 +1,6 @@
 /**
  * Checkpoints of any method: `<dir>/weights.safetensors` (the method's float32 tensors, bit-exact) and
- * `<dir>/config.json` (method name, its config, the backbone's weights fingerprint, library version).
+ * `<dir>/config.json` (method name, its config, the backbone's fingerprint and MLP activation).
  * Writes are atomic per file (safetensors writer renames a temp file; config likewise), and the config
  * is written last, so a directory with a config always has complete weights.
  */
@@ -10,6 +10,7 @@ import { FileFormatError, MissingFileError, SimclipError } from "../../errors.js
 import { readSafetensors, writeSafetensors } from "../../clip/safetensors.js";
 import { tf } from "../../tf.js";
 import { variableKey } from "./init.js";
+import type { ClipActivation } from "../../clip/config.js";
 import type { MethodState } from "./types.js";
 
 export const CHECKPOINT_WEIGHTS = "weights.safetensors";
@@ -62,18 +63,27 @@ interface CheckpointConfigFile {
   version: 1;
   method: string;
   backboneFingerprint: string;
+  /** The backbone's MLP activation during training (absent in checkpoints written before it was recorded). */
+  activation?: ClipActivation;
   config: Record<string, unknown>;
   savedAt: string;
 }
 
-export async function saveCheckpoint(dir: string, state: MethodState, backboneFingerprint: string): Promise<void> {
+/** What a checkpoint records of the backbone it was trained on. */
+export interface CheckpointBackbone {
+  readonly fingerprint: string;
+  readonly config: { readonly activation: ClipActivation };
+}
+
+export async function saveCheckpoint(dir: string, state: MethodState, backbone: CheckpointBackbone): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeSafetensors(path.join(dir, CHECKPOINT_WEIGHTS), state.tensors, { format: FORMAT, method: state.method });
   const file: CheckpointConfigFile = {
     format: FORMAT,
     version: 1,
     method: state.method,
-    backboneFingerprint,
+    backboneFingerprint: backbone.fingerprint,
+    activation: backbone.config.activation,
     config: state.config,
     savedAt: new Date().toISOString(),
   };
@@ -87,6 +97,8 @@ export interface LoadedCheckpoint {
   dir: string;
   state: MethodState;
   backboneFingerprint: string;
+  /** The backbone activation it was trained with, when recorded: load the backbone with it. */
+  activation?: ClipActivation;
 }
 
 export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
@@ -110,6 +122,7 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   return {
     dir,
     backboneFingerprint: file.backboneFingerprint,
+    ...(file.activation ? { activation: file.activation } : {}),
     state: { method: file.method, config: file.config, tensors },
   };
 }

@@ -8,7 +8,7 @@ import { InvalidArgumentError, SimclipError } from "../../errors.js";
 import { startProgress } from "../../progress.js";
 import { createRng } from "./init.js";
 import type { GradientResult, LossTerm, TrainableObjective, TrainItem, TrainSource } from "./types.js";
-import type { StepInfo, TrainHistory, TrainOptions } from "./train-options.js";
+import { simclipTrainingProtocol, type StepInfo, type TrainHistory, type TrainOptions } from "./train-options.js";
 
 /** The loss became NaN or infinite; the parameters were not updated with it. */
 export class NonFiniteLossError extends SimclipError {
@@ -35,13 +35,14 @@ export function cosineLr(base: number, epoch: number, tMax: number): number {
 }
 
 function resolve(opts: TrainOptions) {
+  const d = simclipTrainingProtocol("");
   const o = {
-    epochs: opts.epochs ?? 5,
-    batchSize: opts.batchSize ?? 16,
-    lr: opts.lr ?? 1e-3,
-    betas: opts.betas ?? ([0.5, 0.999] as [number, number]),
-    schedule: opts.schedule ?? "cosine",
-    seed: opts.seed ?? 111,
+    epochs: opts.epochs ?? d.epochs,
+    batchSize: opts.batchSize ?? d.batchSize,
+    lr: opts.lr ?? d.lr,
+    betas: opts.betas ?? d.betas,
+    schedule: opts.schedule ?? d.schedule,
+    seed: opts.seed ?? d.seed,
   };
   if (!(Number.isInteger(o.epochs) && o.epochs > 0)) throw new InvalidArgumentError(`epochs must be a positive integer, got ${o.epochs}`);
   if (!(Number.isInteger(o.batchSize) && o.batchSize > 0)) throw new InvalidArgumentError(`batch size must be a positive integer, got ${o.batchSize}`);

@@ -1,4 +1,30 @@
-/** Options and history of the shared training loop (`train-loop.ts`). */
+/** Options and history of the shared training loop (`train-loop.ts`), and each method's own training recipe. */
+
+/**
+ * A method's training recipe, as its released training script runs it. The experiment runner trains
+ * every method with its own (`AnomalyMethod.trainingProtocol`); a setup may override single fields
+ * (the quick CI mode does).
+ */
+export interface TrainingProtocol {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  betas: [number, number];
+  schedule: "cosine" | "constant";
+  seed: number;
+  /** 2 x 2 mosaic rate (`mosaic.ts`); 0 = off. */
+  mosaicRate: number;
+}
+
+/**
+ * The released SimCLIP `train.py`: batch 16, Adam 1e-3 with betas (0.5, 0.999), cosine over
+ * int(1.2 x epochs) stepped per epoch, seed 111, 5 epochs (the paper; its released checkpoints are
+ * from epoch 20); mosaic rate 0.2 when training on MVTec (its `aug_rate`), none on VisA. The training
+ * loop's defaults, and the recipe of methods that declare none.
+ */
+export function simclipTrainingProtocol(trainLayout: string): TrainingProtocol {
+  return { epochs: 5, batchSize: 16, lr: 1e-3, betas: [0.5, 0.999], schedule: "cosine", seed: 111, mosaicRate: trainLayout === "mvtec" ? 0.2 : 0 };
+}
 
 export interface TrainOptions {
   /** Passes over the training source. Default 5 (the paper; the authors' released checkpoints are from epoch 20). */

@@ -11,7 +11,7 @@
  */
 import type { tf } from "../../tf.js";
 import type { ImageFeatures } from "../../cache/source.js";
-import type { TrainHistory, TrainOptions } from "./train-options.js";
+import type { TrainHistory, TrainingProtocol, TrainOptions } from "./train-options.js";
 
 export type { ImageFeatures };
 
@@ -95,6 +95,11 @@ export interface AnomalyMethod {
   prepare?(categories: string[]): Promise<void>;
   /** Zero-shot training on auxiliary data (the other dataset's test split). */
   fit?(source: TrainSource, opts: TrainOptions): Promise<TrainHistory>;
+  /**
+   * The method's own training recipe for a training set of this layout ("mvtec", "visa", ...), as its
+   * released training script runs it; methods without one train with `simclipTrainingProtocol`'s.
+   */
+  trainingProtocol?(trainLayout: string): TrainingProtocol;
   /** Few-shot: k normal reference images of `category` (their cached features) before scoring it. */
   setMemory?(category: string, normals: ImageFeatures[]): Promise<void>;
   /**

@@ -204,7 +204,7 @@ export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
     await this.prepare(source.categories);
     // AnomalyCLIP's train.py: batch 8, no scheduler; CoOp/CoCoOp train in SimCLIP's loop settings.
     const o: TrainOptions = this.config.variant === "anomalyclip" ? { batchSize: 8, schedule: "constant", ...opts } : opts;
-    return trainLoop(this, source, { label: `train ${this.name}`, ...o }, (dir) => saveCheckpoint(dir, this.state(), this.backbone.fingerprint));
+    return trainLoop(this, source, { label: `train ${this.name}`, ...o }, (dir) => saveCheckpoint(dir, this.state(), this.backbone));
   }
 
   async score(batch: FeatureBatch): Promise<MethodOutput> {

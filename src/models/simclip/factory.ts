@@ -34,5 +34,5 @@ export async function loadSimClip(backbone: SimClipBackbone, dir: string): Promi
 
 /** Notebook convenience: save a SimCLIP's trained state (safetensors + config JSON). */
 export async function saveSimClip(m: SimClip, dir: string): Promise<void> {
-  await saveCheckpoint(dir, m.state(), m.backbone.fingerprint);
+  await saveCheckpoint(dir, m.state(), m.backbone);
 }

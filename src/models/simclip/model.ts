@@ -15,7 +15,7 @@ import { CheckpointMismatchError, saveCheckpoint, variableTensors } from "../com
 import type {
   AnomalyMethod, FeatureBatch, GradientResult, LossTerm, MethodOutput, MethodState, TrainItem, TrainSource, TrainableObjective,
 } from "../common/types.js";
-import type { TrainHistory, TrainOptions } from "../common/train-options.js";
+import { simclipTrainingProtocol, type TrainHistory, type TrainingProtocol, type TrainOptions } from "../common/train-options.js";
 import { resolveSimClipConfig, type SimClipConfig, type SimClipDims } from "./config.js";
 import { MultiHierarchyVisionAdapter } from "./mhva.js";
 import { ImplicitPromptTuning } from "./ipt.js";
@@ -201,9 +201,13 @@ export class SimClip implements AnomalyMethod, TrainableObjective {
     return simclipLossAndGradients(this, items);
   }
 
+  trainingProtocol(trainLayout: string): TrainingProtocol {
+    return simclipTrainingProtocol(trainLayout);
+  }
+
   async fit(source: TrainSource, opts: TrainOptions = {}): Promise<TrainHistory> {
     await this.prepare(source.categories);
-    return trainLoop(this, source, opts, (dir) => saveCheckpoint(dir, this.state(), this.backbone.fingerprint));
+    return trainLoop(this, source, opts, (dir) => saveCheckpoint(dir, this.state(), this.backbone));
   }
 
   async score(batch: FeatureBatch): Promise<MethodOutput> {
