@@ -17,13 +17,13 @@ import { loadCheckpoint } from "../models/common/checkpoint.js";
 import { evaluateMethod, type EvaluationResults } from "../models/common/evaluate.js";
 import { createMethod } from "../models/common/registry.js";
 import { samplesTrainSource } from "../models/common/train-data.js";
-import { simclipTrainingProtocol, type TrainHistory } from "../models/common/train-options.js";
+import { simclipTrainingProtocol, type TrainHistory, type TrainingProtocol } from "../models/common/train-options.js";
 import type { AnomalyMethod } from "../models/common/types.js";
 import type { SimClipConfig } from "../models/simclip/config.js";
 import { SimClip } from "../models/simclip/model.js";
 import { openBackbone, openDataset } from "../notebook/resources.js";
 import { quarterLayers } from "../models/clip-ac/geometry.js";
-import type { ExperimentSetup } from "./setup.js";
+import type { ExperimentSetup, ExperimentTraining } from "./setup.js";
 
 export type PaperDatasetName = "mvtec" | "visa";
 
@@ -116,8 +116,7 @@ export class ExperimentContext {
     const train = await this.dataset(direction.train);
     const method = await this.create(name, opts);
     if (!method.fit) throw new InvalidArgumentError(`method "${name}" has nothing to train`);
-    // Each method's own recipe; the setup overrides only what it names (the quick CI mode).
-    const protocol = { ...(method.trainingProtocol?.(train.name) ?? simclipTrainingProtocol(train.name)), ...this.setup.training };
+    const protocol = trainingProtocolFor(method, train.name, this.setup.training);
     // Keyed by the method's resolved config, so Table 3's "MHVA + IPT" row and Table 1's SimCLIP share one run.
     const key = {
       name, config: (method as { config?: unknown }).config ?? null, size: method.size, layers: method.layers,
@@ -166,6 +165,14 @@ export class ExperimentContext {
   async dispose(): Promise<void> {
     await this.model.dispose();
   }
+}
+
+/**
+ * The recipe `method` trains with on a training set of layout `trainLayout`: its own (as its released
+ * script runs it), with only the fields `overrides` names replaced (the quick CI mode's).
+ */
+export function trainingProtocolFor(method: Pick<AnomalyMethod, "trainingProtocol">, trainLayout: string, overrides: ExperimentTraining = {}): TrainingProtocol {
+  return { ...(method.trainingProtocol?.(trainLayout) ?? simclipTrainingProtocol(trainLayout)), ...overrides };
 }
 
 /**

@@ -71,7 +71,7 @@ test("simclip eval --no-pao (Table 6 FD only) gives the library's FD-only SimCLI
   const out = path.join(tmp, "fd-only.json");
   await cli(["eval", "--method", "simclip+", "--model", TINY, "--dataset", `mvtec:${root}`, "--shots", "1", "--seeds", "2", ...GEOMETRY, "--cache", path.join(tmp, "cli-cache"), "--out", out, "--no-pao"]);
   const fromCli = JSON.parse(await readFile(out, "utf8")) as EvaluationResults & { options: Record<string, unknown> };
-  assert.deepEqual(fromCli.options, { fd: true, pao: false, weighting: "per-layer", imageScoreMap: "few-shot" });
+  assert.deepEqual(fromCli.options, { fd: true, pao: false, weighting: "last-layer", imageScoreMap: "zero-shot+fd" });
   assert.deepEqual([fromCli.method, fromCli.shots, fromCli.seeds], ["simclip+", 1, [0, 1]]);
 
   const features = await FeatureCache.open(path.join(tmp, "lib-cache"), clipFeatureSource(model, { size: S, layers: LAYERS }));

@@ -9,15 +9,15 @@ import type { TrainItem } from "../../../src/models/common/types.js";
 import { fakeBackbone, fakeFeatures, TINY } from "../common/fake-backbone.js";
 import { bilinearAlignCorners, cosine, withTextEmbeds } from "./tiny.js";
 
-test("APRIL-GAN prompt ensemble: 7 normal and 5 anomalous states x 35 templates, states outer, underscores as spaces", () => {
+test("APRIL-GAN prompt ensemble: 7 normal and 5 anomalous states x 35 templates, states outer, raw class names as the released code uses them", () => {
   const p = aprilGanPrompts("metal_nut");
   assert.equal(APRIL_GAN_TEMPLATES.length, 35);
   assert.equal(p.normal.length, 7 * 35);
   assert.equal(p.anomalous.length, 5 * 35);
-  assert.equal(p.normal[0], "a bad photo of a metal nut.");
-  assert.equal(p.normal[4 * 35 + 18], "a photo of a metal nut without flaw.");
-  assert.equal(p.anomalous[35], "a bad photo of a broken metal nut.");
-  assert.equal(p.anomalous[5 * 35 - 1], "this is one metal nut with damage in the scene.");
+  assert.equal(p.normal[0], "a bad photo of a metal_nut.");
+  assert.equal(p.normal[4 * 35 + 18], "a photo of a metal_nut without flaw.");
+  assert.equal(p.anomalous[35], "a bad photo of a broken metal_nut.");
+  assert.equal(p.anomalous[5 * 35 - 1], "this is one metal_nut with damage in the scene.");
   assert.equal(new Set([...p.normal, ...p.anomalous]).size, 12 * 35);
 });
 

@@ -72,7 +72,7 @@ test("the CLI flags map to SimCLIP+'s keys only when given", () => {
 test("the registry declares SimCLIP+'s switches with the paper's defaults and rejects options a method lacks", async () => {
   const schema = await methodOptionSchema("simclip+");
   // The paper's defaults (Sec. 3.3 / Algorithm 1), written out independently of config.ts.
-  assert.deepEqual(resolvedMethodOptions("simclip+", schema), { fd: true, pao: true, weighting: "per-layer", imageScoreMap: "few-shot" });
+  assert.deepEqual(resolvedMethodOptions("simclip+", schema), { fd: true, pao: true, weighting: "last-layer", imageScoreMap: "zero-shot+fd" });
   assert.deepEqual(await methodOptionSchema("patchcore"), {});
   await assert.rejects(methodOptionSchema("nope"), /unknown method "nope"; known: /);
   // Rejected before the factory runs: the backbone is never touched.
@@ -87,7 +87,7 @@ test("createMethod builds SimCLIP+ with the options it is given (strings or type
   try {
     const m = await createMethod("simclip+", { backbone: model, size: 64, layers: [1, 2, 3, 4], options: { pao: "false", weighting: "last-layer" } });
     assert.ok(m instanceof SimClipPlus);
-    assert.deepEqual(m.config, { fd: true, pao: false, weighting: "last-layer", imageScoreMap: "few-shot" });
+    assert.deepEqual(m.config, { fd: true, pao: false, weighting: "last-layer", imageScoreMap: "zero-shot+fd" });
     assert.deepEqual([m.size, m.layers], [64, [1, 2, 3, 4]]);
     m.dispose();
   } finally {

@@ -25,7 +25,7 @@ export const VARIANTS: Record<string, Partial<SimClipPlusConfig>> = {
   "FD only": { fd: true, pao: false },
   "PAO only": { fd: false, pao: true },
   "FD + PAO": { fd: true, pao: true },
-  "FD + PAO, last-layer weighting": { fd: true, pao: true, weighting: "last-layer" },
+  "FD + PAO, paper's wording": { fd: true, pao: true, weighting: "per-layer", imageScoreMap: "few-shot" },
 };
 
 export interface SyntheticRun {

@@ -26,13 +26,15 @@ test("MHVA: one [W, E] linear per layer; output [N, E] equals x W + b; gradient 
   a.dispose();
 });
 
-test("IPT: refined prompts [n, Wt] = x_eot + c0 (x^T w + b_w) + c1 MLP(P_s) + c_b; projection keeps W and c in [0, 1]", async () => {
+test("IPT: refined prompts [n, Wt] = x_eot + c0 (x^T w + b_w) + c1 MLP(P_s) + c_b; released init U[0, 1], unclamped; the paper's clamp as a switch", async () => {
   await tfReady();
   const L = 5, Wt = 3;
   const ipt = new ImplicitPromptTuning(L, Wt, 8, 6, createRng("ipt", 2));
-  for (const v of [ipt.tokenWeight, ipt.tokenBias, ipt.mixWeight]) {
+  // The released ConstrainLinear: weight AND bias uniform in [0, 1], so IPT acts from step 0.
+  for (const v of [ipt.tokenWeight, ipt.tokenBias, ipt.mixWeight, ipt.mixBias]) {
     const d = v.dataSync();
     assert.ok(d.every((x) => x >= 0 && x <= 1), `${v.name} initialised inside [0, 1]`);
+    assert.ok(d.some((x) => x > 0), `${v.name} not all zero`);
   }
   // One prompt: x [L, Wt]; xT [Wt, L].
   const x = Array.from({ length: L }, (_, t) => Array.from({ length: Wt }, (_, j) => Math.sin(1 + t * 3 + j)));
@@ -48,12 +50,21 @@ test("IPT: refined prompts [n, Wt] = x_eot + c0 (x^T w + b_w) + c1 MLP(P_s) + c_
   }
   const paper = ipt.refine(xT, tf.tensor2d([x[eot]!]), false).arraySync()[0]!;
   for (let j = 0; j < Wt; j++) assert.ok(Math.abs(paper[j]! - (out[j]! - x[eot]![j]!)) < 1e-5, "Eq. 5 without the EOT residual");
+  // Released: nothing constrains the parameters after a step.
   ipt.tokenWeight.assign(tf.fill([L, 1], 3));
   ipt.mixWeight.assign(tf.tensor1d([-2, 0.25]));
   ipt.project();
-  assert.ok(ipt.tokenWeight.dataSync().every((v) => v === 1));
-  assert.deepEqual([...ipt.mixWeight.dataSync()], [0, 0.25]);
+  assert.ok(ipt.tokenWeight.dataSync().every((v) => v === 3));
+  assert.deepEqual([...ipt.mixWeight.dataSync()], [-2, 0.25]);
   ipt.dispose();
+  // Paper's wording (`iptClamp`): W and c projected back into [0, 1].
+  const clamped = new ImplicitPromptTuning(L, Wt, 8, 6, createRng("ipt", 2), true);
+  clamped.tokenWeight.assign(tf.fill([L, 1], 3));
+  clamped.mixWeight.assign(tf.tensor1d([-2, 0.25]));
+  clamped.project();
+  assert.ok(clamped.tokenWeight.dataSync().every((v) => v === 1));
+  assert.deepEqual([...clamped.mixWeight.dataSync()], [0, 0.25]);
+  clamped.dispose();
 });
 
 test("SimCLIP shapes: prompt embeddings [u, 2, E] unit-norm, maps [S*S] in [0, |L|], scores in [0, 1]", async () => {
@@ -61,10 +72,15 @@ test("SimCLIP shapes: prompt embeddings [u, 2, E] unit-norm, maps [S*S] in [0, |
   const bb = fakeBackbone();
   const m = await SimClip.create(bb, { layers: [1, 3], size: 16, sigma: 0 });
   await m.prepare(["metal_nut", "pcb"]);
+  // Raw folder names, as the released code writes its prompts.
   assert.deepEqual(bb.calls[0], [
-    "a photo of a metal nut without defect.", "a photo of a metal nut with defect.",
+    "a photo of a metal_nut without defect.", "a photo of a metal_nut with defect.",
     "a photo of a pcb without defect.", "a photo of a pcb with defect.",
   ]);
+  const spaced = await SimClip.create(bb, { layers: [1, 3], size: 16, classNames: "spaces" });
+  await spaced.prepare(["metal_nut"]);
+  assert.deepEqual(bb.calls.at(-1), ["a photo of a metal nut without defect.", "a photo of a metal nut with defect."]);
+  spaced.dispose();
   const { plain, refined } = m.promptEmbeddings(["metal_nut", "pcb"]);
   assert.deepEqual(refined.shape, [2, 2, TINY.embedDim]);
   for (const t of [plain, refined]) {

@@ -76,7 +76,11 @@ export function referenceBackbone() {
 export async function referenceModel(): Promise<SimClip> {
   const d = ref.dims;
   const bb = referenceBackbone();
-  const config = resolveSimClipConfig({ layers: d.layers, size: d.S, iptHidden: d.hidden, iptSeedDim: d.seedDim, sigma: d.sigma }, simclipDims(bb.config));
+  // The reference's prompts spell class names with spaces ("metal nut"); the released default is the raw folder name.
+  const config = resolveSimClipConfig(
+    { layers: d.layers, size: d.S, iptHidden: d.hidden, iptSeedDim: d.seedDim, sigma: d.sigma, classNames: "spaces" },
+    simclipDims(bb.config),
+  );
   const tensors = new Map(Object.entries(ref.params).map(([k, t]) => [k, { data: Float32Array.from(t.data), shape: t.shape }]));
   return SimClip.fromState(bb, { method: "simclip", config: { simclip: config, dims: simclipDims(bb.config), backbone: bb.fingerprint }, tensors });
 }

@@ -20,7 +20,7 @@ import { readSafetensors, writeSafetensors } from "../../../src/clip/safetensors
 import { readTorchCheckpoint, torchStateDict } from "../../../src/clip/torch-checkpoint.js";
 import { loadClipDir, type WeightTensor } from "../../../src/clip/weights.js";
 import { loadDataset } from "../../../src/data/load.js";
-import { CheckpointMismatchError } from "../../../src/models/common/checkpoint.js";
+import { CheckpointMismatchError, loadCheckpoint } from "../../../src/models/common/checkpoint.js";
 import { predictImages } from "../../../src/models/common/predict.js";
 import { createMethod } from "../../../src/models/common/registry.js";
 import { clipFeatureSource } from "../../../src/cache/index.js";
@@ -31,6 +31,7 @@ import { SimClip } from "../../../src/models/simclip/model.js";
 import { readReleasedSimClip, releasedSimClipCheckpoint, releasedTrainableTensors } from "../../../src/models/simclip/released-checkpoint.js";
 import { openBackboneAndCheckpoint } from "../../../src/cli/open-checkpoint.js";
 import { readNpy } from "../../../src/viz/npy.js";
+import { tfReady } from "../../../src/tf.js";
 
 const FIX = path.join(import.meta.dirname, "../../fixtures/released-simclip");
 const TINY = path.join(import.meta.dirname, "../../fixtures/clip-tiny");
@@ -126,6 +127,51 @@ test("the released checkpoint loads: size from its positional embedding, exact G
   }
 });
 
+test("the backbone with exact GELU is the released CLIP at 80 px: patch tokens and prompt features, both executors; the activation keys the cache", async () => {
+  const ref = JSON.parse(await readFile(path.join(FIX, "zero-shot-80.json"), "utf8")) as ReleasedRun & {
+    text_features: Record<string, { class: { normal: number[]; abnormal: number[] } }>;
+    prompts: Record<string, { normal: string[]; abnormal: string[] }>;
+  };
+  await tfReady();
+  const model = await ClipModel.load(backboneDir, { size: 80 });
+  const quick = model.withActivation("quick-gelu");
+  try {
+    assert.equal(model.config.activation, "gelu");
+    assert.equal(model.releasedActivationAt(64), "quick-gelu");
+    assert.match(model.fingerprint, /\+gelu$/);
+    assert.equal(quick.fingerprint, model.fingerprint.replace(/\+gelu$/, ""));
+    const ids = [model, quick].map((m) => clipFeatureSource(m, { size: 80, layers: LAYERS }).id);
+    assert.notEqual(ids[0], ids[1]);
+
+    const out = await model.encodeImageFiles([path.join(DATA, ref.images[0]!.img_path)], { size: 80, layers: LAYERS, transform: "square" });
+    const tokens = await readNpy(path.join(FIX, "zero-shot-80", "debug-patch-tokens.npy"));
+    const per = 101 * 128;
+    for (const l of LAYERS) {
+      const err = maxAbsDiff(out.hiddenStates.get(l)!, tokens.data.subarray((l - 1) * per, l * per));
+      assert.ok(err <= 1e-4, `layer ${l}: max abs error ${err}`);
+    }
+    // Prompt features: the released `encode_text_with_IPT` class features (EOT @ its trained text
+    // projection, normalised) from our onnxruntime text tower; the tfjs executor's tower agrees with it.
+    const { checkpoint } = await openBackboneAndCheckpoint({ model: backboneDir, checkpoint: CKPT, layers: LAYERS });
+    const simclip = await SimClip.fromState(model, checkpoint!.state, CKPT);
+    for (const [cls, prompts] of Object.entries(ref.prompts)) {
+      await simclip.prepare([cls]);
+      const plain = simclip.promptEmbeddings([cls]).plain.dataSync() as Float32Array;
+      const want = Float32Array.from([...ref.text_features[cls]!.class.normal, ...ref.text_features[cls]!.class.abnormal]);
+      assert.ok(maxAbsDiff(plain, want) <= 1e-5, `${cls}: prompt features`);
+      const texts = [prompts.normal[0]!, prompts.abnormal[0]!];
+      const ort = await model.encodeText(texts);
+      const { embeds, eotIndex } = model.tokenEmbeddingsTf(texts);
+      const tfjs = model.textForwardTf(embeds, eotIndex).lastHiddenState.dataSync() as Float32Array;
+      assert.ok(maxAbsDiff(tfjs, ort.lastHiddenState) <= 1e-5, `${cls}: tfjs text tower vs onnxruntime`);
+    }
+    simclip.dispose();
+  } finally {
+    await model.dispose();
+    await quick.dispose();
+  }
+});
+
 test("zero-shot at 80 px (exact GELU): simclip predict gives the released maps and image scores", async () => {
   const ref = await readJson<ReleasedRun>("zero-shot-80.json");
   const { model, checkpoint } = await openBackboneAndCheckpoint({ model: backboneDir, checkpoint: CKPT, layers: LAYERS });
@@ -158,6 +204,30 @@ test("the command line: simclip predict --checkpoint <released dir> writes the r
   const json = JSON.parse(await readFile(path.join(out, `${stem}.json`), "utf8")) as { score: number; map_npy: string };
   assert.ok(Math.abs(json.score - im.pr_sp) <= 1e-5);
   assert.equal(json.map_npy, `${stem}_map.npy`);
+});
+
+test("convert-checkpoint writes our checkpoint from the released one: same maps, activation recorded; bad inputs are clear errors", async () => {
+  const out = path.join(tmp, "converted");
+  const cli = (args: string[]) => run(process.execPath, ["--import", "tsx", MAIN, ...args], { env: { ...process.env, SIMCLIP_QUIET: "1" } });
+  await cli(["convert-checkpoint", "--from", CKPT, "--model", backboneDir, "--layers", "1,2,3,4", "--out", out]);
+  const saved = await loadCheckpoint(out);
+  assert.equal(saved.activation, "gelu");
+  const ref = await readJson<ReleasedRun>("zero-shot-80.json");
+  const im = ref.images[1]!;
+  const { model, checkpoint, checkpointKind } = await openBackboneAndCheckpoint({ model: backboneDir, checkpoint: out });
+  try {
+    assert.equal(checkpointKind, "ours");
+    assert.equal(model.config.activation, "gelu");
+    const method = await createMethod("simclip", { backbone: model, checkpoint });
+    const [p] = await predictImages(method, model, [path.join(DATA, im.img_path)], im.cls_name);
+    assert.ok(maxAbsDiff(p!.map, (await readNpy(path.join(FIX, im.map))).data) <= 1e-4);
+    method.dispose?.();
+  } finally {
+    await model.dispose();
+  }
+  await assert.rejects(cli(["convert-checkpoint", "--from", out, "--model", backboneDir, "--out", path.join(tmp, "again")]), /already a simclip checkpoint/);
+  await assert.rejects(cli(["convert-checkpoint", "--from", DATA, "--model", backboneDir, "--out", path.join(tmp, "again")]), /not a checkpoint: expected config\.json .* or the authors' clip\.pth \+ visionAdapter\.pth/);
+  await assert.rejects(cli(["predict", "--model", backboneDir, "--checkpoint", out, "--activation", "quick-gelu", "--out", path.join(tmp, "x"), path.join(DATA, im.img_path)]), /trained with gelu/);
 });
 
 test("zero-shot at the native 64 px (QuickGELU, as the released factory loads it there)", async () => {
