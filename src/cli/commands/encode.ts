@@ -1,12 +1,19 @@
 /**
  * `simclip encode-image` and `simclip encode-text`: run the CLIP towers on files or strings and write
- * the outputs as JSON (formats fixed by issue 2), e.g. to check a model against another implementation.
+ * the outputs as JSON, e.g. to check a model against another implementation.
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { Command, Option } from "commander";
 import { ClipModel } from "../../clip/model.js";
 import { nestedJson } from "../../clip/nested-json.js";
 import { FileFormatError, InvalidArgumentError, MissingFileError } from "../../errors.js";
+import type { ClipActivation } from "../../clip/config.js";
+import { activationOption } from "../open-checkpoint.js";
+
+/** CLIP as it was trained unless --activation says otherwise (a feature tool, not a protocol). */
+const ENCODE_ACTIVATION = "the weights' own (QuickGELU for OpenAI CLIP)";
+const loadFor = (o: { model: string; threads?: number; activation?: ClipActivation }) =>
+  ClipModel.load(o.model, { threads: o.threads, ...(o.activation ? { activation: o.activation } : {}) });
 
 const positiveInt = (name: string) => (v: string) => {
   if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError(`--${name} must be a positive integer; got "${v}"`);
@@ -67,15 +74,26 @@ export function register(program: Command): void {
     )
     .option("--pixel-values <file>", "JSON [N][3][R][R] of already normalised pixels: skips image decoding")
     .option("--threads <n>", "onnxruntime intra-op threads (default: all cores)", positiveInt("threads"))
+    .addOption(activationOption(ENCODE_ACTIVATION))
     .argument("[images...]", "image files")
     .action(
       async (
         images: string[],
-        o: { model: string; out: string; layers?: number[]; lnPost: boolean; size?: number; transform: "clip" | "square"; pixelValues?: string; threads?: number },
+        o: {
+          model: string;
+          out: string;
+          layers?: number[];
+          lnPost: boolean;
+          size?: number;
+          transform: "clip" | "square";
+          pixelValues?: string;
+          threads?: number;
+          activation?: ClipActivation;
+        },
       ) => {
         if ((images.length > 0) === (o.pixelValues !== undefined))
           throw new InvalidArgumentError("give either image files or --pixel-values FILE.json (exactly one of them)");
-        const model = await ClipModel.load(o.model, { threads: o.threads });
+        const model = await loadFor(o);
         try {
           const layers = o.layers ?? Array.from({ length: model.config.vision.layers }, (_, i) => i + 1);
           let pixels: Float32Array;
@@ -119,9 +137,10 @@ export function register(program: Command): void {
     .requiredOption("--model <dir>", "model directory (Hugging Face or OpenAI layout) or Hugging Face model id")
     .requiredOption("--out <file>", "output JSON file")
     .option("--threads <n>", "onnxruntime intra-op threads (default: all cores)", positiveInt("threads"))
+    .addOption(activationOption(ENCODE_ACTIVATION))
     .argument("<texts...>", "texts to encode")
-    .action(async (texts: string[], o: { model: string; out: string; threads?: number }) => {
-      const model = await ClipModel.load(o.model, { threads: o.threads });
+    .action(async (texts: string[], o: { model: string; out: string; threads?: number; activation?: ClipActivation }) => {
+      const model = await loadFor(o);
       try {
         const out = await model.encodeText(texts);
         const { contextLength: ctx, width: w } = model.config.text;
