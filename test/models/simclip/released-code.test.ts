@@ -31,6 +31,7 @@ import { SimClip } from "../../../src/models/simclip/model.js";
 import { readReleasedSimClip, releasedSimClipCheckpoint, releasedTrainableTensors } from "../../../src/models/simclip/released-checkpoint.js";
 import { openBackboneAndCheckpoint } from "../../../src/cli/open-checkpoint.js";
 import { readNpy } from "../../../src/viz/npy.js";
+import { pixelAuroc } from "../../../src/metrics/index.js";
 import { tfReady } from "../../../src/tf.js";
 
 const FIX = path.join(import.meta.dirname, "../../fixtures/released-simclip");
@@ -43,6 +44,7 @@ const MAIN = path.join(import.meta.dirname, "../../../src/cli/main.ts");
 
 interface ReleasedImage {
   img_path: string;
+  mask_path: string;
   cls_name: string;
   anomaly: 0 | 1;
   pr_sp: number;
@@ -204,6 +206,24 @@ test("the command line: simclip predict --checkpoint <released dir> writes the r
   const json = JSON.parse(await readFile(path.join(out, `${stem}.json`), "utf8")) as { score: number; map_npy: string };
   assert.ok(Math.abs(json.score - im.pr_sp) <= 1e-5);
   assert.equal(json.map_npy, `${stem}_map.npy`);
+});
+
+test("the command line: simclip eval --checkpoint <released dir> scores what the released maps score", async () => {
+  const ref = await readJson<ReleasedRun>("zero-shot-80.json");
+  const out = path.join(tmp, "eval.json");
+  await run(process.execPath, [
+    "--import", "tsx", MAIN, "eval", "--model", backboneDir, "--checkpoint", CKPT, "--layers", "1,2,3,4",
+    "--dataset", `mvtec:${DATA}`, "--cache", path.join(tmp, "eval-cache"), "--out", out,
+  ], { env: { ...process.env, SIMCLIP_QUIET: "1" } });
+  const results = JSON.parse(await readFile(out, "utf8")) as { per_category: Record<string, { p_auroc: number }>; backbone: { activation: string } };
+  assert.equal(results.backbone.activation, "gelu");
+  for (const [cls, images] of byClass(ref)) {
+    const maps = await Promise.all(images.map(async (im) => ({ data: (await readNpy(path.join(FIX, im.map))).data, height: 80, width: 80 })));
+    const masks = await Promise.all(images.map(async (im) => ({ data: im.anomaly ? await loadMask(path.join(DATA, im.mask_path), 80) : new Uint8Array(6400), height: 80, width: 80 })));
+    // eval reads float16-cached features: its maps differ from the released ones in the 4th decimal at most.
+    const want = pixelAuroc(masks, maps);
+    assert.ok(Math.abs(results.per_category[cls]!.p_auroc - want) <= 2e-3, `${cls}: P-AUROC ${results.per_category[cls]!.p_auroc} vs ${want} from the released maps`);
+  }
 });
 
 test("convert-checkpoint writes our checkpoint from the released one: same maps, activation recorded; bad inputs are clear errors", async () => {
