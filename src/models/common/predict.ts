@@ -21,6 +21,8 @@ export interface Prediction {
   size: number;
   /** The normal reference images the few-shot memory was built from (absent: zero-shot). */
   references?: string[];
+  /** When asked for (`PredictOptions.layerMaps`) and the method has them: each hooked layer's map (`MethodOutput.layerMaps`). */
+  layerMaps?: { layer: number; map: Float32Array }[];
 }
 
 export interface PredictOptions {
@@ -29,6 +31,8 @@ export interface PredictOptions {
    * before the queries are scored (SimCLIP+, APRIL-GAN few-shot, PatchCore).
    */
   references?: string[];
+  /** Also return each hooked layer's map, for methods that have them (SimCLIP, SimCLIP+); maps and scores are unchanged. */
+  layerMaps?: boolean;
 }
 
 /**
@@ -48,7 +52,7 @@ export async function predictImages(method: AnomalyMethod, model: ClipModel, ima
   const features = await source.extract(images);
   let out: MethodOutput;
   try {
-    out = await method.score({ features, categories: images.map(() => category) });
+    out = await method.score({ features, categories: images.map(() => category), ...(opts.layerMaps ? { layerMaps: true } : {}) });
   } catch (err) {
     if (references.length === 0 && method.setMemory && err instanceof InvalidArgumentError) {
       throw new InvalidArgumentError(`${err.message}. From the CLI, give k normal images of the class with --references IMG... or --reference-dir DIR`);
@@ -57,7 +61,8 @@ export async function predictImages(method: AnomalyMethod, model: ClipModel, ima
   }
   if (method.finalizeCategory) out = method.finalizeCategory(category, out);
   const refs = references.length > 0 ? { references: references.map((r) => path.resolve(r)) } : {};
-  return images.map((image, i) => ({ image, category, score: out.scores[i]!, map: out.maps[i]!, size: out.size, ...refs }));
+  const layered = (i: number) => (out.layerMaps ? { layerMaps: out.layerMaps[i]!.map((map, l) => ({ layer: method.layers[l]!, map })) } : {});
+  return images.map((image, i) => ({ image, category, score: out.scores[i]!, map: out.maps[i]!, size: out.size, ...refs, ...layered(i) }));
 }
 
 /** Extensions `listReferenceImages` takes (formats sharp decodes). */
