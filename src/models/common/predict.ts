@@ -100,19 +100,20 @@ export function predictionNames(images: string[]): string[] {
   return names;
 }
 
+/** The bytes of `simclip predict`'s three pictures of one prediction (see `writePrediction`), and the map's maximum. */
+export interface RenderedPrediction {
+  mapPng: Buffer;
+  npy: Buffer;
+  overlayPng: Buffer;
+  mapMax: number;
+}
+
 /**
- * Writes `<name>_map.png` (grey levels = map / mapMax, so levels compare across images),
- * `<name>_map.npy` (the raw map, float32 S x S, before any display scaling, for `np.load`),
- * `<name>_overlay.png` (jet colours of the same scale over the image, alpha 0.5 as APRIL-GAN's
- * `apply_ad_scoremap`) and `<name>.json` (score, map statistics, file names).
+ * `<name>_map.png` (grey levels = map / mapMax, so levels compare across images), `<name>_map.npy`
+ * (the raw map, float32 S x S, before any display scaling, for `np.load`) and `<name>_overlay.png`
+ * (jet colours of the same scale over the image, alpha 0.5 as APRIL-GAN's `apply_ad_scoremap`).
  */
-export async function writePrediction(
-  p: Prediction,
-  outDir: string,
-  mapMax: number,
-  name = predictionNames([p.image])[0]!,
-): Promise<{ json: string; map: string; npy: string; overlay: string }> {
-  await mkdir(outDir, { recursive: true });
+export async function renderPrediction(p: Prediction, mapMax: number): Promise<RenderedPrediction> {
   const S = p.size;
   const norm = new Float32Array(p.map.length);
   let max = -Infinity;
@@ -122,22 +123,39 @@ export async function writePrediction(
   }
   const grey = new Uint8Array(S * S * 3);
   for (let i = 0; i < norm.length; i++) grey.fill(Math.round(norm[i]! * 255), i * 3, i * 3 + 3);
+  return {
+    mapPng: await rgbToPng({ data: grey, width: S, height: S }),
+    npy: encodeNpy(p.map, [S, S]),
+    overlayPng: await rgbToPng(colorize(norm, S, S, await loadRgb(p.image, S))),
+    mapMax: max,
+  };
+}
+
+/** Writes `renderPrediction`'s files and `<name>.json` (score, map statistics, file names). */
+export async function writePrediction(
+  p: Prediction,
+  outDir: string,
+  mapMax: number,
+  name = predictionNames([p.image])[0]!,
+): Promise<{ json: string; map: string; npy: string; overlay: string }> {
+  await mkdir(outDir, { recursive: true });
   const files = {
     map: path.join(outDir, `${name}_map.png`),
     npy: path.join(outDir, `${name}_map.npy`),
     overlay: path.join(outDir, `${name}_overlay.png`),
     json: path.join(outDir, `${name}.json`),
   };
-  await writeFile(files.map, await rgbToPng({ data: grey, width: S, height: S }));
-  await writeFile(files.npy, encodeNpy(p.map, [S, S]));
-  await writeFile(files.overlay, await rgbToPng(colorize(norm, S, S, await loadRgb(p.image, S))));
+  const r = await renderPrediction(p, mapMax);
+  await writeFile(files.map, r.mapPng);
+  await writeFile(files.npy, r.npy);
+  await writeFile(files.overlay, r.overlayPng);
   const summary = {
     image: path.resolve(p.image),
     category: p.category,
     score: p.score,
-    map_max: max,
+    map_max: r.mapMax,
     map_scale_max: mapMax,
-    size: S,
+    size: p.size,
     map_png: path.basename(files.map),
     map_npy: path.basename(files.npy),
     overlay_png: path.basename(files.overlay),
