@@ -14,6 +14,7 @@ import { register as registerEval } from "./commands/eval.js";
 import { register as registerPredict } from "./commands/predict.js";
 import { register as registerTrainBaseline } from "./commands/train-baseline.js";
 import { register as registerDemo } from "./commands/demo.js";
+import { register as registerServe } from "./commands/serve.js";
 
 const program = new Command("simclip")
   .description("SimCLIP / SimCLIP+ zero- and few-shot industrial anomaly detection")
@@ -29,6 +30,7 @@ registerEval(program);
 registerPredict(program);
 registerTrainBaseline(program);
 registerDemo(program);
+registerServe(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof SimclipError) {

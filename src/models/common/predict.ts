@@ -33,6 +33,8 @@ export interface PredictOptions {
   references?: string[];
   /** Also return each hooked layer's map, for methods that have them (SimCLIP, SimCLIP+); maps and scores are unchanged. */
   layerMaps?: boolean;
+  /** Told what is being done, before each step (for a progress display). */
+  onStage?: (stage: string) => void;
 }
 
 /**
@@ -46,10 +48,17 @@ export async function predictImages(method: AnomalyMethod, model: ClipModel, ima
   if (references.length > 0 && !method.setMemory) {
     throw new InvalidArgumentError(`method "${method.name}" is zero-shot only: it takes no reference images; drop --references/--reference-dir or use a few-shot method such as simclip+`);
   }
+  const stage = opts.onStage ?? (() => {});
   const source = clipFeatureSource(model, { size: method.size, layers: method.layers });
+  stage(`encoding the prompts of "${category}"`);
   await method.prepare?.([category]);
-  if (references.length > 0) await method.setMemory!(category, await source.extract(references));
+  if (references.length > 0) {
+    stage(`extracting the features of ${references.length} reference image(s) and building the memory`);
+    await method.setMemory!(category, await source.extract(references));
+  }
+  stage(`extracting the features of ${images.length} image(s)`);
   const features = await source.extract(images);
+  stage(`scoring ${images.length} image(s) with ${method.name}`);
   let out: MethodOutput;
   try {
     out = await method.score({ features, categories: images.map(() => category), ...(opts.layerMaps ? { layerMaps: true } : {}) });
