@@ -111,18 +111,24 @@ function setupZone(zone, input, role) {
 }
 
 async function addSamples() {
+  const button = $("add-samples");
   const category = $("sample-category").value;
   const picked = state.info.samples.filter((s) => s.category === category);
   $("category").value = category;
-  for (const s of picked) {
-    try {
-      const res = await fetch(`/api/samples/${encodeURIComponent(s.id)}`);
-      if (!res.ok) throw new Error((await res.json()).error);
-      const blob = await res.blob();
-      await upload(new File([blob], s.name, { type: blob.type }), s.role);
-    } catch (e) {
-      showError(`sample ${s.name}: ${e.message}`);
+  button.disabled = true;
+  try {
+    for (const s of picked) {
+      try {
+        const res = await fetch(`/api/samples/${encodeURIComponent(s.id)}`);
+        if (!res.ok) throw new Error((await res.json()).error);
+        const blob = await res.blob();
+        await upload(new File([blob], s.name, { type: blob.type }), s.role);
+      } catch (e) {
+        showError(`sample ${s.name}: ${e.message}`);
+      }
     }
+  } finally {
+    button.disabled = false;
   }
 }
 

@@ -101,6 +101,12 @@ export class Inspector {
         onStage: (stage) => report({ stage }),
       });
       return { request: req, size: method.size, mapScale: method.layers.length, predictions, command: this.predictCommand(req) };
+    } catch (err) {
+      // The page knows the images by their names, not by the server's copies.
+      if (err instanceof Error) {
+        for (const img of [...req.queries, ...req.references]) err.message = err.message.replaceAll(img.file, `"${img.name}" (upload ${img.id})`);
+      }
+      throw err;
     } finally {
       setProgressFactory(previous);
     }
