@@ -248,13 +248,18 @@ function showResult(box, jobId, r, local) {
   if (r.method === "simclip+") {
     box.append(el("p", { class: "meta", text: `Scored as one class over these ${r.images.length} image(s) with ${r.references.length} reference(s), as predict does for one call.` }));
   }
-  const slider = el("input", { type: "range", class: "threshold", min: "0", max: String(r.mapScale), step: String(r.mapScale / 200), value: String(r.mapScale / 2) });
+  const maps = r.images.map((im) => decodeMap(im.map));
+  const lows = maps.map((m) => m.reduce((a, b) => Math.min(a, b), Infinity));
+  const top = Math.max(r.mapScale, ...r.images.map((im) => im.mapMax));
+  // Start halfway between the run's lowest value and its highest maximum, so the mask shows something.
+  const start = (Math.min(...lows) + Math.max(...r.images.map((im) => im.mapMax))) / 2;
+  const slider = el("input", { type: "range", class: "threshold", min: "0", max: String(top), step: String(top / 400), value: String(start) });
   const value = el("span", { class: "threshold-value" });
   box.append(el("div", { class: "threshold-row" }, el("label", { text: "mask threshold" }), slider, value));
   const masks = [];
   const cards = el("div", { class: "cards" });
-  for (const im of r.images) {
-    const map = decodeMap(im.map);
+  for (const [i, im] of r.images.entries()) {
+    const map = maps[i];
     const base = `/api/jobs/${jobId}/images/${im.index}`;
     const maskCanvas = el("canvas", { class: "mask-canvas", width: String(S), height: String(S) });
     const share = el("span");

@@ -36,8 +36,8 @@ export async function openServeDemo(opts: { dataDir: string; quick: boolean; log
     const samples = pickSamples(test.samples);
     return {
       model: ctx.model,
-      modelDir: backboneDir(setup.config),
-      checkpoint: await loadCheckpoint(trained.checkpointDir),
+      modelDir: fromHere(backboneDir(setup.config)),
+      checkpoint: await loadCheckpoint(fromHere(trained.checkpointDir)),
       samples,
       defaultCategory: samples[0]?.category ?? "object",
       dispose: () => ctx.dispose(),
@@ -46,6 +46,12 @@ export async function openServeDemo(opts: { dataDir: string; quick: boolean; log
     await ctx.dispose();
     throw err;
   }
+}
+
+/** Relative to the working directory when under it, so the page's predict command runs as shown from there. */
+function fromHere(dir: string): string {
+  const rel = path.relative(process.cwd(), dir);
+  return rel.length > 0 && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : dir;
 }
 
 function pickSamples(all: Sample[]): ServeSample[] {

@@ -132,7 +132,7 @@ test("the page scores two synthetic images with a reference as simclip predict d
   assert.deepEqual(atZero, { t: 0, white: S * S }, "threshold 0: every pixel is in the mask");
   // Step right until the threshold is inside the map's range, so the mask is neither empty nor full.
   let moved = atZero;
-  for (let i = 0; i < 200 && moved.t <= (lo + hi) / 2; i++) {
+  for (let i = 0; i < 400 && moved.t <= (lo + hi) / 2; i++) {
     await page.keyboard.press("ArrowRight");
     moved = await whiteAt();
   }
