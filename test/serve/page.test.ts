@@ -10,7 +10,7 @@
 import { after, before, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, readFile } from "node:fs/promises";
 import path from "node:path";
 import puppeteer, { type Browser, type ElementHandle, type Page } from "puppeteer-core";
 import sharp from "sharp";
@@ -140,6 +140,16 @@ test("the page scores two synthetic images with a reference as simclip predict d
   assert.ok(moved.t > lo && moved.t < hi, `threshold ${moved.t} inside the map range [${lo}, ${hi}]`);
   assert.equal(moved.white, want, `mask at threshold ${moved.t}: ${moved.white} white pixels, predict's map has ${want} values >= it`);
   assert.ok(want > 0 && want < S * S);
+
+  // The download links give predict's own files, byte for byte.
+  const links = await page.$$eval(`${card} .downloads a`, (as) => as.map((a) => [a.textContent, (a as HTMLAnchorElement).href, a.hasAttribute("download")] as const));
+  assert.deepEqual(links.map(([text, , dl]) => [text, dl]), [["raw map (.npy)", true], ["overlay (PNG)", true]]);
+  for (const [[, href], file] of [[links[0]!, "nut_anomalous_map.npy"], [links[1]!, "nut_anomalous_overlay.png"]] as const) {
+    const res = await fetch(href);
+    assert.equal(res.status, 200, href);
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(await readFile(path.join(outDir, file))), `${href} differs from predict's ${file}`);
+    assert.match(res.headers.get("content-disposition") ?? "", new RegExp(`attachment; filename="${file.replace(".", "\\.")}"`));
+  }
 
   // Overlays loaded from the server; per-layer maps drawn.
   await page.waitForFunction(() => [...document.querySelectorAll("img.overlay")].every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0), { timeout: 30_000 });
