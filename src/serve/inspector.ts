@@ -73,10 +73,6 @@ export class Inspector {
     return inspector;
   }
 
-  get model(): ClipModel {
-    return this.opts.model;
-  }
-
   /** The model as given on the command line (a directory or a hub id). */
   get modelLabel(): string {
     return this.opts.modelArg;
@@ -141,7 +137,7 @@ export class Inspector {
     }
   }
 
-  predictCommand(req: InspectRequest): string {
+  private predictCommand(req: InspectRequest): string {
     const args = ["simclip", "predict", "--method", req.method, "--model", this.opts.modelArg];
     if (this.checkpointDir) args.push("--checkpoint", this.checkpointDir);
     else args.push("--size", String(this.size));

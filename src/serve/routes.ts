@@ -232,12 +232,11 @@ async function download(state: ServeState, res: ServerResponse, job: Job<Inspect
   if (!Number.isInteger(index) || index < 0 || index >= r.predictions.length) {
     throw new ServeRequestError(404, `job ${job.id} has images 0 to ${r.predictions.length - 1}; got ${JSON.stringify(indexText)}`);
   }
+  if (file !== "map.npy" && file !== "overlay.png") throw new ServeRequestError(404, `no file "${file}" for a result image: map.npy or overlay.png`);
   const name = stem(r.request.queries[index]!.name);
   // The image must still be there for the overlay; get() says so if it was removed to make room.
   state.uploads.get(r.request.queries[index]!.id);
   const rendered = await state.inspector.render(r, index);
   if (file === "map.npy") return send(res, 200, rendered.npy, "application/octet-stream", attachment(`${name}_map.npy`));
-  if (file === "overlay.png") return send(res, 200, rendered.overlayPng, "image/png", attachment(`${name}_overlay.png`));
-  if (file === "map.png") return send(res, 200, rendered.mapPng, "image/png", attachment(`${name}_map.png`));
-  throw new ServeRequestError(404, `no file "${file}" for a result image: map.npy, map.png or overlay.png`);
+  return send(res, 200, rendered.overlayPng, "image/png", attachment(`${name}_overlay.png`));
 }

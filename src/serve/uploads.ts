@@ -153,7 +153,7 @@ export class UploadStore {
 }
 
 function tooLarge(name: string, bytes: number, max: number): RejectedUploadError {
-  return new RejectedUploadError(413, `"${name}" is ${bytes} bytes: the server takes uploads of at most ${max} bytes (--max-upload-mb)`);
+  return new RejectedUploadError(413, `"${name}" is ${bytes} bytes: the server takes uploads of at most ${max} bytes`);
 }
 
 /**
