@@ -17,9 +17,14 @@ export type ProgressFactory = (label: string, total: number) => Progress;
 
 let factory: ProgressFactory | undefined;
 
-/** Replace how progress is shown (notebooks install an HTML display); `undefined` restores the default. */
-export function setProgressFactory(f: ProgressFactory | undefined): void {
+/**
+ * Replace how progress is shown (notebooks install an HTML display; `simclip serve` forwards it to
+ * the page); `undefined` restores the default. Returns the factory it replaces, to put back.
+ */
+export function setProgressFactory(f: ProgressFactory | undefined): ProgressFactory | undefined {
+  const previous = factory;
   factory = f;
+  return previous;
 }
 
 export function startProgress(label: string, total: number): Progress {

@@ -15,6 +15,7 @@ import { register as registerPredict } from "./commands/predict.js";
 import { register as registerTrainBaseline } from "./commands/train-baseline.js";
 import { register as registerDemo } from "./commands/demo.js";
 import { register as registerConvertCheckpoint } from "./commands/convert-checkpoint.js";
+import { register as registerServe } from "./commands/serve.js";
 
 const program = new Command("simclip")
   .description("SimCLIP / SimCLIP+ zero- and few-shot industrial anomaly detection")
@@ -31,6 +32,7 @@ registerPredict(program);
 registerTrainBaseline(program);
 registerDemo(program);
 registerConvertCheckpoint(program);
+registerServe(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof SimclipError) {

@@ -40,11 +40,15 @@ async function once(dir: string, write: (tmp: string) => Promise<unknown>): Prom
   }
 }
 
+/** The model directory `openBackbone` loads: the configured one, or where the demo backbone is written. */
+export function backboneDir(config: NotebookConfig): string {
+  if (config.backbone.kind === "dir") return config.backbone.path;
+  return path.join(config.cacheDir, `demo-${demoArch(config)}-seed0`);
+}
+
 export async function openBackbone(config: NotebookConfig): Promise<ClipModel> {
-  if (config.backbone.kind === "dir") return ClipModel.load(config.backbone.path);
-  const arch = demoArch(config);
-  const dir = path.join(config.cacheDir, `demo-${arch}-seed0`);
-  await once(dir, (tmp) => writeDemoModel(tmp, { arch, seed: 0 }));
+  const dir = backboneDir(config);
+  if (config.backbone.kind === "demo") await once(dir, (tmp) => writeDemoModel(tmp, { arch: demoArch(config), seed: 0 }));
   return ClipModel.load(dir);
 }
 

@@ -63,7 +63,7 @@ export function register(program: Command): void {
     .option("--shots <k>", "k normal reference images per class (0 = zero-shot)", parseNonNegativeInt("shots"), 0)
     .option("--seeds <n>", "number of k-shot draws (seeds 0..n-1); values become {mean, std}", parsePositiveInt("seeds"), 1)
     .option("--size <px>", "input and map size (default: the checkpoint's, else 518)", parsePositiveInt("size"))
-    .option("--layers <list>", "1-based hooked blocks (default: the checkpoint's, else 6,12,18,24)", parseLayerList)
+    .option("--layers <list>", "1-based hooked blocks (default: the checkpoint's; with a SimCLIP checkpoint, any of its layers; else 6,12,18,24)", parseLayerList)
     .option("--categories <list>", "only these classes (comma-separated)", parseNameList)
     .option("--batch <n>", "images per scoring call", parsePositiveInt("batch"), 8)
     .option("--cache <dir>", "feature cache root", defaultFeatureCacheDir())

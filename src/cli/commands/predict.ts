@@ -44,7 +44,7 @@ export function register(program: Command): void {
     .option("--references <images...>", "few-shot: normal reference images of the class (put them after the query images, or end the list with --)")
     .option("--reference-dir <dir>", "few-shot: every image file in this directory is a normal reference")
     .option("--size <px>", "input and map size (default: the checkpoint's, else 518)", parsePositiveInt("size"))
-    .option("--layers <list>", "1-based hooked blocks (default: the checkpoint's, else 6,12,18,24)", parseLayerList)
+    .option("--layers <list>", "1-based hooked blocks (default: the checkpoint's; with a SimCLIP checkpoint, any of its layers; else 6,12,18,24)", parseLayerList)
     .option("--map-max <x>", "map value drawn as full scale (default: the number of hooked layers, SimCLIP's maximum)", parsePositiveNumber("map-max"))
     .option("--threads <n>", "onnxruntime intra-op threads (default: all cores)", parsePositiveInt("threads"))
     .addOption(activationOption("the checkpoint's, else the released rule at --size"));

@@ -21,6 +21,8 @@ export interface Prediction {
   size: number;
   /** The normal reference images the few-shot memory was built from (absent: zero-shot). */
   references?: string[];
+  /** When asked for (`PredictOptions.layerMaps`) and the method has them: each hooked layer's map (`MethodOutput.layerMaps`). */
+  layerMaps?: { layer: number; map: Float32Array }[];
 }
 
 export interface PredictOptions {
@@ -29,6 +31,10 @@ export interface PredictOptions {
    * before the queries are scored (SimCLIP+, APRIL-GAN few-shot, PatchCore).
    */
   references?: string[];
+  /** Also return each hooked layer's map, for methods that have them (SimCLIP, SimCLIP+); maps and scores are unchanged. */
+  layerMaps?: boolean;
+  /** Told what is being done, before each step (for a progress display). */
+  onStage?: (stage: string) => void;
 }
 
 /**
@@ -42,13 +48,20 @@ export async function predictImages(method: AnomalyMethod, model: ClipModel, ima
   if (references.length > 0 && !method.setMemory) {
     throw new InvalidArgumentError(`method "${method.name}" is zero-shot only: it takes no reference images; drop --references/--reference-dir or use a few-shot method such as simclip+`);
   }
+  const stage = opts.onStage ?? (() => {});
   const source = clipFeatureSource(model, { size: method.size, layers: method.layers });
+  stage(`encoding the prompts of "${category}"`);
   await method.prepare?.([category]);
-  if (references.length > 0) await method.setMemory!(category, await source.extract(references));
+  if (references.length > 0) {
+    stage(`extracting the features of ${references.length} reference image(s) and building the memory`);
+    await method.setMemory!(category, await source.extract(references));
+  }
+  stage(`extracting the features of ${images.length} image(s)`);
   const features = await source.extract(images);
+  stage(`scoring ${images.length} image(s) with ${method.name}`);
   let out: MethodOutput;
   try {
-    out = await method.score({ features, categories: images.map(() => category) });
+    out = await method.score({ features, categories: images.map(() => category), ...(opts.layerMaps ? { layerMaps: true } : {}) });
   } catch (err) {
     if (references.length === 0 && method.setMemory && err instanceof InvalidArgumentError) {
       throw new InvalidArgumentError(`${err.message}. From the CLI, give k normal images of the class with --references IMG... or --reference-dir DIR`);
@@ -57,7 +70,8 @@ export async function predictImages(method: AnomalyMethod, model: ClipModel, ima
   }
   if (method.finalizeCategory) out = method.finalizeCategory(category, out);
   const refs = references.length > 0 ? { references: references.map((r) => path.resolve(r)) } : {};
-  return images.map((image, i) => ({ image, category, score: out.scores[i]!, map: out.maps[i]!, size: out.size, ...refs }));
+  const layered = (i: number) => (out.layerMaps ? { layerMaps: out.layerMaps[i]!.map((map, l) => ({ layer: method.layers[l]!, map })) } : {});
+  return images.map((image, i) => ({ image, category, score: out.scores[i]!, map: out.maps[i]!, size: out.size, ...refs, ...layered(i) }));
 }
 
 /** Extensions `listReferenceImages` takes (formats sharp decodes). */
@@ -95,19 +109,20 @@ export function predictionNames(images: string[]): string[] {
   return names;
 }
 
+/** The bytes of `simclip predict`'s three pictures of one prediction (see `writePrediction`), and the map's maximum. */
+export interface RenderedPrediction {
+  mapPng: Buffer;
+  npy: Buffer;
+  overlayPng: Buffer;
+  mapMax: number;
+}
+
 /**
- * Writes `<name>_map.png` (grey levels = map / mapMax, so levels compare across images),
- * `<name>_map.npy` (the raw map, float32 S x S, before any display scaling, for `np.load`),
- * `<name>_overlay.png` (jet colours of the same scale over the image, alpha 0.5 as APRIL-GAN's
- * `apply_ad_scoremap`) and `<name>.json` (score, map statistics, file names).
+ * `<name>_map.png` (grey levels = map / mapMax, so levels compare across images), `<name>_map.npy`
+ * (the raw map, float32 S x S, before any display scaling, for `np.load`) and `<name>_overlay.png`
+ * (jet colours of the same scale over the image, alpha 0.5 as APRIL-GAN's `apply_ad_scoremap`).
  */
-export async function writePrediction(
-  p: Prediction,
-  outDir: string,
-  mapMax: number,
-  name = predictionNames([p.image])[0]!,
-): Promise<{ json: string; map: string; npy: string; overlay: string }> {
-  await mkdir(outDir, { recursive: true });
+export async function renderPrediction(p: Prediction, mapMax: number): Promise<RenderedPrediction> {
   const S = p.size;
   const norm = new Float32Array(p.map.length);
   let max = -Infinity;
@@ -117,22 +132,39 @@ export async function writePrediction(
   }
   const grey = new Uint8Array(S * S * 3);
   for (let i = 0; i < norm.length; i++) grey.fill(Math.round(norm[i]! * 255), i * 3, i * 3 + 3);
+  return {
+    mapPng: await rgbToPng({ data: grey, width: S, height: S }),
+    npy: encodeNpy(p.map, [S, S]),
+    overlayPng: await rgbToPng(colorize(norm, S, S, await loadRgb(p.image, S))),
+    mapMax: max,
+  };
+}
+
+/** Writes `renderPrediction`'s files and `<name>.json` (score, map statistics, file names). */
+export async function writePrediction(
+  p: Prediction,
+  outDir: string,
+  mapMax: number,
+  name = predictionNames([p.image])[0]!,
+): Promise<{ json: string; map: string; npy: string; overlay: string }> {
+  await mkdir(outDir, { recursive: true });
   const files = {
     map: path.join(outDir, `${name}_map.png`),
     npy: path.join(outDir, `${name}_map.npy`),
     overlay: path.join(outDir, `${name}_overlay.png`),
     json: path.join(outDir, `${name}.json`),
   };
-  await writeFile(files.map, await rgbToPng({ data: grey, width: S, height: S }));
-  await writeFile(files.npy, encodeNpy(p.map, [S, S]));
-  await writeFile(files.overlay, await rgbToPng(colorize(norm, S, S, await loadRgb(p.image, S))));
+  const r = await renderPrediction(p, mapMax);
+  await writeFile(files.map, r.mapPng);
+  await writeFile(files.npy, r.npy);
+  await writeFile(files.overlay, r.overlayPng);
   const summary = {
     image: path.resolve(p.image),
     category: p.category,
     score: p.score,
-    map_max: max,
+    map_max: r.mapMax,
     map_scale_max: mapMax,
-    size: S,
+    size: p.size,
     map_png: path.basename(files.map),
     map_npy: path.basename(files.npy),
     overlay_png: path.basename(files.overlay),

@@ -20,7 +20,7 @@ export interface MethodContext {
   checkpoint?: LoadedCheckpoint;
   /** Input/map size S; default: the checkpoint's, else the method's default. */
   size?: number;
-  /** Hooked layers; default: the checkpoint's, else the method's default. */
+  /** Hooked layers; default: the checkpoint's (SimCLIP: a subset of them is allowed), else the method's default. */
   layers?: number[];
   /**
    * Method-specific options, checked against the method's declared schema (`methodOptionSchema`) by

@@ -19,6 +19,8 @@ export type { ImageFeatures };
 export interface FeatureBatch {
   features: ImageFeatures[];
   categories: string[];
+  /** Also return each hooked layer's map (`MethodOutput.layerMaps`) where the method has them. */
+  layerMaps?: boolean;
 }
 
 /** What `score` returns: one anomaly map per image (row-major [size*size]) and one image score. */
@@ -26,6 +28,12 @@ export interface MethodOutput {
   size: number;
   maps: Float32Array[];
   scores: Float32Array;
+  /**
+   * When the batch asked for them and the method has them: per image, each hooked layer's map
+   * ([size*size], in `layers` order, smoothed like `maps`). SimCLIP: its layers' maps sum to `maps`
+   * (up to float rounding); SimCLIP+: SimCLIP's zero-shot layer maps under its few-shot map.
+   */
+  layerMaps?: Float32Array[][];
 }
 
 /** One training example: cached features, its class, its label and its mask at the map size. */

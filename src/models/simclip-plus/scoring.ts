@@ -22,17 +22,20 @@ export interface ScoredImage {
   textProb: number;
   /** Maximum of the map the image score uses (config.imageScoreMap). */
   scoreMapMax: number;
+  /** When the batch asked for them: SimCLIP's zero-shot map of each hooked layer (M_l,zero, smoothed), for display. */
+  layerMaps?: Float32Array[];
 }
 
 export async function scoreSimClipPlus(m: SimClipPlus, batch: FeatureBatch): Promise<ScoredImage[]> {
   const out: ScoredImage[] = [];
   for (let start = 0; start < batch.features.length; start += SCORE_CHUNK) {
-    out.push(...(await scoreImages(m, batch.features.slice(start, start + SCORE_CHUNK), batch.categories.slice(start, start + SCORE_CHUNK))));
+    const chunk = batch.features.slice(start, start + SCORE_CHUNK);
+    out.push(...(await scoreImages(m, chunk, batch.categories.slice(start, start + SCORE_CHUNK), batch.layerMaps === true)));
   }
   return out;
 }
 
-async function scoreImages(m: SimClipPlus, features: ImageFeatures[], categories: string[]): Promise<ScoredImage[]> {
+async function scoreImages(m: SimClipPlus, features: ImageFeatures[], categories: string[], perLayer: boolean): Promise<ScoredImage[]> {
   const { config, simclip } = m;
   const S = m.size;
   const g = simclip.grid;
@@ -43,9 +46,9 @@ async function scoreImages(m: SimClipPlus, features: ImageFeatures[], categories
     if (f.grid !== g) throw new ShapeError(`image ${i} of the batch has a ${f.grid}x${f.grid} patch grid, SimCLIP+ runs at ${g}x${g} (size ${S})`);
   });
   // SimCLIP's zero-shot pass: text probabilities and (unsmoothed, summed) zero-shot maps.
-  const zero = await scoreChunk(simclip, features, categories);
+  const zero = await scoreChunk(simclip, features, categories, { perLayer });
   // The released script's image-score maps upsample the logits with align_corners = false instead.
-  const scoreZero = config.imageScoreMap === "zero-shot+fd" ? await scoreChunk(simclip, features, categories, false) : null;
+  const scoreZero = config.imageScoreMap === "zero-shot+fd" ? await scoreChunk(simclip, features, categories, { alignCorners: false }) : null;
   const needFd = config.fd || scoreZero !== null;
 
   const maxCos: Float32Array[][] = features.map(() => []);
@@ -75,7 +78,8 @@ async function scoreImages(m: SimClipPlus, features: ImageFeatures[], categories
     const language = config.pao ? priorAwareMap(priorAwareGrid(prior[i]!, config.weighting), g, S, sigma) : image(zero.sum, i);
     const map = config.fd ? add(language, fdMap!) : language;
     const scoreMapMax = scoreZero ? mapMaximum(add(image(scoreZero.sum, i), fdMap!)) : mapMaximum(map);
-    return { map, textProb: zero.prob[i]!, scoreMapMax };
+    const layerMaps = zero.layers?.map((l) => smooth(l.subarray(i * S * S, (i + 1) * S * S), S, sigma));
+    return { map, textProb: zero.prob[i]!, scoreMapMax, ...(layerMaps ? { layerMaps } : {}) };
   });
 }
 

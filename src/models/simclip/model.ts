@@ -97,8 +97,12 @@ export class SimClip implements AnomalyMethod, TrainableObjective {
     return new SimClip(backbone, config, seed);
   }
 
-  /** Rebuild from a checkpoint's state; a state made for another backbone or dims is a CheckpointMismatchError. */
-  static async fromState(backbone: SimClipBackbone, state: MethodState, where = "checkpoint"): Promise<SimClip> {
+  /**
+   * Rebuild from a checkpoint's state; a state made for another backbone or dims is a
+   * CheckpointMismatchError. `layers` keeps only some of the checkpoint's hooked layers (their
+   * adapters; the prompts and projections are shared by all layers), to look at their maps alone.
+   */
+  static async fromState(backbone: SimClipBackbone, state: MethodState, where = "checkpoint", layers?: number[]): Promise<SimClip> {
     if (state.method !== SIMCLIP_METHOD) {
       throw new CheckpointMismatchError(where, `it holds method "${state.method}", not "${SIMCLIP_METHOD}"`);
     }
@@ -115,8 +119,15 @@ export class SimClip implements AnomalyMethod, TrainableObjective {
         throw new CheckpointMismatchError(where, `its ${k} is ${saved.dims[k]} but the backbone's is ${dims[k]}`);
       }
     }
-    const m = await SimClip.create(backbone, saved.simclip, 0);
-    m.loadTensors(state.tensors, where);
+    const trained = saved.simclip.layers;
+    const kept = layers ?? trained;
+    const absent = kept.filter((l) => !trained.includes(l));
+    if (absent.length > 0) {
+      throw new CheckpointMismatchError(where, `it has adapters for layers ${trained.join(",")}, not for ${absent.join(",")}: choose layers among ${trained.join(",")}`);
+    }
+    const dropped = new Set(trained.filter((l) => !kept.includes(l)).flatMap((l) => [`mhva.${l}.weight`, `mhva.${l}.bias`]));
+    const m = await SimClip.create(backbone, { ...saved.simclip, layers: kept }, 0);
+    m.loadTensors(new Map([...state.tensors].filter(([key]) => !dropped.has(key))), where);
     return m;
   }
 

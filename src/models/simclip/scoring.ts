@@ -16,20 +16,31 @@ import { anomalyProbability, l2NormalizeRows, logitDifferenceGrid } from "./maps
 import type { SimClip } from "./model.js";
 
 export function scoreSimClip(m: SimClip, batch: FeatureBatch): Promise<MethodOutput> {
-  return scoreInChunks(batch, m.size, m.config.sigma, (features, categories) => scoreChunk(m, features, categories));
+  const perLayer = batch.layerMaps === true;
+  return scoreInChunks(batch, m.size, m.config.sigma, (features, categories) => scoreChunk(m, features, categories, { perLayer }));
+}
+
+export interface ScoreChunkOptions {
+  /**
+   * Also return each layer's own map (for display). The summed map is still accumulated from the
+   * same tensors in the same order, so it is bit-identical with or without this.
+   */
+  perLayer?: boolean;
+  /** align_corners of the logits' upsampling: true (default) for SimCLIP's maps, false for the released few-shot image score's. */
+  alignCorners?: boolean;
 }
 
 /**
- * Unsmoothed summed maps [n * S * S] and anomaly probabilities [n] of one chunk. The adapters' X W
- * runs on onnxruntime (frozen inputs, no gradient needed), the rest on tfjs. `alignCorners` of the
- * logits' upsampling: true for SimCLIP's maps, false for the released few-shot image score's.
+ * Unsmoothed summed maps [n * S * S] and anomaly probabilities [n] of one chunk (and, if asked, each
+ * hooked layer's map [n * S * S] in `m.layers` order). The adapters' X W runs on onnxruntime (frozen
+ * inputs, no gradient needed), the rest on tfjs.
  */
 export async function scoreChunk(
   m: SimClip,
   features: ImageFeatures[],
   categories: string[],
-  alignCorners = true,
-): Promise<{ sum: Float32Array; prob: Float32Array }> {
+  opts: ScoreChunkOptions = {},
+): Promise<{ sum: Float32Array; prob: Float32Array; layers?: Float32Array[] }> {
   const n = features.length;
   const P = m.grid * m.grid;
   const W = features[0]!.width;
@@ -49,6 +60,7 @@ export async function scoreChunk(
     };
   });
   let sum: tf.Tensor | null = null;
+  const layers: Float32Array[] = [];
   try {
     for (const layer of m.layers) {
       const x = stackLayerTokens(features, layer);
@@ -57,15 +69,16 @@ export async function scoreChunk(
         const adapted = y
           ? (tf.add(tf.tensor2d(y, [n * P, E]), m.mhva!.biases.get(layer)!) as tf.Tensor2D)
           : m.projectPatches(layer, tf.tensor2d(x, [n * P, W]));
-        return anomalyProbability(logitDifferenceGrid(adapted, diff, scale, m.grid), m.size, alignCorners);
+        return anomalyProbability(logitDifferenceGrid(adapted, diff, scale, m.grid), m.size, opts.alignCorners ?? true);
       });
+      if (opts.perLayer) layers.push((await p.data()) as Float32Array);
       if (sum) {
         const next: tf.Tensor = tf.add(sum, p);
         tf.dispose([sum, p]);
         sum = next;
       } else sum = p;
     }
-    return { sum: (await sum!.data()) as Float32Array, prob: (await prob.data()) as Float32Array };
+    return { sum: (await sum!.data()) as Float32Array, prob: (await prob.data()) as Float32Array, ...(opts.perLayer ? { layers } : {}) };
   } finally {
     tf.dispose([diff, prob, ...(sum ? [sum] : [])]);
   }
