@@ -60,7 +60,10 @@ export async function createAprilGanMethod(ctx: MethodContext): Promise<AnomalyM
 export async function createPatchCoreMethod(ctx: MethodContext): Promise<AnomalyMethod> {
   noCheckpoint("PatchCore", ctx);
   // backbone=clip: PatchCore on the CLIP features; default: anomalib's, on its own WideResNet-50-2.
-  if (ctx.options?.backbone === "clip") return new PatchCore(ctx.backbone, geometry(ctx));
+  if (ctx.options?.backbone === "clip") {
+    const ratio = ctx.options.coresetRatio;
+    return new PatchCore(ctx.backbone, { ...geometry(ctx), ...(typeof ratio === "number" ? { coresetRatio: ratio } : {}) });
+  }
   return (await import("./patchcore/wide-resnet-method.js")).createPatchCoreWideResNet(ctx);
 }
 

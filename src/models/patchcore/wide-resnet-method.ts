@@ -47,6 +47,13 @@ export const PATCHCORE_OPTIONS: MethodOptionSchema = {
       "wide_resnet50_2: anomalib's PatchCore on its own ImageNet WideResNet-50-2 (layers 2+3, 256 px; weights from $SIMCLIP_PATCHCORE_WEIGHTS or torch's hub cache); " +
       "clip: PatchCore on the CLIP backbone's cached patch tokens (--model, --layers)",
   },
+  coresetRatio: {
+    type: "number",
+    default: 0.1,
+    min: 1e-6,
+    max: 1,
+    description: "fraction of the normal patch features kept in the memory by the greedy coreset (anomalib's coreset_sampling_ratio; 1 keeps all)",
+  },
 };
 
 export const PATCHCORE_WEIGHTS_ENV = "SIMCLIP_PATCHCORE_WEIGHTS";
@@ -229,9 +236,10 @@ export async function backboneIsRandomDemo(backbone: unknown): Promise<boolean> 
 export { describeWeights };
 
 /** The registry's factory for `backbone=wide_resnet50_2` (`ctx.size` / `ctx.layers`: input size and ResNet stages). */
-export async function createPatchCoreWideResNet(ctx: Pick<MethodContext, "backbone" | "size" | "layers">): Promise<PatchCoreWideResNet> {
+export async function createPatchCoreWideResNet(ctx: Pick<MethodContext, "backbone" | "size" | "layers" | "options">): Promise<PatchCoreWideResNet> {
   const weights = await resolvePatchCoreWeights({ randomAllowed: await backboneIsRandomDemo(ctx.backbone) });
   const config: Partial<PatchCoreWideResNetConfig> = {};
+  if (typeof ctx.options?.coresetRatio === "number") config.coresetRatio = ctx.options.coresetRatio;
   if (ctx.size !== undefined) config.size = ctx.size;
   if (ctx.layers !== undefined) config.layers = ctx.layers;
   const executionProvider = process.env.SIMCLIP_EXECUTION_PROVIDER as ExecutionProviderName | undefined;

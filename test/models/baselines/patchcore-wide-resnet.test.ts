@@ -12,6 +12,7 @@ import path from "node:path";
 import { readSafetensors, writeSafetensors } from "../../../src/clip/safetensors.js";
 import { FeatureCache } from "../../../src/cache/index.js";
 import { createMethod, methodOptionSchema } from "../../../src/models/common/registry.js";
+import { predictImages } from "../../../src/models/common/predict.js";
 import { PatchCore } from "../../../src/models/patchcore/model.js";
 import { greedyCoreset } from "../../../src/models/patchcore/coreset.js";
 import {
@@ -154,10 +155,11 @@ test("weights: $SIMCLIP_PATCHCORE_WEIGHTS, else torch's hub cache, else random o
     await rm(dir, { recursive: true, force: true });
   }
   const schema = await methodOptionSchema("patchcore");
-  assert.deepEqual(Object.keys(schema), ["backbone"]);
+  assert.deepEqual(Object.keys(schema), ["backbone", "coresetRatio"]);
   assert.equal(schema.backbone!.default, "wide_resnet50_2");
   const fake = { config: { vision: { layers: 4, width: 8, patchSize: 8, imageSize: 64 } }, fingerprint: "f" } as never;
-  assert.ok((await createMethod("patchcore", { backbone: fake, size: 64, options: { backbone: "clip" } })) instanceof PatchCore);
+  const clip = await createMethod("patchcore", { backbone: fake, size: 64, options: { backbone: "clip", coresetRatio: "0.5" } });
+  assert.ok(clip instanceof PatchCore && clip.config.coresetRatio === 0.5);
   await assert.rejects(createMethod("patchcore", { backbone: fake, options: { backbone: "resnet18" } }), /option backbone must be one of wide_resnet50_2, clip/);
   const prev = process.env[PATCHCORE_WEIGHTS_ENV];
   process.env[PATCHCORE_WEIGHTS_ENV] = "random";
@@ -169,5 +171,22 @@ test("weights: $SIMCLIP_PATCHCORE_WEIGHTS, else torch's hub cache, else random o
   } finally {
     if (prev === undefined) delete process.env[PATCHCORE_WEIGHTS_ENV];
     else process.env[PATCHCORE_WEIGHTS_ENV] = prev;
+  }
+});
+
+test("predictImages reads a method's own features: PatchCore's WideResNet source, not the CLIP model", async () => {
+  const pc = new PatchCoreWideResNet({ kind: "random", seed: 0 }, { size: 64, coresetRatio: 1 });
+  try {
+    const [a, b] = meta.images.map((rel) => path.join(FIX, rel)) as [string, string];
+    const [p] = await predictImages(pc, {} as never, [b], "x", { references: [a] });
+    const direct = new PatchCoreWideResNet({ kind: "random", seed: 0 }, { size: 64, coresetRatio: 1 });
+    await direct.setMemory("x", await pc.source.extract([a]));
+    const out = await direct.score({ features: await pc.source.extract([b]), categories: ["x"] });
+    assert.equal(p!.size, 64);
+    assert.equal(p!.score, out.scores[0]);
+    assert.deepEqual(p!.map, out.maps[0]);
+    direct.dispose();
+  } finally {
+    pc.dispose();
   }
 });
