@@ -6,6 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,12 +14,13 @@ import path from "node:path";
 import { readSafetensors } from "../../../src/clip/safetensors.js";
 import { createOrtSession, ort } from "../../../src/clip/ort-executor.js";
 import {
-  loadResNetWeights, randomWideResNetWeights, wideResNetShapes, writeRandomWideResNet, counterUniforms,
+  loadResNetWeights, randomWideResNetWeights, wideResNetShapes, counterUniforms,
 } from "../../../src/models/patchcore/resnet-weights.js";
 import { buildResNetGraph, EMBEDDING_OUTPUT, rawLayerOutput, resnetFlops, resnetSpec, stageGrids } from "../../../src/models/patchcore/wide-resnet.js";
 import { preprocessImagenet } from "../../../src/models/patchcore/imagenet-preprocess.js";
 
 const FIX = path.join(import.meta.dirname, "../../fixtures/wide-resnet");
+const ROOT = path.join(import.meta.dirname, "../../..");
 const meta = JSON.parse(readFileSync(path.join(FIX, "reference.json"), "utf8")) as {
   size: number; seed: number; images: string[]; small: { file: string };
 };
@@ -100,10 +102,11 @@ test("the counter-based generator: same seed same numbers, another seed others; 
   assert.ok(Math.abs(std - Math.sqrt(2 / (128 * 9))) < 0.002, `kaiming fan_out std ${std}`);
 });
 
-test("simclip's random wide_resnet50_2 file is flagged random in its metadata and reads back as the generator's numbers", async () => {
+test("`simclip demo-model --arch wide_resnet50_2` writes the generator's numbers, flagged random in the safetensors metadata", async () => {
   const dir = await mkdtemp(path.join(tmpdir(), "simclip-wrn-"));
   try {
-    await writeRandomWideResNet(dir, { seed: 3 });
+    const said = execFileSync(process.execPath, ["--import", "tsx", path.join(ROOT, "src/cli/main.ts"), "demo-model", "--arch", "wide_resnet50_2", "--seed", "3", "--out", dir], { cwd: ROOT, encoding: "utf8" });
+    assert.match(said, /randomly initialised wide_resnet50_2 up to layer3 \(seed 3, not ImageNet-pretrained/);
     const loaded = await loadResNetWeights(dir);
     assert.equal(loaded.random, true);
     const want = randomWideResNetWeights({ seed: 3 });
