@@ -14,7 +14,7 @@
  * ship with simclip. Without them, PatchCore runs on RANDOM weights of the real shape only next to a
  * random demo CLIP (the out-of-the-box setup, whose numbers are flagged as meaningless anyway); next
  * to a real CLIP it is an error saying where to put the file. Random weights are reported as such
- * (a process warning, `random` in the feature source and in the method's state, eval's results file).
+ * (`random` in the feature source and in the method's state, eval's results file, eval's and predict's notes).
  */
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
@@ -188,8 +188,6 @@ export function torchHubCheckpointDir(env: NodeJS.ProcessEnv = process.env): str
 /** torchvision's file names of the ImageNet wide_resnet50_2 weights (IMAGENET1K_V1, the PatchCore paper's; then V2). */
 export const TORCHVISION_WRN_FILES = ["wide_resnet50_2-95faca4d.pth", "wide_resnet50_2-9ba9bcbe.pth"] as const;
 
-let warnedRandom = false;
-
 /**
  * Where PatchCore's WideResNet weights come from (see the header): `$SIMCLIP_PATCHCORE_WEIGHTS`, torch's
  * hub cache, else random weights when `randomAllowed` (a random demo CLIP), else an error.
@@ -212,13 +210,8 @@ export async function resolvePatchCoreWeights(opts: { randomAllowed: boolean; en
         `or run PatchCore on the CLIP features with --option backbone=clip; or set ${PATCHCORE_WEIGHTS_ENV}=random for random weights (numbers then mean nothing)`,
     );
   }
-  if (!warnedRandom) {
-    warnedRandom = true;
-    process.emitWarning(
-      `PatchCore: no ${WIDE_RESNET50_2.name} weights found (${PATCHCORE_WEIGHTS_ENV}, ${torchHubCheckpointDir(env)}); next to the random demo CLIP it runs on RANDOM weights of the real shape: its numbers mean nothing`,
-      { code: "SIMCLIP_RANDOM_PATCHCORE_BACKBONE" },
-    );
-  }
+  // No process warning: beside the random demo CLIP every number is already flagged (setup labels, the CLI's
+  // notes), and notebooks treat stderr as failure. The flag travels with the source, the state and eval's results.
   return { kind: "random", seed: 0 };
 }
 
