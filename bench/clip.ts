@@ -1,5 +1,6 @@
 /**
  * `npm run bench -- clip --arch ViT-B-16|ViT-L-14-336 [--images N] [--size S] [--batch B] [--threads T] [--no-torch] [--json]`
+ * (`--arch wide_resnet50_2`: PatchCore's WideResNet backbone instead, bench/wide-resnet.ts)
  *
  * Feature extraction speed of the onnxruntime vision tower (4 hooked layers, as SimCLIP hooks
  * 6/12/18/24 of ViT-L/14) with randomly initialised weights of the real shape. Reported against two
@@ -120,8 +121,9 @@ export async function run(argv: string[]): Promise<void> {
       json: { type: "boolean", default: false },
     },
   });
+  if (values.arch === "wide_resnet50_2") return (await import("./wide-resnet.js")).runWideResNetBench(values);
   const archSize = BENCH_SIZES[values.arch!];
-  if (archSize === undefined) throw new Error(`--arch must be one of ${Object.keys(BENCH_SIZES).join(", ")}, got ${values.arch}`);
+  if (archSize === undefined) throw new Error(`--arch must be one of ${[...Object.keys(BENCH_SIZES), "wide_resnet50_2"].join(", ")}, got ${values.arch}`);
   const n = Number(values.images);
   const size = Number(values.size ?? archSize);
   const threads = Number(values.threads ?? defaultThreads());

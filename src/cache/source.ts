@@ -21,6 +21,10 @@ export interface FeatureSourceInfo {
   /** Images per `extract` call while filling the cache (default 8): also the resume granularity. */
   batchSize?: number;
   extract(paths: string[]): Promise<ImageFeatures[]>;
+  /** What computes the features, for reports (PatchCore's own backbone: "wide_resnet50_2 from FILE, layers 2+3 at 256 px"). */
+  description?: string;
+  /** The backbone's weights are random (a demo or test backbone): numbers computed from these features mean nothing. */
+  random?: boolean;
 }
 
 /** The canonical source id: the cache key's part that is not the image content. */

@@ -105,6 +105,8 @@ export class ExperimentContext {
     const layers = opts.layers ?? this.layers;
     if (name === "simclip") return SimClip.create(this.model, { ...opts.simclip, size: this.size, layers }, this.setup.training.seed);
     if (opts.simclip) throw new InvalidArgumentError(`SimCLIP config overrides given for method "${name}"`);
+    // PatchCore runs on its own WideResNet (anomalib's layers 2+3), at the size every map of the table is scored at.
+    if (name === "patchcore") return createMethod(name, { backbone: this.model, size: this.size, ...(opts.layers ? { layers: opts.layers } : {}) });
     return createMethod(name, { backbone: this.model, size: this.size, layers });
   }
 
@@ -151,10 +153,19 @@ export class ExperimentContext {
     return { method, checkpointDir: dir, history };
   }
 
+  /**
+   * The cache `method` reads: the shared CLIP one, or for a method with its own backbone (PatchCore on
+   * WideResNet-50-2) one of its own source beside it.
+   */
+  async featuresFor(method: Pick<AnomalyMethod, "featureSource">): Promise<FeatureCache> {
+    const own = method.featureSource?.();
+    return own ? FeatureCache.open(path.join(this.setup.dataDir, "features"), own) : this.features();
+  }
+
   /** The shared evaluation runner on `which`'s test split (k-shot with the setup's seeds when shots > 0). */
   async evaluate(method: AnomalyMethod, which: PaperDatasetName, shots = 0): Promise<EvaluationResults> {
     return evaluateMethod(method, await this.dataset(which), {
-      features: await this.features(),
+      features: await this.featuresFor(method),
       loadMask,
       shots,
       seeds: this.setup.seeds,

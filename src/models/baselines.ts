@@ -10,7 +10,7 @@ import type { ClipModel } from "../clip/model.js";
 import { loadMask } from "../clip/preprocess.js";
 import { loadDataset } from "../data/load.js";
 import type { Dataset } from "../data/sample.js";
-import { createMethod, type MethodContext } from "./common/registry.js";
+import { createMethod, type MethodContext, type MethodOptionValue } from "./common/registry.js";
 import { CheckpointMismatchError, loadCheckpoint } from "./common/checkpoint.js";
 import { openMethodFeatures } from "./common/setup.js";
 import { samplesTrainSource } from "./common/train-data.js";
@@ -59,7 +59,12 @@ export async function createAprilGanMethod(ctx: MethodContext): Promise<AnomalyM
 
 export async function createPatchCoreMethod(ctx: MethodContext): Promise<AnomalyMethod> {
   noCheckpoint("PatchCore", ctx);
-  return new PatchCore(ctx.backbone, geometry(ctx));
+  // backbone=clip: PatchCore on the CLIP features; default: anomalib's, on its own WideResNet-50-2.
+  if (ctx.options?.backbone === "clip") {
+    const ratio = ctx.options.coresetRatio;
+    return new PatchCore(ctx.backbone, { ...geometry(ctx), ...(typeof ratio === "number" ? { coresetRatio: ratio } : {}) });
+  }
+  return (await import("./patchcore/wide-resnet-method.js")).createPatchCoreWideResNet(ctx);
 }
 
 /** CoOp, CoCoOp (in the SimCLIP framework) and AnomalyCLIP: trained prompts from a checkpoint, or untrained. */
@@ -92,6 +97,8 @@ export interface RunRegisteredMethodOptions {
   categories?: string[];
   /** Feature cache root (default: the CLI's). */
   cacheDir?: string;
+  /** Method options (`createMethod`'s, e.g. `{ backbone: "clip" }` for PatchCore). */
+  options?: Readonly<Record<string, MethodOptionValue>>;
   batchSize?: number;
 }
 
@@ -112,7 +119,7 @@ const asDataset = (d: string | Dataset, categories?: string[]): Promise<Dataset>
  */
 export async function runRegisteredMethod(name: string, o: RunRegisteredMethodOptions): Promise<RunRegisteredMethodResult> {
   const checkpoint = o.checkpoint ? await loadCheckpoint(o.checkpoint) : undefined;
-  const method = await createMethod(name, { backbone: o.model, checkpoint, size: o.size, layers: o.layers });
+  const method = await createMethod(name, { backbone: o.model, checkpoint, size: o.size, layers: o.layers, ...(o.options ? { options: o.options } : {}) });
   const features = await openMethodFeatures(o.model, method, o.cacheDir);
   let history: TrainHistory | undefined;
   if (o.train) {

@@ -92,7 +92,7 @@ test("simclip eval --no-pao (Table 6 FD only) gives the library's FD-only SimCLI
 test("simclip eval and predict reject options a method does not declare, listing the valid ones", async () => {
   const base = ["--model", TINY, "--out", path.join(tmp, "never")];
   await fails(["eval", "--method", "simclip+", ...base, "--dataset", `mvtec:${root}`, "--option", "fdd=false"], /method "simclip\+" has no option "fdd"; options of method "simclip\+": fd=true\|false .*; pao=true\|false .*; weighting=per-layer\|last-layer .*; imageScoreMap=few-shot\|zero-shot\+fd/);
-  await fails(["predict", "--method", "patchcore", ...base, "--no-fd", path.join(root, "nut/test/good/000.png")], /method "patchcore" has no option "fd"; method "patchcore" takes no options/);
+  await fails(["predict", "--method", "patchcore", ...base, "--no-fd", path.join(root, "nut/test/good/000.png")], /method "patchcore" has no option "fd"; options of method "patchcore": backbone=wide_resnet50_2\|clip/);
   await fails(["predict", "--method", "simclip+", ...base, "--pao-weighting", "paper", path.join(root, "nut/test/good/000.png")], /option weighting must be one of per-layer, last-layer; got "paper"/);
 });
 
@@ -140,10 +140,10 @@ test("simclip predict --method simclip+ --references builds the memory and write
   assert.ok(Math.abs(final.scores[hi]! - 0.5 * (text[hi]! + 1)) < 1e-6 && Math.abs(final.scores[1 - hi]! - 0.5 * text[1 - hi]!) < 1e-6);
 });
 
-test("simclip predict --method patchcore --reference-dir uses every image of the folder as memory", async () => {
+test("simclip predict --method patchcore --option backbone=clip --reference-dir uses every image of the folder as memory", async () => {
   const outDir = path.join(tmp, "pred-patchcore");
   const query = path.join(root, "grid/test/good/001.png");
-  await cli(["predict", "--method", "patchcore", "--model", TINY, "--size", String(S), "--category", "grid", "--out", outDir, "--map-max", "10", "--reference-dir", path.join(root, "grid/train/good"), query]);
+  await cli(["predict", "--method", "patchcore", "--option", "backbone=clip", "--model", TINY, "--size", String(S), "--category", "grid", "--out", outDir, "--map-max", "10", "--reference-dir", path.join(root, "grid/train/good"), query]);
   const refs = ["000.png", "001.png", "002.png"].map((f) => path.join(root, "grid/train/good", f));
   const pc = new PatchCore(model, { size: S });
   const source = clipFeatureSource(model, { size: S, layers: pc.layers });

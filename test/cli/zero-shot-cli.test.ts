@@ -94,10 +94,11 @@ test("simclip train -> eval --checkpoint -> predict equals the library on the sa
 });
 
 test("simclip eval --method NAME runs the untrained baselines in the results format, equal to the library call", async () => {
-  const cases: { name: string; args: string[]; shots: number }[] = [
+  // PatchCore on the CLIP features (its WideResNet default needs weights this tiny CLIP does not imply).
+  const cases: { name: string; args: string[]; shots: number; options?: Record<string, string> }[] = [
     { name: "clip-ac", args: [], shots: 0 },
     { name: "april-gan", args: [], shots: 0 },
-    { name: "patchcore", args: ["--shots", "1", "--seeds", "1"], shots: 1 },
+    { name: "patchcore", args: ["--shots", "1", "--seeds", "1", "--option", "backbone=clip"], shots: 1, options: { backbone: "clip" } },
   ];
   for (const c of cases) {
     const out = path.join(tmp, `${c.name}.json`);
@@ -108,6 +109,7 @@ test("simclip eval --method NAME runs the untrained baselines in the results for
     const lib = await runRegisteredMethod(c.name, {
       model, dataset: `visa:${testRoot}`, size: S, layers: LAYERS, cacheDir: cacheDir(),
       ...(c.shots > 0 ? { shots: c.shots, seeds: [0] } : {}),
+      ...(c.options ? { options: c.options } : {}),
     });
     const want = lib.results!;
     if (c.shots === 0) assertSameMeans(got, want, c.name);

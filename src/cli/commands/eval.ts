@@ -79,6 +79,8 @@ export function register(program: Command): void {
         const random = await isRandomDemoModel(model.dir);
         if (random) process.stderr.write(`simclip: note: ${o.model} is a random demo backbone; these numbers say nothing about real CLIP\n`);
         const method = await createMethod(o.method, { backbone: model, checkpoint, size: o.size, layers: o.layers, options });
+        const own = method.featureSource?.();
+        if (own?.random) process.stderr.write(`simclip: note: ${o.method} runs on ${own.description}; these numbers say nothing about the pretrained method\n`);
         const dataset = await loadDataset(o.dataset, o.categories ? { categories: o.categories } : {});
         const features = await openMethodFeatures(model, method, o.cache);
         const results = await evaluateMethod(method, dataset, {
@@ -89,7 +91,9 @@ export function register(program: Command): void {
           batchSize: o.batch,
         });
         // The method options in force (defaults included), so a results file says which Table 6 variant it is.
-        const out = { ...results, options: resolvedMethodOptions(o.method, schema, options), backbone: { model: model.dir, fingerprint: model.fingerprint, activation: model.config.activation, random_demo: random }, checkpoint: o.checkpoint ?? null };
+        const out = { ...results, options: resolvedMethodOptions(o.method, schema, options), backbone: { model: model.dir, fingerprint: model.fingerprint, activation: model.config.activation, random_demo: random }, checkpoint: o.checkpoint ?? null,
+          // A method with a backbone of its own (PatchCore on WideResNet-50-2) says which, and whether it is random.
+          ...(own ? { method_backbone: { description: own.description ?? own.id, features: own.id, random: own.random === true } } : {}) };
         await writeFile(o.out, JSON.stringify(out, null, 2) + "\n");
         process.stdout.write(`${meanTable(results)}\n${results.notes ? results.notes.join("\n") + "\n" : ""}results written to ${o.out}\n`);
         method.dispose?.();

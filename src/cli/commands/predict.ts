@@ -59,6 +59,8 @@ export function register(program: Command): void {
       const { model, checkpoint } = await openBackboneAndCheckpoint(o);
       try {
         const method = await createMethod(o.method, { backbone: model, checkpoint, size: o.size, layers: o.layers, options });
+        const own = method.featureSource?.();
+        if (own?.random) process.stderr.write(`simclip: note: ${o.method} runs on ${own.description}; its maps say nothing about the pretrained method\n`);
         try {
           const predictions = await predictImages(method, model, images, o.category, { references });
           for (const [i, p] of predictions.entries()) {

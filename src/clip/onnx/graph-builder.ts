@@ -122,4 +122,54 @@ export class OnnxGraphBuilder implements ClipOps<string> {
   gather(table: string, ids: string): string {
     return this.node("Gather", [table, ids], { axis: { type: "int", value: 0 } });
   }
+
+  // ---------------------------------------------------------------------------------------------
+  // Convolutional-network ops, outside `ClipOps`: PatchCore's WideResNet-50-2 backbone
+  // (src/models/patchcore/wide-resnet.ts). Tensors are NCHW, as in PyTorch.
+  // ---------------------------------------------------------------------------------------------
+
+  /** torch.nn.Conv2d: square kernel (from w [Cout, Cin / group, k, k]), symmetric zero padding. */
+  conv(x: string, w: string, bias: string | undefined, o: { kernel: number; stride: number; pad: number; group?: number }): string {
+    return this.node("Conv", bias === undefined ? [x, w] : [x, w, bias], {
+      kernel_shape: { type: "ints", value: [o.kernel, o.kernel] },
+      strides: { type: "ints", value: [o.stride, o.stride] },
+      pads: { type: "ints", value: [o.pad, o.pad, o.pad, o.pad] },
+      group: { type: "int", value: o.group ?? 1 },
+    });
+  }
+  relu(x: string): string {
+    return this.node("Relu", [x]);
+  }
+  /** torch.nn.MaxPool2d(kernel, stride, pad) (padding never wins: it is -inf). */
+  maxPool(x: string, kernel: number, stride: number, pad: number): string {
+    return this.node("MaxPool", [x], {
+      kernel_shape: { type: "ints", value: [kernel, kernel] },
+      strides: { type: "ints", value: [stride, stride] },
+      pads: { type: "ints", value: [pad, pad, pad, pad] },
+    });
+  }
+  /** torch.nn.AvgPool2d(kernel, stride, pad) with its default count_include_pad=True (always / kernel²). */
+  averagePool(x: string, kernel: number, stride: number, pad: number): string {
+    return this.node("AveragePool", [x], {
+      kernel_shape: { type: "ints", value: [kernel, kernel] },
+      strides: { type: "ints", value: [stride, stride] },
+      pads: { type: "ints", value: [pad, pad, pad, pad] },
+      count_include_pad: { type: "int", value: 1 },
+    });
+  }
+  concat(xs: string[], axis: number): string {
+    return this.node("Concat", xs, { axis: { type: "int", value: axis } });
+  }
+  /**
+   * F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False) of an NCHW tensor
+   * whose batch and channels stay symbolic (ONNX Resize, linear, half_pixel; no antialiasing).
+   */
+  resizeBilinear(x: string, height: number, width: number): string {
+    const batchChannels = this.slice(this.node("Shape", [x]), 0, 0, 2);
+    const sizes = this.concat([batchChannels, this.ints([height, width])], 0);
+    return this.node("Resize", [x, "", "", sizes], {
+      mode: { type: "string", value: "linear" },
+      coordinate_transformation_mode: { type: "string", value: "half_pixel" },
+    });
+  }
 }

@@ -14,7 +14,7 @@ export interface OnnxNode {
   opType: string;
   inputs: string[];
   outputs: string[];
-  attributes?: Record<string, { type: "int" | "ints" | "float"; value: number | number[] }>;
+  attributes?: Record<string, { type: "int" | "ints" | "float"; value: number | number[] } | { type: "string"; value: string }>;
 }
 
 export interface OnnxInitializer {
@@ -33,6 +33,7 @@ export interface OnnxValueInfo {
 
 const ATTR_FLOAT = 1;
 const ATTR_INT = 2;
+const ATTR_STRING = 3;
 const ATTR_INTS = 7;
 
 function encodeNode(node: OnnxNode, index: number): ProtoMessage {
@@ -45,6 +46,7 @@ function encodeNode(node: OnnxNode, index: number): ProtoMessage {
     const a = new ProtoMessage().string(1, name);
     if (attr.type === "float") a.float(2, attr.value as number).int(20, ATTR_FLOAT);
     else if (attr.type === "int") a.int(3, attr.value as number).int(20, ATTR_INT);
+    else if (attr.type === "string") a.string(4, attr.value).int(20, ATTR_STRING);
     else {
       for (const v of attr.value as number[]) a.int(8, v);
       a.int(20, ATTR_INTS);

@@ -49,7 +49,7 @@ export async function predictImages(method: AnomalyMethod, model: ClipModel, ima
     throw new InvalidArgumentError(`method "${method.name}" is zero-shot only: it takes no reference images; drop --references/--reference-dir or use a few-shot method such as simclip+`);
   }
   const stage = opts.onStage ?? (() => {});
-  const source = clipFeatureSource(model, { size: method.size, layers: method.layers });
+  const source = method.featureSource?.() ?? clipFeatureSource(model, { size: method.size, layers: method.layers });
   stage(`encoding the prompts of "${category}"`);
   await method.prepare?.([category]);
   if (references.length > 0) {

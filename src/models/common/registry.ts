@@ -45,7 +45,10 @@ const METHODS: Record<string, MethodEntry> = {
   },
   "clip-ac": { load: async () => (await import("../baselines.js")).createClipAcMethod },
   "april-gan": { load: async () => (await import("../baselines.js")).createAprilGanMethod },
-  patchcore: { load: async () => (await import("../baselines.js")).createPatchCoreMethod },
+  patchcore: {
+    load: async () => (await import("../baselines.js")).createPatchCoreMethod,
+    options: async () => (await import("../patchcore/wide-resnet-method.js")).PATCHCORE_OPTIONS,
+  },
   coop: { load: async () => (await import("../baselines.js")).createPromptLearnerMethod("coop") },
   cocoop: { load: async () => (await import("../baselines.js")).createPromptLearnerMethod("cocoop") },
   anomalyclip: { load: async () => (await import("../baselines.js")).createPromptLearnerMethod("anomalyclip") },

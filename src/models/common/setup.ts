@@ -10,7 +10,7 @@ export function defaultFeatureCacheDir(): string {
   return path.join(process.env.SIMCLIP_CACHE_DIR || path.join(homedir(), ".cache", "simclip"), "features");
 }
 
-/** The cache of exactly the features `method` reads (its size and layers), for `model`. */
-export function openMethodFeatures(model: ClipModel, method: Pick<AnomalyMethod, "size" | "layers">, cacheDir = defaultFeatureCacheDir()): Promise<FeatureCache> {
-  return FeatureCache.open(cacheDir, clipFeatureSource(model, { size: method.size, layers: method.layers }));
+/** The cache of exactly the features `method` reads (its size and layers, or its own backbone's source), for `model`. */
+export function openMethodFeatures(model: ClipModel, method: Pick<AnomalyMethod, "size" | "layers" | "featureSource">, cacheDir = defaultFeatureCacheDir()): Promise<FeatureCache> {
+  return FeatureCache.open(cacheDir, method.featureSource?.() ?? clipFeatureSource(model, { size: method.size, layers: method.layers }));
 }

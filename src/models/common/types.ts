@@ -10,7 +10,7 @@
  * run the vision backbone themselves.
  */
 import type { tf } from "../../tf.js";
-import type { ImageFeatures } from "../../cache/source.js";
+import type { FeatureSourceInfo, ImageFeatures } from "../../cache/source.js";
 import type { TrainHistory, TrainingProtocol, TrainOptions } from "./train-options.js";
 
 export type { ImageFeatures };
@@ -116,6 +116,12 @@ export interface AnomalyMethod {
    */
   finalizeCategory?(category: string, outputs: MethodOutput): MethodOutput;
   score(batch: FeatureBatch): Promise<MethodOutput>;
+  /**
+   * A method that runs a frozen backbone of its own (PatchCore on WideResNet-50-2) names the source
+   * of the features it reads; the cache is opened on it instead of the CLIP backbone's features at
+   * `size` / `layers` (`openMethodFeatures`, `predictImages`).
+   */
+  featureSource?(): FeatureSourceInfo;
   state?(): MethodState;
   dispose?(): void;
 }

@@ -1,9 +1,9 @@
 /**
  * PatchCore (Roth et al. 2022) few-shot, paper Table 1's vision-only baseline, on the cached CLIP
- * vision features. The original backbone is an ImageNet WideResNet-50 (layers 2 and 3) whose weights
- * cannot ship here; the backbone is whatever produced the cache (any CLIP via --model, or any other
- * `FeatureSource`), and `layers` picks its blocks (default: the middle two quarter-depth blocks,
- * 12 and 18 of ViT-L/14, the mid-level features PatchCore prefers).
+ * vision features (`--option backbone=clip`; the registry's default is anomalib's PatchCore on its own
+ * WideResNet-50-2, wide-resnet-method.ts). Here the backbone is whatever produced the cache (any CLIP
+ * via --model, or any other `FeatureSource`), and `layers` picks its blocks (default: the middle two
+ * quarter-depth blocks, 12 and 18 of ViT-L/14, the mid-level features PatchCore prefers).
  * Memory: the k normal images' locally aware patch features, greedy-coreset subsampled (anomalib's
  * default ratio 0.1). Map: nearest-neighbour distance per patch, bilinear upsampling
  * (align_corners = False, anomalib), Gaussian sigma 4 (anomalib). Image score: Eq. 7.

@@ -73,11 +73,11 @@ test("the registry declares SimCLIP+'s switches with the paper's defaults and re
   const schema = await methodOptionSchema("simclip+");
   // The paper's defaults (Sec. 3.3 / Algorithm 1), written out independently of config.ts.
   assert.deepEqual(resolvedMethodOptions("simclip+", schema), { fd: true, pao: true, weighting: "last-layer", imageScoreMap: "zero-shot+fd" });
-  assert.deepEqual(await methodOptionSchema("patchcore"), {});
+  assert.deepEqual(Object.keys(await methodOptionSchema("patchcore")), ["backbone", "coresetRatio"]);
   await assert.rejects(methodOptionSchema("nope"), /unknown method "nope"; known: /);
   // Rejected before the factory runs: the backbone is never touched.
   const ctx = { backbone: {} as MethodContext["backbone"] };
-  await assert.rejects(createMethod("patchcore", { ...ctx, options: { fd: false } }), /method "patchcore" has no option "fd"; method "patchcore" takes no options/);
+  await assert.rejects(createMethod("patchcore", { ...ctx, options: { fd: false } }), /method "patchcore" has no option "fd"; options of method "patchcore": backbone=wide_resnet50_2\|clip/);
   await assert.rejects(createMethod("simclip+", { ...ctx, options: { weighting: "paper" } }), /option weighting must be one of per-layer, last-layer; got "paper"/);
   await assert.rejects(createMethod("simclip+", { ...ctx, options: { fd: "false", pao: false } }), /both fd and pao are off/);
 });
