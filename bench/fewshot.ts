@@ -14,7 +14,7 @@ import { tfReady } from "../src/tf.js";
 import { createRng } from "../src/data/random.js";
 import { SimClip } from "../src/models/simclip/model.js";
 import { SimClipPlus } from "../src/models/simclip-plus/model.js";
-import { MemoryGallery } from "../src/models/simclip-plus/memory-gallery.js";
+import { MemoryGallery } from "../src/models/components/memory-gallery.js";
 import { frozenMatMul } from "../src/models/common/frozen-matmul.js";
 import type { ImageFeatures } from "../src/models/common/types.js";
 import { setProgressFactory } from "../src/progress.js";

@@ -22,7 +22,7 @@ import type { AnomalyMethod } from "../models/common/types.js";
 import type { SimClipConfig } from "../models/simclip/config.js";
 import { SimClip } from "../models/simclip/model.js";
 import { openBackbone, openDataset } from "../notebook/resources.js";
-import { quarterLayers } from "../models/clip-ac/geometry.js";
+import { quarterLayers } from "../models/components/geometry.js";
 import type { ExperimentSetup, ExperimentTraining } from "./setup.js";
 
 export type PaperDatasetName = "mvtec" | "visa";

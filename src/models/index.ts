@@ -1,5 +1,5 @@
 /** Anomaly-detection methods on cached CLIP features, and the pieces they share. */
-export * from "./losses.js";
+export * from "./components/index.js";
 export * from "./common/index.js";
 export * from "./simclip/index.js";
 export * from "./simclip-plus/index.js";

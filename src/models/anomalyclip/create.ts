@@ -6,7 +6,7 @@
  * Built by the shared input-side prompt learner (`coop/model.ts`), which documents the
  * simplifications: no DPAM and no deep text-layer tokens.
  */
-import type { SimClipBackbone } from "../simclip/model.js";
+import type { SimClipBackbone } from "../common/backbone.js";
 import { PromptLearnerClip } from "../coop/model.js";
 import type { PromptLearnerConfig } from "../coop/config.js";
 

@@ -23,14 +23,14 @@ import type { TrainHistory, TrainOptions } from "../common/train-options.js";
 import type {
   AnomalyMethod, FeatureBatch, GradientResult, ImageFeatures, LossTerm, MethodOutput, MethodState, TrainItem, TrainSource, TrainableObjective,
 } from "../common/types.js";
-import type { SimClipBackbone } from "../simclip/model.js";
-import { MultiHierarchyVisionAdapter } from "../simclip/mhva.js";
-import { MemoryGallery } from "../simclip-plus/memory-gallery.js";
-import { combineImageScores, mapMaximum } from "../simclip-plus/image-score.js";
+import type { SimClipBackbone } from "../common/backbone.js";
+import { MultiHierarchyVisionAdapter } from "../components/mhva.js";
+import { MemoryGallery } from "../components/memory-gallery.js";
+import { combineImageScores, mapMaximum } from "../components/image-score.js";
 import { FrozenPromptEmbeddings } from "../clip-ac/frozen-prompts.js";
-import { ClipPatchProjection } from "../clip-ac/clip-projection.js";
-import { summedPromptMaps, textAnomalyProbability } from "../clip-ac/prompt-maps.js";
-import { quarterLayers, resolveGeometry } from "../clip-ac/geometry.js";
+import { ClipPatchProjection } from "../components/clip-projection.js";
+import { summedPromptMaps, textAnomalyProbability } from "../components/prompt-maps.js";
+import { quarterLayers, resolveGeometry } from "../components/geometry.js";
 import { aprilGanPrompts } from "./prompts.js";
 import { aprilGanLossAndGradients, aprilGanObjective } from "./objective.js";
 

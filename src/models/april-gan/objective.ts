@@ -9,13 +9,13 @@
  */
 import { tf } from "../../tf.js";
 import { ShapeError } from "../../errors.js";
-import { diceLoss, focalLossBinary } from "../losses.js";
+import { diceLoss, focalLossBinary } from "../components/losses.js";
 import { stackLayerTokens } from "../common/features.js";
 import { frozenMatMul, frozenMatMulTransposedA } from "../common/frozen-matmul.js";
 import { gradientsOfTerms } from "../common/train-loop.js";
 import { namedVariable } from "../common/init.js";
 import type { GradientResult, LossTerm, TrainItem } from "../common/types.js";
-import { anomalyProbability, logitDifferenceGrid } from "../simclip/maps.js";
+import { anomalyProbability, logitDifferenceGrid } from "../components/maps.js";
 import type { AprilGan } from "./model.js";
 
 export function stackMasks(items: TrainItem[], size: number, method: string): Float32Array {

@@ -10,11 +10,11 @@ import { simclipPrompts, type PromptSet } from "../common/prompts.js";
 import { stackPooled } from "../common/features.js";
 import { scoreInChunks } from "../common/chunked-scoring.js";
 import type { AnomalyMethod, FeatureBatch, MethodOutput, MethodState } from "../common/types.js";
-import type { SimClipBackbone } from "../simclip/model.js";
+import type { SimClipBackbone } from "../common/backbone.js";
 import { FrozenPromptEmbeddings } from "./frozen-prompts.js";
-import { ClipPatchProjection } from "./clip-projection.js";
-import { summedPromptMaps, textAnomalyProbability } from "./prompt-maps.js";
-import { resolveGeometry } from "./geometry.js";
+import { ClipPatchProjection } from "../components/clip-projection.js";
+import { summedPromptMaps, textAnomalyProbability } from "../components/prompt-maps.js";
+import { resolveGeometry } from "../components/geometry.js";
 
 export const CLIP_AC_METHOD = "clip-ac";
 

@@ -2,7 +2,7 @@
  * CoCoOp (conditional context optimisation) in the SimCLIP framework: CoOp's learnable context plus
  * the meta-net's image-conditioned shift, built by the shared input-side prompt learner (`coop/`).
  */
-import type { SimClipBackbone } from "../simclip/model.js";
+import type { SimClipBackbone } from "../common/backbone.js";
 import { PromptLearnerClip } from "../coop/model.js";
 import type { PromptLearnerConfig } from "../coop/config.js";
 

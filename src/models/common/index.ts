@@ -13,3 +13,4 @@ export * from "./registry.js";
 export * from "./setup.js";
 export * from "./predict.js";
 export { frozenMatMul, frozenMatMulTransposedA } from "./frozen-matmul.js";
+export type { SimClipBackbone } from "./backbone.js";

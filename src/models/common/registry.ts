@@ -7,7 +7,7 @@ import { InvalidArgumentError } from "../../errors.js";
 import type { LoadedCheckpoint } from "./checkpoint.js";
 import type { AnomalyMethod } from "./types.js";
 import { validateMethodOptions, type MethodOptionSchema, type MethodOptionValue } from "./options.js";
-import type { SimClipBackbone } from "../simclip/model.js";
+import type { SimClipBackbone } from "../common/backbone.js";
 
 // The option types and checks are part of the registry's public API (options.ts itself is CLI parsing).
 export { describeMethodOptions, resolvedMethodOptions, validateMethodOptions } from "./options.js";

@@ -8,7 +8,7 @@
 import { InvalidArgumentError } from "../../errors.js";
 import type { ClipConfig } from "../../clip/config.js";
 import { SIMCLIP_DEFAULTS } from "../simclip/config.js";
-import { quarterLayers, resolveGeometry } from "../clip-ac/geometry.js";
+import { quarterLayers, resolveGeometry } from "../components/geometry.js";
 
 export type PromptLearnerVariant = "coop" | "cocoop" | "anomalyclip";
 

@@ -24,11 +24,11 @@ import type { TrainHistory, TrainOptions } from "../common/train-options.js";
 import type {
   AnomalyMethod, FeatureBatch, GradientResult, ImageFeatures, LossTerm, MethodOutput, MethodState, TrainItem, TrainSource, TrainableObjective,
 } from "../common/types.js";
-import type { SimClipBackbone } from "../simclip/model.js";
-import { MultiHierarchyVisionAdapter } from "../simclip/mhva.js";
-import { l2NormalizeRows } from "../simclip/maps.js";
-import { ClipPatchProjection, backboneTensor } from "../clip-ac/clip-projection.js";
-import { summedPromptMaps, textAnomalyProbability } from "../clip-ac/prompt-maps.js";
+import type { SimClipBackbone } from "../common/backbone.js";
+import { MultiHierarchyVisionAdapter } from "../components/mhva.js";
+import { l2NormalizeRows } from "../components/maps.js";
+import { ClipPatchProjection, backboneTensor } from "../components/clip-projection.js";
+import { summedPromptMaps, textAnomalyProbability } from "../components/prompt-maps.js";
 import { CoCoOpMetaNet } from "../cocoop/meta-net.js";
 import { resolvePromptLearnerConfig, type PromptLearnerConfig, type PromptLearnerVariant } from "./config.js";
 import { LearnableContext, placeholderPrefix, templatePair, type PromptTemplatePair, type PromptTokenizer } from "./context.js";

@@ -10,8 +10,8 @@ import { InvalidArgumentError, ShapeError } from "../../errors.js";
 import type { AnomalyMethod, FeatureBatch, ImageFeatures, MethodOutput } from "../common/types.js";
 import type { SimClip } from "../simclip/model.js";
 import { resolveSimClipPlusConfig, type SimClipPlusConfig } from "./config.js";
-import { combineImageScores } from "./image-score.js";
-import { MemoryGallery } from "./memory-gallery.js";
+import { combineImageScores } from "../components/image-score.js";
+import { MemoryGallery } from "../components/memory-gallery.js";
 import { scoreSimClipPlus } from "./scoring.js";
 import { adaptPatches, patchAnomalyProbabilities, refinedPromptDifference } from "./zero-shot-grid.js";
 

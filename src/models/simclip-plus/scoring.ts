@@ -12,7 +12,7 @@ import { stackLayerTokens } from "../common/features.js";
 import type { FeatureBatch, ImageFeatures } from "../common/types.js";
 import { scoreChunk } from "../simclip/scoring.js";
 import { featureDrivenGrid, featureDrivenMap } from "./feature-map.js";
-import { mapMaximum } from "./image-score.js";
+import { mapMaximum } from "../components/image-score.js";
 import { neighbourSimilarity, priorAwareGrid, priorAwareMap, type PriorLayerInput } from "./prior-aware.js";
 import { adaptPatches, patchAnomalyProbabilities } from "./zero-shot-grid.js";
 import type { ClassMemory, SimClipPlus } from "./model.js";

@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from "../../errors.js";
 import type { PromptClassNames } from "../common/prompts.js";
+import { DEFAULT_INPUT_SIZE } from "../components/geometry.js";
 
 export interface SimClipConfig {
   /** 1-based hooked vision blocks (paper: L = {6, 12, 18, 24} for ViT-L/14). Any subset (Table 5 ablation). */
@@ -48,7 +49,7 @@ export interface SimClipConfig {
 
 export const SIMCLIP_DEFAULTS: SimClipConfig = {
   layers: [6, 12, 18, 24],
-  size: 518,
+  size: DEFAULT_INPUT_SIZE,
   mhva: true,
   ipt: true,
   iptSeedDim: 8,

@@ -2,7 +2,8 @@
 import { InvalidArgumentError } from "../../errors.js";
 import { CheckpointMismatchError, loadCheckpoint, saveCheckpoint } from "../common/checkpoint.js";
 import type { MethodContext } from "../common/registry.js";
-import { SimClip, type SimClipBackbone } from "./model.js";
+import { SimClip } from "./model.js";
+import type { SimClipBackbone } from "../common/backbone.js";
 import type { SimClipConfig } from "./config.js";
 
 export async function createSimClipMethod(ctx: MethodContext): Promise<SimClip> {

@@ -1,8 +1,6 @@
 export * from "./config.js";
 export * from "./model.js";
-export * from "./mhva.js";
 export * from "./ipt.js";
-export * from "./maps.js";
 export { scoreSimClip } from "./scoring.js";
 export { simclipObjective, simclipLossAndGradients } from "./objective.js";
 export { createSimClipMethod, loadSimClip, saveSimClip } from "./factory.js";

@@ -7,9 +7,9 @@
 import { tf, tfReady } from "../../tf.js";
 import { ShapeError } from "../../errors.js";
 import type { ClipConfig } from "../../clip/config.js";
-import type { ClipWeights } from "../../clip/weights.js";
 import { createRng, namedVariable, variableKey } from "../common/init.js";
-import { PromptFeatureStore, simclipPrompts, type TextTower } from "../common/prompts.js";
+import { PromptFeatureStore, simclipPrompts } from "../common/prompts.js";
+import type { SimClipBackbone } from "../common/backbone.js";
 import { transposeArray } from "../common/features.js";
 import { CheckpointMismatchError, saveCheckpoint, variableTensors } from "../common/checkpoint.js";
 import type {
@@ -17,20 +17,13 @@ import type {
 } from "../common/types.js";
 import { simclipTrainingProtocol, type TrainHistory, type TrainingProtocol, type TrainOptions } from "../common/train-options.js";
 import { resolveSimClipConfig, type SimClipConfig, type SimClipDims } from "./config.js";
-import { MultiHierarchyVisionAdapter } from "./mhva.js";
+import { MultiHierarchyVisionAdapter } from "../components/mhva.js";
 import { ImplicitPromptTuning } from "./ipt.js";
-import { l2NormalizeRows } from "./maps.js";
-import { ClipPatchProjection, backboneTensor } from "../clip-ac/clip-projection.js";
+import { l2NormalizeRows } from "../components/maps.js";
+import { ClipPatchProjection, backboneTensor } from "../components/clip-projection.js";
 import { scoreSimClip } from "./scoring.js";
 import { simclipLossAndGradients, simclipObjective } from "./objective.js";
 import { trainLoop } from "../common/train-loop.js";
-
-/** What SimCLIP needs from the backbone: its config, weights (for initialisation) and fingerprint. ClipModel fits. */
-export interface SimClipBackbone extends TextTower {
-  readonly config: ClipConfig;
-  readonly weights: ClipWeights;
-  readonly fingerprint: string;
-}
 
 export const SIMCLIP_METHOD = "simclip";
 

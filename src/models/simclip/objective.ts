@@ -14,13 +14,13 @@
  */
 import { tf } from "../../tf.js";
 import { ShapeError } from "../../errors.js";
-import { crossEntropy, focalDiceFromLogits } from "../losses.js";
+import { crossEntropy, focalDiceFromLogits } from "../components/losses.js";
 import { selectRows, stackLayerTokens, stackPooled } from "../common/features.js";
 import { frozenMatMul, frozenMatMulTransposedA } from "../common/frozen-matmul.js";
 import { gradientsOfTerms } from "../common/train-loop.js";
 import { namedVariable } from "../common/init.js";
 import type { GradientResult, ImageFeatures, LossTerm, TrainItem } from "../common/types.js";
-import { anomalyLogits, l2NormalizeRows, logitDifferenceGrid } from "./maps.js";
+import { anomalyLogits, l2NormalizeRows, logitDifferenceGrid } from "../components/maps.js";
 import type { SimClip } from "./model.js";
 
 interface Batch {

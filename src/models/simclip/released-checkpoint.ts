@@ -18,7 +18,7 @@ import { FileFormatError } from "../../errors.js";
 import { statOrUndefined } from "../../fs-stat.js";
 import { CheckpointMismatchError, type LoadedCheckpoint } from "../common/checkpoint.js";
 import type { MethodState } from "../common/types.js";
-import { quarterLayers } from "../clip-ac/geometry.js";
+import { quarterLayers } from "../components/geometry.js";
 import { SIMCLIP_DEFAULTS, resolveSimClipConfig, type SimClipConfig } from "./config.js";
 import { SIMCLIP_METHOD, simclipDims } from "./model.js";
 

@@ -12,7 +12,7 @@ import { scoreInChunks } from "../common/chunked-scoring.js";
 import { selectRows, stackLayerTokens, stackPooled } from "../common/features.js";
 import { frozenMatMul } from "../common/frozen-matmul.js";
 import type { FeatureBatch, ImageFeatures, MethodOutput } from "../common/types.js";
-import { anomalyProbability, l2NormalizeRows, logitDifferenceGrid } from "./maps.js";
+import { anomalyProbability, l2NormalizeRows, logitDifferenceGrid } from "../components/maps.js";
 import type { SimClip } from "./model.js";
 
 export function scoreSimClip(m: SimClip, batch: FeatureBatch): Promise<MethodOutput> {

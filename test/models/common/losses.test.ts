@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tf, tfReady } from "../../../src/tf.js";
-import { crossEntropy, diceLoss, focalDiceFromLogits, focalLossBinary } from "../../../src/models/losses.js";
+import { crossEntropy, diceLoss, focalDiceFromLogits, focalLossBinary } from "../../../src/models/components/losses.js";
 
 const close = (a: number, b: number, tol: number, what: string) => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
 

@@ -3,11 +3,11 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { InvalidArgumentError, ShapeError } from "../../../src/errors.js";
 import { createRng } from "../../../src/data/random.js";
-import { nearestNeighbours, normalizeRowsArray } from "../../../src/models/simclip-plus/nearest-neighbour.js";
-import { MemoryGallery } from "../../../src/models/simclip-plus/memory-gallery.js";
+import { nearestNeighbours, normalizeRowsArray } from "../../../src/models/components/nearest-neighbour.js";
+import { MemoryGallery } from "../../../src/models/components/memory-gallery.js";
 import { featureDrivenGrid, featureDrivenMap } from "../../../src/models/simclip-plus/feature-map.js";
 import { neighbourSimilarity, priorAwareGrid, priorAwareMap } from "../../../src/models/simclip-plus/prior-aware.js";
-import { combineImageScores } from "../../../src/models/simclip-plus/image-score.js";
+import { combineImageScores } from "../../../src/models/components/image-score.js";
 import { patchAnomalyProbabilities } from "../../../src/models/simclip-plus/zero-shot-grid.js";
 import type { ImageFeatures } from "../../../src/models/common/types.js";
 

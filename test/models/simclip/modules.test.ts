@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { tf, tfReady } from "../../../src/tf.js";
 import { SimClip } from "../../../src/models/simclip/model.js";
 import { ImplicitPromptTuning } from "../../../src/models/simclip/ipt.js";
-import { MultiHierarchyVisionAdapter } from "../../../src/models/simclip/mhva.js";
+import { MultiHierarchyVisionAdapter } from "../../../src/models/components/mhva.js";
 import { createRng, variableKey } from "../../../src/models/common/init.js";
 import { InvalidArgumentError } from "../../../src/errors.js";
 import { TINY, fakeBackbone, fakeFeatures } from "../common/fake-backbone.js";

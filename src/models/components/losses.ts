@@ -3,7 +3,7 @@
  * and dice [28] for segmentation), written exactly as the authors' code (inherited from APRIL-GAN)
  * computes them, so that loss values are comparable with theirs.
  */
-import { tf } from "../tf.js";
+import { tf } from "../../tf.js";
 
 /** APRIL-GAN's FocalLoss `smooth`: the one-hot target is clamped to [smooth, 1 - smooth] and smooth is added to pt. */
 export const FOCAL_SMOOTH = 1e-5;

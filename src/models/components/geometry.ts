@@ -4,7 +4,9 @@
  */
 import { InvalidArgumentError } from "../../errors.js";
 import type { ClipConfig } from "../../clip/config.js";
-import { SIMCLIP_DEFAULTS } from "../simclip/config.js";
+
+/** SimCLIP's and the peers' input size: 518 for ViT-L/14-336, a 37 x 37 grid. */
+export const DEFAULT_INPUT_SIZE = 518;
 
 export interface BaselineGeometry {
   size: number;
@@ -17,7 +19,7 @@ export interface BaselineGeometry {
  * (each method names its own, e.g. the peers' 6, 12, 18, 24).
  */
 export function resolveGeometry(method: string, config: ClipConfig, size: number | undefined, layers: number[] | undefined, defaultLayers: number[]): BaselineGeometry {
-  const s = size ?? SIMCLIP_DEFAULTS.size;
+  const s = size ?? DEFAULT_INPUT_SIZE;
   const ps = config.vision.patchSize;
   if (!Number.isInteger(s) || s <= 0 || s % ps !== 0) {
     throw new InvalidArgumentError(`${method}: size ${s} must be a positive multiple of the patch size ${ps} (e.g. 518 for ViT-L/14): pass --size`);

@@ -9,7 +9,7 @@
 import { tf } from "../../tf.js";
 import { stackLayerTokens } from "../common/features.js";
 import type { ImageFeatures } from "../common/types.js";
-import { anomalyProbability, l2NormalizeRows, logitDifferenceGrid } from "../simclip/maps.js";
+import { anomalyProbability, l2NormalizeRows, logitDifferenceGrid } from "./maps.js";
 
 export interface PromptMapGeometry {
   size: number;
