@@ -10,64 +10,12 @@
 import { tf } from "../../tf.js";
 import { ShapeError } from "../../errors.js";
 import { diceLoss, focalLossBinary } from "../components/losses.js";
-import { stackLayerTokens } from "../common/features.js";
-import { frozenMatMul, frozenMatMulTransposedA } from "../common/frozen-matmul.js";
-import { gradientsOfTerms } from "../common/train-loop.js";
-import { namedVariable } from "../common/init.js";
+import { stackLayerTokens, stackMasks } from "../common/features.js";
+import { accumulateGradients } from "../common/gradients.js";
+import { frozenAdapterGradients } from "../components/frozen-adapter.js";
 import type { GradientResult, LossTerm, TrainItem } from "../common/types.js";
 import { anomalyProbability, logitDifferenceGrid } from "../components/maps.js";
 import type { AprilGan } from "./model.js";
-
-export function stackMasks(items: TrainItem[], size: number, method: string): Float32Array {
-  const masks = new Float32Array(items.length * size * size);
-  items.forEach((it, i) => {
-    if (it.mask.length !== size * size) {
-      throw new ShapeError(`${method}: training mask of a "${it.category}" image has ${it.mask.length} pixels, expected ${size}x${size} (load masks at the model's --size)`);
-    }
-    masks.set(it.mask, i * size * size);
-  });
-  return masks;
-}
-
-/** Sum `from` into `into` (losses, parts, gradients); `from`'s gradient tensors are consumed. */
-export function accumulateGradients(into: GradientResult, from: GradientResult): void {
-  into.loss += from.loss;
-  Object.assign(into.parts, from.parts);
-  for (const [v, g] of from.grads) {
-    const prev = into.grads.get(v);
-    into.grads.set(v, prev ? tf.add(prev, g) : g);
-    if (prev) tf.dispose([prev, g]);
-  }
-}
-
-/**
- * Gradients of a loss term built on a linear adapter's output Y = X W + b over frozen X [rows, k]:
- * Y's product runs on onnxruntime, the term is differentiated on tfjs with Y as a leaf (together with
- * `vars`), and dW = X^T dY runs on onnxruntime again.
- */
-export async function frozenAdapterGradients(
-  x: Float32Array,
-  rows: number,
-  k: number,
-  weight: tf.Variable,
-  bias: tf.Variable,
-  vars: tf.Variable[],
-  term: (adapted: () => tf.Tensor2D) => LossTerm,
-): Promise<GradientResult> {
-  const m = weight.shape[1]!;
-  const y = namedVariable(tf.tensor2d(await frozenMatMul(x, rows, k, weight.dataSync() as Float32Array, m), [rows, m]), "adapter-output");
-  try {
-    const r = gradientsOfTerms([...vars.filter((v) => v !== weight), y], [term(() => tf.add(y, bias) as tf.Tensor2D)]);
-    const dy = r.grads.get(y)!;
-    r.grads.delete(y);
-    const dyData = dy.dataSync() as Float32Array;
-    dy.dispose();
-    r.grads.set(weight, tf.tensor2d(await frozenMatMulTransposedA(x, rows, k, dyData, m), [k, m]));
-    return r;
-  } finally {
-    y.dispose();
-  }
-}
 
 interface Batch {
   n: number;

@@ -1,7 +1,7 @@
 /** Packing cached per-image features into the batched tensors the heads consume. */
 import { tf } from "../../tf.js";
 import { ShapeError } from "../../errors.js";
-import type { ImageFeatures } from "./types.js";
+import type { ImageFeatures, TrainItem } from "./types.js";
 
 /** One layer's patch tokens of n images, stacked: [n * P, W] (a copy; the cache's arrays are left alone). */
 export function stackLayerTokens(features: ImageFeatures[], layer: number): Float32Array {
@@ -59,4 +59,16 @@ export function selectRows(table: tf.Tensor, index: number[]): tf.Tensor {
     const flat = tf.reshape(table, [u!, -1]) as tf.Tensor2D;
     return tf.reshape(tf.matMul(tf.tensor2d(onehot, [index.length, u!]), flat), [index.length, ...rest]);
   });
+}
+
+/** The training masks of `items` stacked into [n, size, size], each checked to be size x size. */
+export function stackMasks(items: TrainItem[], size: number, method: string): Float32Array {
+  const masks = new Float32Array(items.length * size * size);
+  items.forEach((it, i) => {
+    if (it.mask.length !== size * size) {
+      throw new ShapeError(`${method}: training mask of a "${it.category}" image has ${it.mask.length} pixels, expected ${size}x${size} (load masks at the model's --size)`);
+    }
+    masks.set(it.mask, i * size * size);
+  });
+  return masks;
 }

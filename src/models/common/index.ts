@@ -14,3 +14,4 @@ export * from "./setup.js";
 export * from "./predict.js";
 export { frozenMatMul, frozenMatMulTransposedA } from "./frozen-matmul.js";
 export type { SimClipBackbone } from "./backbone.js";
+export * from "./gradients.js";

@@ -7,7 +7,8 @@ import { tf, tfReady } from "../../tf.js";
 import { InvalidArgumentError, SimclipError } from "../../errors.js";
 import { startProgress } from "../../progress.js";
 import { createRng } from "./init.js";
-import type { GradientResult, LossTerm, TrainableObjective, TrainItem, TrainSource } from "./types.js";
+import { gradientsOfTerms } from "./gradients.js";
+import type { GradientResult, TrainableObjective, TrainItem, TrainSource } from "./types.js";
 import { simclipTrainingProtocol, type StepInfo, type TrainHistory, type TrainOptions } from "./train-options.js";
 
 /** The loss became NaN or infinite; the parameters were not updated with it. */
@@ -56,38 +57,6 @@ function resolve(opts: TrainOptions) {
  */
 export function computeGradients(method: TrainableObjective, items: TrainItem[]): GradientResult {
   return gradientsOfTerms(method.trainableVariables(), method.objective(items));
-}
-
-/** Differentiate each term on its own tape with respect to `vars`, summing into one gradient per variable. */
-export function gradientsOfTerms(vars: tf.Variable[], terms: LossTerm[]): GradientResult {
-  const grads = new Map<tf.Variable, tf.Tensor>();
-  const parts: Record<string, number> = {};
-  let loss = 0;
-  for (const term of terms) {
-    let kept: Record<string, tf.Scalar> = {};
-    const { value, grads: g } = tf.variableGrads(() => {
-      const r = term();
-      kept = Object.fromEntries(Object.entries(r.parts).map(([k, v]) => [k, tf.keep(v.clone())]));
-      return r.loss;
-    }, vars);
-    loss += value.dataSync()[0]!;
-    value.dispose();
-    for (const [k, v] of Object.entries(kept)) {
-      parts[k] = v.dataSync()[0]!;
-      v.dispose();
-    }
-    for (const v of vars) {
-      const gi = g[v.name];
-      if (!gi) continue;
-      const prev = grads.get(v);
-      if (prev) {
-        grads.set(v, tf.add(prev, gi));
-        prev.dispose();
-        gi.dispose();
-      } else grads.set(v, gi);
-    }
-  }
-  return { loss, parts, grads };
 }
 
 export async function trainLoop(

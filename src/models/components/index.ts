@@ -8,3 +8,4 @@ export { resolveGeometry, quarterLayers, type BaselineGeometry } from "./geometr
 export { MemoryGallery } from "./memory-gallery.js";
 export { nearestNeighbours, normalizeRowsArray, type NeighbourResult } from "./nearest-neighbour.js";
 export { combineImageScores, mapMaximum } from "./image-score.js";
+export { frozenAdapterGradients } from "./frozen-adapter.js";

@@ -15,12 +15,12 @@
 import { tf } from "../../tf.js";
 import { ShapeError } from "../../errors.js";
 import { crossEntropy, diceLoss, focalLossBinary } from "../components/losses.js";
-import { stackLayerTokens } from "../common/features.js";
-import { gradientsOfTerms } from "../common/train-loop.js";
+import { stackLayerTokens, stackMasks } from "../common/features.js";
+import { accumulateGradients, gradientsOfTerms } from "../common/gradients.js";
 import { namedVariable } from "../common/init.js";
 import type { GradientResult, LossTerm, TrainItem } from "../common/types.js";
 import { anomalyProbability, logitDifferenceGrid } from "../components/maps.js";
-import { accumulateGradients, frozenAdapterGradients, stackMasks } from "../april-gan/objective.js";
+import { frozenAdapterGradients } from "../components/frozen-adapter.js";
 import type { PromptLearnerClip } from "./model.js";
 
 interface Terms {

@@ -15,9 +15,9 @@
 import { tf } from "../../tf.js";
 import { ShapeError } from "../../errors.js";
 import { crossEntropy, focalDiceFromLogits } from "../components/losses.js";
-import { selectRows, stackLayerTokens, stackPooled } from "../common/features.js";
+import { selectRows, stackLayerTokens, stackMasks, stackPooled } from "../common/features.js";
 import { frozenMatMul, frozenMatMulTransposedA } from "../common/frozen-matmul.js";
-import { gradientsOfTerms } from "../common/train-loop.js";
+import { accumulateGradients, gradientsOfTerms } from "../common/gradients.js";
 import { namedVariable } from "../common/init.js";
 import type { GradientResult, ImageFeatures, LossTerm, TrainItem } from "../common/types.js";
 import { anomalyLogits, l2NormalizeRows, logitDifferenceGrid } from "../components/maps.js";
@@ -35,13 +35,7 @@ function prepareBatch(m: SimClip, items: TrainItem[]): Batch {
   const S = m.size;
   const n = items.length;
   const cats = [...new Set(items.map((it) => it.category))];
-  const masks = new Float32Array(n * S * S);
-  items.forEach((it, i) => {
-    if (it.mask.length !== S * S) {
-      throw new ShapeError(`training mask of a "${it.category}" image has ${it.mask.length} pixels, expected ${S}x${S} (load masks at the model's --size)`);
-    }
-    masks.set(it.mask, i * S * S);
-  });
+  const masks = stackMasks(items, S, "SimCLIP");
   const features = items.map((it) => it.features);
   if (features[0]!.grid !== m.grid) {
     throw new ShapeError(`cached features have a ${features[0]!.grid}x${features[0]!.grid} grid, SimCLIP at size ${S} needs ${m.grid}x${m.grid}: extract features at --size ${S}`);
@@ -84,19 +78,6 @@ export function simclipObjective(m: SimClip, items: TrainItem[]): LossTerm[] {
   return [ceTerm(m, b, items.map((it) => it.label)), ...m.layers.map(layerTerm)];
 }
 
-function accumulate(into: GradientResult, from: GradientResult): void {
-  into.loss += from.loss;
-  Object.assign(into.parts, from.parts);
-  for (const [v, g] of from.grads) {
-    const prev = into.grads.get(v);
-    if (prev) {
-      into.grads.set(v, tf.add(prev, g));
-      prev.dispose();
-      g.dispose();
-    } else into.grads.set(v, g);
-  }
-}
-
 export async function simclipLossAndGradients(m: SimClip, items: TrainItem[]): Promise<GradientResult> {
   const b = prepareBatch(m, items);
   const vars = m.trainableVariables();
@@ -107,7 +88,7 @@ export async function simclipLossAndGradients(m: SimClip, items: TrainItem[]): P
   for (const layer of m.layers) {
     const x = stackLayerTokens(b.features, layer);
     if (!m.mhva) {
-      accumulate(result, gradientsOfTerms(vars, [segTerm(m, b, layer, () => m.projectPatches(layer, tf.tensor2d(x, [b.n * P, W])))]));
+      accumulateGradients(result, gradientsOfTerms(vars, [segTerm(m, b, layer, () => m.projectPatches(layer, tf.tensor2d(x, [b.n * P, W])))]));
       continue;
     }
     const weight = m.mhva.weights.get(layer)!;
@@ -120,7 +101,7 @@ export async function simclipLossAndGradients(m: SimClip, items: TrainItem[]): P
       const dyData = dy.dataSync() as Float32Array;
       dy.dispose();
       r.grads.set(weight, tf.tensor2d(await frozenMatMulTransposedA(x, b.n * P, W, dyData, E), [W, E]));
-      accumulate(result, r);
+      accumulateGradients(result, r);
     } finally {
       y.dispose();
     }
