@@ -7,7 +7,7 @@
  * - Table 6: SimCLIP+ with the feature-driven map (FD) and/or prior-aware optimisation (PAO), k-shot.
  */
 import { loadCheckpoint } from "../models/common/checkpoint.js";
-import { methodNames } from "../models/common/registry.js";
+import { methodNames } from "../models/registry.js";
 import type { SimClipConfig } from "../models/simclip/config.js";
 import { createSimClipPlusMethod } from "../models/simclip-plus/factory.js";
 import { PAPER_TABLE_3, PAPER_TABLE_4, PAPER_TABLE_5, PAPER_TABLE_6, type PaperTable } from "../notebook/paper-tables.js";

@@ -15,7 +15,7 @@ import type { Dataset } from "../data/sample.js";
 import { InvalidArgumentError } from "../errors.js";
 import { loadCheckpoint } from "../models/common/checkpoint.js";
 import { evaluateMethod, type EvaluationResults } from "../models/common/evaluate.js";
-import { createMethod } from "../models/common/registry.js";
+import { createMethod } from "../models/registry.js";
 import { samplesTrainSource } from "../models/common/train-data.js";
 import { simclipTrainingProtocol, type TrainHistory, type TrainingProtocol } from "../models/common/train-options.js";
 import type { AnomalyMethod } from "../models/common/types.js";

@@ -8,7 +8,7 @@ import { loadMask } from "../clip/preprocess.js";
 import { sampleFewShot } from "../data/few-shot.js";
 import type { Sample } from "../data/sample.js";
 import { loadCheckpoint } from "../models/common/checkpoint.js";
-import { createMethod } from "../models/common/registry.js";
+import { createMethod } from "../models/registry.js";
 import type { AnomalyMethod } from "../models/common/types.js";
 import { loadRgb } from "../viz/image.js";
 import type { HeatmapRow } from "../viz/heatmap-grid.js";

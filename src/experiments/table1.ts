@@ -6,7 +6,7 @@
  * on the SimCLIP checkpoint of the same direction (it has no parameters of its own).
  */
 import { loadCheckpoint } from "../models/common/checkpoint.js";
-import { createMethod, methodNames } from "../models/common/registry.js";
+import { createMethod, methodNames } from "../models/registry.js";
 import type { AnomalyMethod } from "../models/common/types.js";
 import type { TrainHistory } from "../models/common/train-options.js";
 import { PAPER_TABLE_1 } from "../notebook/paper-tables.js";

@@ -10,7 +10,7 @@ import { isRandomDemoModel } from "../clip/demo-model.js";
 import { InvalidArgumentError } from "../errors.js";
 import type { LoadedCheckpoint } from "../models/common/checkpoint.js";
 import { predictImages, renderPrediction, type Prediction, type RenderedPrediction } from "../models/common/predict.js";
-import { createMethod } from "../models/common/registry.js";
+import { createMethod } from "../models/registry.js";
 import type { AnomalyMethod } from "../models/common/types.js";
 import { setProgressFactory } from "../progress.js";
 import type { JobProgress } from "./queue.js";

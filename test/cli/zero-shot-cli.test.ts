@@ -15,7 +15,7 @@ import { ClipModel } from "../../src/clip/model.js";
 import { generateSynth } from "../../src/data/index.js";
 import { loadSimClip } from "../../src/models/simclip/factory.js";
 import { predictImages } from "../../src/models/common/predict.js";
-import { runRegisteredMethod } from "../../src/models/baselines.js";
+import { runRegisteredMethod } from "../../src/models/run.js";
 import type { EvaluationResults } from "../../src/models/common/evaluate.js";
 
 const run = promisify(execFile);

@@ -16,7 +16,7 @@ import sharp from "sharp";
 import { HEATMAP_LABEL_WIDTH, HEATMAP_TITLE_HEIGHT } from "../../src/viz/heatmap-grid.js";
 import { PAPER_TABLES } from "../../src/notebook/paper-tables.js";
 import { loadCheckpoint } from "../../src/models/common/checkpoint.js";
-import { createMethod } from "../../src/models/common/registry.js";
+import { createMethod } from "../../src/models/registry.js";
 
 let dir: string;
 let setup: ExperimentSetup;

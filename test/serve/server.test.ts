@@ -15,7 +15,7 @@ import path from "node:path";
 import sharp from "sharp";
 import { loadCheckpoint } from "../../src/models/common/checkpoint.js";
 import { predictImages } from "../../src/models/common/predict.js";
-import { createMethod } from "../../src/models/common/registry.js";
+import { createMethod } from "../../src/models/registry.js";
 import { JobQueue } from "../../src/serve/queue.js";
 import { QueueFullError } from "../../src/serve/errors.js";
 import { CATEGORY, LAYERS, MAIN, TINY, serveFixture, startFixtureServer, type ServeFixture } from "./fixture.js";

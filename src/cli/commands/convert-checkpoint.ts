@@ -8,7 +8,7 @@ import { Command } from "commander";
 import type { ClipActivation } from "../../clip/config.js";
 import { InvalidArgumentError } from "../../errors.js";
 import { saveCheckpoint } from "../../models/common/checkpoint.js";
-import { parseLayerList, parsePositiveInt } from "../../models/common/options.js";
+import { parseLayerList, parsePositiveInt } from "../options.js";
 import { SimClip } from "../../models/simclip/model.js";
 import { activationOption, openBackboneAndCheckpoint } from "../open-checkpoint.js";
 

@@ -11,12 +11,13 @@ import { isRandomDemoModel } from "../../clip/demo-model.js";
 import { loadMask } from "../../clip/preprocess.js";
 import { loadDataset } from "../../data/load.js";
 import { formatMetricTable, type EvaluationTable, type MetricName } from "../../metrics/index.js";
-import { createMethod, methodNames, methodOptionSchema } from "../../models/common/registry.js";
+import { createMethod, methodNames, methodOptionSchema } from "../../models/registry.js";
 import { evaluateMethod, type EvaluationResults } from "../../models/common/evaluate.js";
 import { defaultFeatureCacheDir, openMethodFeatures } from "../../models/common/setup.js";
 import {
-  addMethodOptionFlags, methodOptionsFromCommand, parseLayerList, parseNameList, parseNonNegativeInt, parsePositiveInt, resolvedMethodOptions, validateMethodOptions,
-} from "../../models/common/options.js";
+  addMethodOptionFlags, methodOptionsFromCommand, parseLayerList, parseNameList, parseNonNegativeInt, parsePositiveInt,
+} from "../options.js";
+import { resolvedMethodOptions, validateMethodOptions } from "../../models/common/method-options.js";
 import type { ClipActivation } from "../../clip/config.js";
 import { activationOption, openBackboneAndCheckpoint } from "../open-checkpoint.js";
 

@@ -6,11 +6,12 @@
 import { Command } from "commander";
 import { InvalidArgumentError } from "../../errors.js";
 import type { ClipActivation } from "../../clip/config.js";
-import { createMethod, methodNames, methodOptionSchema } from "../../models/common/registry.js";
+import { createMethod, methodNames, methodOptionSchema } from "../../models/registry.js";
 import { listReferenceImages, predictImages, predictionNames, writePrediction } from "../../models/common/predict.js";
 import {
-  addMethodOptionFlags, methodOptionsFromCommand, parseLayerList, parsePositiveInt, parsePositiveNumber, validateMethodOptions,
-} from "../../models/common/options.js";
+  addMethodOptionFlags, methodOptionsFromCommand, parseLayerList, parsePositiveInt, parsePositiveNumber,
+} from "../options.js";
+import { validateMethodOptions } from "../../models/common/method-options.js";
 import { activationOption, openBackboneAndCheckpoint } from "../open-checkpoint.js";
 
 interface PredictCliOptions {

@@ -6,7 +6,7 @@ import { Command } from "commander";
 import { InvalidArgumentError } from "../../errors.js";
 import { ClipModel } from "../../clip/model.js";
 import { loadCheckpoint } from "../../models/common/checkpoint.js";
-import { parseLayerList, parseNonNegativeInt, parsePositiveInt, parsePositiveNumber } from "../../models/common/options.js";
+import { parseLayerList, parseNonNegativeInt, parsePositiveInt, parsePositiveNumber } from "../options.js";
 import { Inspector } from "../../serve/inspector.js";
 import { openServeDemo } from "../../serve/demo.js";
 import { startServer } from "../../serve/server.js";

@@ -2,7 +2,7 @@
 import { Command, Option } from "commander";
 import { generateSynth, SYNTH_CATEGORIES, SYNTH_SETS } from "../../data/synth/index.js";
 import { InvalidArgumentError } from "../../errors.js";
-import { parseNameList } from "../../models/common/options.js";
+import { parseNameList } from "../options.js";
 
 const integer = (name: string) => (v: string) => {
   if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError(`--${name} must be an integer; got "${v}"`);

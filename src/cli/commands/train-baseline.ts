@@ -9,10 +9,10 @@ import path from "node:path";
 import { Command, Option } from "commander";
 import { ClipModel } from "../../clip/model.js";
 import { isRandomDemoModel } from "../../clip/demo-model.js";
-import { runRegisteredMethod } from "../../models/baselines.js";
+import { runRegisteredMethod } from "../../models/run.js";
 import { promptLearningComplexity } from "../../models/complexity.js";
 import { defaultFeatureCacheDir } from "../../models/common/setup.js";
-import { parseLayerList, parsePositiveInt, parsePositiveNumber } from "../../models/common/options.js";
+import { parseLayerList, parsePositiveInt, parsePositiveNumber } from "../options.js";
 
 const TRAINABLE = ["april-gan", "coop", "cocoop", "anomalyclip"];
 

@@ -19,7 +19,7 @@ import { simclipTrainingProtocol } from "../../models/common/train-options.js";
 import type { PromptClassNames } from "../../models/common/prompts.js";
 import { activationOption } from "../open-checkpoint.js";
 import { defaultFeatureCacheDir, openMethodFeatures } from "../../models/common/setup.js";
-import { parseLayerList, parseNameList, parseNonNegativeInt, parsePositiveInt, parsePositiveNumber } from "../../models/common/options.js";
+import { parseLayerList, parseNameList, parseNonNegativeInt, parsePositiveInt, parsePositiveNumber } from "../options.js";
 
 interface TrainCliOptions {
   model: string;

@@ -9,7 +9,8 @@ export { linearInit, xavierUniform, namedVariable, variableKey } from "./init.js
 export * from "./feature-provider.js";
 export * from "./train-data.js";
 export * from "./evaluate.js";
-export * from "./registry.js";
+export * from "./method.js";
+export * from "./method-options.js";
 export * from "./setup.js";
 export * from "./predict.js";
 export { frozenMatMul, frozenMatMulTransposedA } from "./frozen-matmul.js";

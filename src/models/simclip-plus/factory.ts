@@ -1,6 +1,6 @@
 /** Building SimCLIP+ for the method registry and notebooks: a SimCLIP (trained checkpoint or untrained) wrapped with the few-shot parts. */
-import type { MethodContext } from "../common/registry.js";
-import { validateMethodOptions, type MethodOptionSchema } from "../common/options.js";
+import type { MethodContext } from "../common/method.js";
+import { validateMethodOptions, type MethodOptionSchema } from "../common/method-options.js";
 import { createSimClipMethod } from "../simclip/factory.js";
 import { SIMCLIP_PLUS_DEFAULTS, resolveSimClipPlusConfig, type SimClipPlusConfig } from "./config.js";
 import { SimClipPlus } from "./model.js";

@@ -1,7 +1,7 @@
 /** Building SimCLIP for the CLI and the method registry: from a checkpoint, or untrained (the baseline to beat). */
 import { InvalidArgumentError } from "../../errors.js";
 import { CheckpointMismatchError, loadCheckpoint, saveCheckpoint } from "../common/checkpoint.js";
-import type { MethodContext } from "../common/registry.js";
+import type { MethodContext } from "../common/method.js";
 import { SimClip } from "./model.js";
 import type { SimClipBackbone } from "../common/backbone.js";
 import type { SimClipConfig } from "./config.js";

@@ -16,7 +16,7 @@ import { tfReady } from "../../../src/tf.js";
 import { ClipModel } from "../../../src/clip/model.js";
 import { writeDemoModel } from "../../../src/clip/demo-model.js";
 import { generateSynth } from "../../../src/data/synth/index.js";
-import { runRegisteredMethod } from "../../../src/models/baselines.js";
+import { runRegisteredMethod } from "../../../src/models/run.js";
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { readSafetensors, writeSafetensors } from "../../../src/clip/safetensors.js";
 import { FeatureCache } from "../../../src/cache/index.js";
-import { createMethod, methodOptionSchema } from "../../../src/models/common/registry.js";
+import { createMethod, methodOptionSchema } from "../../../src/models/registry.js";
 import { predictImages } from "../../../src/models/common/predict.js";
 import { PatchCore } from "../../../src/models/patchcore/model.js";
 import { greedyCoreset } from "../../../src/models/patchcore/coreset.js";

@@ -8,11 +8,10 @@ import path from "node:path";
 import { Command } from "commander";
 import { InvalidArgumentError } from "../../../src/errors.js";
 import { ClipModel } from "../../../src/clip/model.js";
-import {
-  addMethodOptionFlags, collectOptionAssignment, mergeOptionAssignments, methodOptionsFromCommand, resolvedMethodOptions, validateMethodOptions,
-  type MethodOptionSchema,
-} from "../../../src/models/common/options.js";
-import { createMethod, methodOptionSchema, type MethodContext } from "../../../src/models/common/registry.js";
+import { addMethodOptionFlags, collectOptionAssignment, mergeOptionAssignments, methodOptionsFromCommand } from "../../../src/cli/options.js";
+import { resolvedMethodOptions, validateMethodOptions, type MethodOptionSchema } from "../../../src/models/common/method-options.js";
+import { createMethod, methodOptionSchema } from "../../../src/models/registry.js";
+import type { MethodContext } from "../../../src/models/common/method.js";
 import { SimClipPlus } from "../../../src/models/simclip-plus/model.js";
 
 const SCHEMA: MethodOptionSchema = {

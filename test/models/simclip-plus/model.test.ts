@@ -5,7 +5,7 @@ import { InvalidArgumentError, ShapeError } from "../../../src/errors.js";
 import { SimClip } from "../../../src/models/simclip/model.js";
 import { scoreChunk } from "../../../src/models/simclip/scoring.js";
 import { SimClipPlus } from "../../../src/models/simclip-plus/model.js";
-import { createMethod } from "../../../src/models/common/registry.js";
+import { createMethod } from "../../../src/models/registry.js";
 import { fakeBackbone, fakeFeatures, TINY } from "../common/fake-backbone.js";
 
 // Patch size 1: the map size equals the grid, so align_corners upsampling is the identity and the

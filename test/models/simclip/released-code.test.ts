@@ -22,7 +22,7 @@ import { loadClipDir, type WeightTensor } from "../../../src/clip/weights.js";
 import { loadDataset } from "../../../src/data/load.js";
 import { CheckpointMismatchError, loadCheckpoint } from "../../../src/models/common/checkpoint.js";
 import { predictImages } from "../../../src/models/common/predict.js";
-import { createMethod } from "../../../src/models/common/registry.js";
+import { createMethod } from "../../../src/models/registry.js";
 import { clipFeatureSource } from "../../../src/cache/index.js";
 import type { ImageFeatures } from "../../../src/models/common/types.js";
 import { samplesTrainSource } from "../../../src/models/common/train-data.js";

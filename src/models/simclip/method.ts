@@ -1,0 +1,9 @@
+import type { MethodDescriptor } from "../common/method.js";
+
+export const simClipMethod: MethodDescriptor = {
+  name: "simclip",
+  label: "SimCLIP",
+  auxiliaryTrained: true,
+  table1Roles: ["zero-shot"],
+  create: async (ctx) => (await import("./factory.js")).createSimClipMethod(ctx),
+};
