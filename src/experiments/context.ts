@@ -15,12 +15,11 @@ import type { Dataset } from "../data/sample.js";
 import { InvalidArgumentError } from "../errors.js";
 import { loadCheckpoint } from "../models/common/checkpoint.js";
 import { evaluateMethod, type EvaluationResults } from "../models/common/evaluate.js";
-import { createMethod } from "../models/registry.js";
+import { createMethod, methodDescriptor } from "../models/registry.js";
 import { samplesTrainSource } from "../models/common/train-data.js";
 import { simclipTrainingProtocol, type TrainHistory, type TrainingProtocol } from "../models/common/train-options.js";
 import type { AnomalyMethod } from "../models/common/types.js";
 import type { SimClipConfig } from "../models/simclip/config.js";
-import { SimClip } from "../models/simclip/model.js";
 import { openBackbone, openDataset } from "../notebook/resources.js";
 import { quarterLayers } from "../models/components/geometry.js";
 import type { ExperimentSetup, ExperimentTraining } from "./setup.js";
@@ -102,12 +101,16 @@ export class ExperimentContext {
 
   /** An untrained method at the context's geometry; `simclip` takes config overrides (ablations). */
   async create(name: string, opts: { simclip?: Partial<SimClipConfig>; layers?: number[] } = {}): Promise<AnomalyMethod> {
-    const layers = opts.layers ?? this.layers;
-    if (name === "simclip") return SimClip.create(this.model, { ...opts.simclip, size: this.size, layers }, this.setup.training.seed);
-    if (opts.simclip) throw new InvalidArgumentError(`SimCLIP config overrides given for method "${name}"`);
-    // PatchCore runs on its own WideResNet (anomalib's layers 2+3), at the size every map of the table is scored at.
-    if (name === "patchcore") return createMethod(name, { backbone: this.model, size: this.size, ...(opts.layers ? { layers: opts.layers } : {}) });
-    return createMethod(name, { backbone: this.model, size: this.size, layers });
+    const seed = this.setup.training.seed;
+    // A method on its own backbone (PatchCore's WideResNet) runs at the size every map of the table is scored at, on its own layers.
+    const layers = opts.layers ?? (methodDescriptor(name).ownBackbone ? undefined : this.layers);
+    return createMethod(name, {
+      backbone: this.model,
+      size: this.size,
+      ...(layers ? { layers } : {}),
+      ...(seed !== undefined ? { seed } : {}),
+      ...(opts.simclip ? { overrides: opts.simclip } : {}),
+    });
   }
 
   /**
@@ -121,7 +124,7 @@ export class ExperimentContext {
     const protocol = trainingProtocolFor(method, train.name, this.setup.training);
     // Keyed by the method's resolved config, so Table 3's "MHVA + IPT" row and Table 1's SimCLIP share one run.
     const key = {
-      name, config: (method as { config?: unknown }).config ?? null, size: method.size, layers: method.layers,
+      name, config: method.config ?? null, size: method.size, layers: method.layers,
       train: `${train.name}:${train.root}`, training: protocol, backbone: this.model.fingerprint,
     };
     const hash = createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 16);

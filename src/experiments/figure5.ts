@@ -4,9 +4,8 @@
  * SimCLIP (trained on MVTec's test split), with a 2-D t-SNE of each. Only the text side is used, so
  * the real class names are used even on the synthetic setup.
  */
-import { tf } from "../tf.js";
-import { transposeArray } from "../models/common/features.js";
-import type { SimClip } from "../models/simclip/model.js";
+import { InvalidArgumentError } from "../errors.js";
+import { SimClip } from "../models/simclip/model.js";
 import { tsne2d } from "../viz/tsne.js";
 import { CROSS_DATASET_DIRECTIONS, withExperiment, type ExperimentContext } from "./context.js";
 import { experimentLabel, isSyntheticExperiment, type ExperimentSetup } from "./setup.js";
@@ -79,28 +78,18 @@ export async function figure5(on: ExperimentSetup | ExperimentContext, opts: Fig
     const prompts = figure5Prompts(opts.classes ?? FIGURE5_CLASSES.slice(0, quick ? 4 : undefined), opts.templates ?? FIGURE5_TEMPLATES.slice(0, quick ? 1 : undefined));
     const out = await ctx.model.encodeText(prompts.map((p) => p.text));
     const n = prompts.length;
-    const { contextLength: L, width: Wt } = ctx.model.config.text;
     const E = ctx.model.config.embedDim;
-    const xT = new Float32Array(n * Wt * L);
-    const xEot = new Float32Array(n * Wt);
-    for (let i = 0; i < n; i++) {
-      const rows = out.lastHiddenState.subarray(i * L * Wt, (i + 1) * L * Wt);
-      xT.set(transposeArray(rows, L, Wt), i * Wt * L);
-      xEot.set(rows.subarray(out.eotIndex[i]! * Wt, (out.eotIndex[i]! + 1) * Wt), i * Wt);
-    }
     const t = await ctx.trained("simclip", CROSS_DATASET_DIRECTIONS[0]!);
-    const simclip = t.method as SimClip;
-    let refined: Float32Array;
+    if (!(t.method instanceof SimClip)) throw new InvalidArgumentError(`Figure 5 needs a trained SimCLIP; got method "${t.method.name}"`);
+    const simclip = t.method;
+    let features: { original: Float32Array; refined: Float32Array };
     try {
-      refined = tf.tidy(() => {
-        const x = simclip.ipt ? simclip.ipt.refine(tf.tensor2d(xT, [n * Wt, L]), tf.tensor2d(xEot, [n, Wt]), simclip.config.iptEotResidual) : tf.tensor2d(xEot, [n, Wt]);
-        return tf.matMul(x, simclip.textProjection);
-      }).dataSync() as Float32Array;
+      features = simclip.textFeatures(out);
     } finally {
       simclip.dispose();
     }
-    const original = normalizeRows(out.textEmbeds, E);
-    refined = normalizeRows(refined, E);
+    const original = normalizeRows(features.original, E);
+    const refined = normalizeRows(features.refined, E);
     const iterations = opts.tsneIterations ?? 500;
     const of = opts.tsneOf ?? "both";
     const embed = (a: Float32Array, which: "original" | "refined") =>

@@ -27,6 +27,7 @@ export async function methodOptionSchema(name: string): Promise<MethodOptionSche
 
 export async function createMethod(name: string, ctx: MethodContext): Promise<AnomalyMethod> {
   const e = methodDescriptor(name);
+  if (ctx.overrides && !e.configOverrides) throw new InvalidArgumentError(`config overrides given for method "${name}", which takes none`);
   // Validated before the factory runs, so a typo fails before any weights are built.
   const options = validateMethodOptions(name, await methodOptionSchema(name), ctx.options);
   return e.create({ ...ctx, options });

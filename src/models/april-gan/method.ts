@@ -7,7 +7,7 @@ export const aprilGanMethod: MethodDescriptor = {
   table1Roles: ["zero-shot", "few-shot"],
   create: async (ctx) => {
     const { AprilGan } = await import("./model.js");
-    if (!ctx.checkpoint) return AprilGan.create(ctx.backbone, contextGeometry(ctx));
+    if (!ctx.checkpoint) return AprilGan.create(ctx.backbone, contextGeometry(ctx), ctx.seed);
     return checkTrainedGeometry(await AprilGan.fromState(ctx.backbone, ctx.checkpoint.state, ctx.checkpoint.dir), ctx);
   },
 };

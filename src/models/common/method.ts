@@ -23,6 +23,13 @@ export interface MethodContext {
    * `createMethod`: typed values from code (`{ pao: false }`), strings from the CLI (`"false"`).
    */
   options?: Readonly<Record<string, MethodOptionValue>>;
+  /** Initialisation seed of an untrained method with parameters (default: the method's, 111). */
+  seed?: number;
+  /**
+   * Config overrides from code for an untrained method (the ablations' SimCLIP variants); only a
+   * method whose descriptor says `configOverrides` takes them.
+   */
+  overrides?: Readonly<Record<string, unknown>>;
 }
 
 export type MethodFactory = (ctx: MethodContext) => Promise<AnomalyMethod>;
@@ -43,6 +50,13 @@ export interface MethodDescriptor {
   readonly auxiliaryTrained?: boolean;
   /** Its rows of Table 1. */
   readonly table1Roles?: readonly Table1Role[];
+  /**
+   * By default it runs a frozen backbone of its own (PatchCore on WideResNet-50-2), so CLIP's hooked
+   * layers are no default of it: only layers asked for explicitly reach it.
+   */
+  readonly ownBackbone?: boolean;
+  /** It takes `MethodContext.overrides` (its config's fields). */
+  readonly configOverrides?: boolean;
 }
 
 /** For methods that learn nothing. */

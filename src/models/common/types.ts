@@ -99,6 +99,8 @@ export interface AnomalyMethod {
   readonly size: number;
   /** 1-based hooked layers whose cached patch tokens `score` reads. */
   readonly layers: number[];
+  /** The method's resolved config (what a run used; experiments key cached training runs by it). */
+  readonly config?: object;
   /** Encode/prepare whatever depends on the class names (prompt features) before scoring them. */
   prepare?(categories: string[]): Promise<void>;
   /** Zero-shot training on auxiliary data (the other dataset's test split). */

@@ -6,7 +6,7 @@ import type { PromptLearnerVariant } from "./config.js";
 export function createPromptLearnerMethod(variant: PromptLearnerVariant): MethodFactory {
   return async (ctx) => {
     const { PromptLearnerClip } = await import("./model.js");
-    if (!ctx.checkpoint) return PromptLearnerClip.create(ctx.backbone, variant, contextGeometry(ctx));
+    if (!ctx.checkpoint) return PromptLearnerClip.create(ctx.backbone, variant, contextGeometry(ctx), ctx.seed);
     if (ctx.checkpoint.state.method !== variant) {
       throw new InvalidArgumentError(`${ctx.checkpoint.dir} holds a "${ctx.checkpoint.state.method}" checkpoint, not a ${variant} one: pass --method ${ctx.checkpoint.state.method}`);
     }

@@ -4,6 +4,7 @@ export const patchCoreMethod: MethodDescriptor = {
   name: "patchcore",
   label: "PatchCore",
   table1Roles: ["few-shot"],
+  ownBackbone: true,
   options: async () => (await import("./wide-resnet-method.js")).PATCHCORE_OPTIONS,
   create: async (ctx) => {
     rejectCheckpoint("PatchCore", ctx);

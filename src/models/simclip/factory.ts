@@ -8,10 +8,11 @@ import type { SimClipConfig } from "./config.js";
 
 export async function createSimClipMethod(ctx: MethodContext): Promise<SimClip> {
   if (!ctx.checkpoint) {
-    const cfg: Partial<SimClipConfig> = {};
+    // Overrides are SimCLIP config fields (the ablations' variants); resolveSimClipConfig checks them.
+    const cfg: Partial<SimClipConfig> = { ...(ctx.overrides as Partial<SimClipConfig> | undefined) };
     if (ctx.size !== undefined) cfg.size = ctx.size;
     if (ctx.layers !== undefined) cfg.layers = ctx.layers;
-    return SimClip.create(ctx.backbone, cfg);
+    return SimClip.create(ctx.backbone, cfg, ctx.seed);
   }
   // A subset of the checkpoint's layers is allowed (their maps alone); others have no trained adapter.
   const m = await SimClip.fromState(ctx.backbone, ctx.checkpoint.state, ctx.checkpoint.dir, ctx.layers);

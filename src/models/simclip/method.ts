@@ -4,6 +4,7 @@ export const simClipMethod: MethodDescriptor = {
   name: "simclip",
   label: "SimCLIP",
   auxiliaryTrained: true,
+  configOverrides: true,
   table1Roles: ["zero-shot"],
   create: async (ctx) => (await import("./factory.js")).createSimClipMethod(ctx),
 };

@@ -7,6 +7,7 @@
 import { tf, tfReady } from "../../tf.js";
 import { ShapeError } from "../../errors.js";
 import type { ClipConfig } from "../../clip/config.js";
+import type { TextOutput } from "../../clip/model.js";
 import { createRng, namedVariable, variableKey } from "../common/init.js";
 import { PromptFeatureStore, simclipPrompts } from "../common/prompts.js";
 import type { SimClipBackbone } from "../common/backbone.js";
@@ -192,6 +193,28 @@ export class SimClip implements AnomalyMethod, TrainableObjective {
   }
 
   /** Patch tokens of one layer [N, W] -> joint space [N, E]: MHVA (differentiable if xT given) or the fixed projection. */
+  /**
+   * Text features of prompts from the text tower's output (`ClipModel.encodeText`), [n, E] each, not
+   * normalised: `original` is CLIP's embedding (x_eot @ text_projection), `refined` is IPT(x) @ the
+   * trained text projection (x_eot @ it without IPT). Paper Figure 5 compares the two.
+   */
+  textFeatures(text: Pick<TextOutput, "lastHiddenState" | "eotIndex" | "textEmbeds">): { original: Float32Array; refined: Float32Array } {
+    const { contextLength: L, textWidth: Wt } = this.dims;
+    const n = text.eotIndex.length;
+    const xT = new Float32Array(n * Wt * L);
+    const xEot = new Float32Array(n * Wt);
+    for (let i = 0; i < n; i++) {
+      const rows = text.lastHiddenState.subarray(i * L * Wt, (i + 1) * L * Wt);
+      xT.set(transposeArray(rows, L, Wt), i * Wt * L);
+      xEot.set(rows.subarray(text.eotIndex[i]! * Wt, (text.eotIndex[i]! + 1) * Wt), i * Wt);
+    }
+    const refined = tf.tidy(() => {
+      const x = this.ipt ? this.ipt.refine(tf.tensor2d(xT, [n * Wt, L]), tf.tensor2d(xEot, [n, Wt]), this.config.iptEotResidual) : tf.tensor2d(xEot, [n, Wt]);
+      return tf.matMul(x, this.textProjection);
+    }).dataSync() as Float32Array;
+    return { original: text.textEmbeds, refined };
+  }
+
   projectPatches(layer: number, x: tf.Tensor2D, xT?: tf.Tensor2D): tf.Tensor2D {
     if (this.mhva) return xT ? this.mhva.apply(layer, x, xT) : this.mhva.forward(layer, x);
     return this.fixedProjection!.apply(x);
