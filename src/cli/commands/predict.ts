@@ -7,7 +7,9 @@ import { Command } from "commander";
 import { InvalidArgumentError } from "../../errors.js";
 import type { ClipActivation } from "../../clip/config.js";
 import { createMethod, methodNames, methodOptionSchema } from "../../models/registry.js";
-import { listReferenceImages, predictImages, predictionNames, writePrediction } from "../../models/common/predict.js";
+import { predictImages } from "../../models/common/predict.js";
+import { predictionNames, writePrediction } from "../../viz/prediction.js";
+import { listReferenceImages } from "../reference-images.js";
 import {
   addMethodOptionFlags, methodOptionsFromCommand, parseLayerList, parsePositiveInt, parsePositiveNumber,
 } from "../options.js";
