@@ -1,15 +1,58 @@
 /**
- * simclip's public API. Notebooks and users import from "simclip"; everything re-exported here is
- * typed and documented. Each concern exports its own barrel (`src/<concern>/index.ts`).
+ * simclip's public API: what notebooks, the README and docs use, and the main types. Notebooks and
+ * users import from "simclip"; internals (kernels, file formats, layer-by-layer pieces) are imported
+ * from their modules by the CLI and tests, not re-exported here.
  */
 export * from "./errors.js";
 export { tf, tfReady } from "./tf.js";
-export * from "./progress.js";
-export * from "./data/index.js";
-export * from "./models/index.js";
-export * from "./clip/index.js";
-export * from "./metrics/index.js";
-export * from "./cache/index.js";
+// The errors a caller may catch, each concern's own
+export { CorruptEntryError } from "./cache/index.js";
+export { ClipWeightsError } from "./clip/weights.js";
+export { HubDownloadError } from "./clip/hub.js";
+export { ExecutionProviderUnavailableError } from "./clip/index.js";
+export { UnsafePickleError } from "./clip/torch-pickle.js";
+export { EmptyCategoryError } from "./data/index.js";
+export { MetricInputError, MetricUndefinedError } from "./metrics/index.js";
+export { MissingMaskError } from "./models/common/train-data.js";
+export { NonFiniteLossError } from "./models/common/train-loop.js";
+
+// Data
+export { loadDataset, sampleFewShot, type Dataset, type DatasetLoadOptions, type Sample } from "./data/index.js";
+
+// The frozen CLIP backbone
+export {
+  ClipModel, loadMask, preprocessSquare,
+  type ClipActivation, type ClipConfig, type ClipModelLoadOptions, type TextOutput, type VisionOutput,
+} from "./clip/index.js";
+
+// Metrics
+export {
+  aupro, averagePrecision, f1Max, formatMetricTable, imageAuroc, pixelAuroc, pro,
+  type EvaluationTable, type MetricName,
+} from "./metrics/index.js";
+
+// Feature cache
+export { FeatureCache, type FeatureSourceInfo, type ImageFeatures } from "./cache/index.js";
+
+// Methods: the registry, the framework's types, and each method's class
+export {
+  METHODS, createMethod, methodDescriptor, methodNames, methodOptionSchema, runRegisteredMethod,
+  describeMethodOptions, resolvedMethodOptions, validateMethodOptions,
+  type MethodContext, type MethodDescriptor, type MethodFactory, type MethodOptionSchema, type MethodOptionValue, type MethodOptions,
+  type RunRegisteredMethodOptions, type RunRegisteredMethodResult,
+  type AnomalyMethod, type FeatureBatch, type MethodOutput, type MethodState, type TrainableObjective, type SimClipBackbone,
+  evaluateMethod, type EvaluationResults,
+  openMethodFeatures, samplesTrainSource, trainLoop, type TrainHistory, type TrainOptions,
+  loadCheckpoint, saveCheckpoint, CheckpointMismatchError, type LoadedCheckpoint,
+  predictImages, type Prediction, type PredictOptions,
+  PromptFeatureStore, frozenMatMul, gaussianFilter, gaussianMatrix, upsampleBilinear, upsampleBilinearArray,
+  SimClip, loadSimClip, saveSimClip, exportSimClipOnnx, resolveSimClipConfig, type SimClipConfig,
+  SimClipPlus, resolveSimClipPlusConfig, type SimClipPlusConfig,
+  ClipAc, AprilGan, PatchCore, PromptLearnerClip,
+} from "./models/index.js";
+export { writePrediction, renderPrediction, predictionNames, type RenderedPrediction } from "./viz/prediction.js";
+
+// Notebooks, experiments (the paper's tables and figures) and charts
 export * from "./notebook/index.js";
 export * from "./viz/index.js";
 export * from "./experiments/index.js";
