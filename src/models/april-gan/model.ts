@@ -18,7 +18,7 @@ import { stackLayerTokens, stackPooled } from "../common/features.js";
 import { upsampleBilinearArray } from "../common/upsample.js";
 import { CheckpointMismatchError, checkCheckpointBackbone, restoreTrainableVariables, saveCheckpoint, variableTensors } from "../common/checkpoint.js";
 import { trainLoop } from "../common/train-loop.js";
-import { SCORE_CHUNK } from "../common/chunked-scoring.js";
+import { scoreInChunks } from "../common/chunked-scoring.js";
 import type { TrainHistory, TrainOptions } from "../common/train-options.js";
 import type {
   AnomalyMethod, FeatureBatch, GradientResult, ImageFeatures, LossTerm, MethodOutput, MethodState, TrainItem, TrainSource, TrainableObjective,
@@ -27,7 +27,7 @@ import type { SimClipBackbone } from "../common/backbone.js";
 import { MultiHierarchyVisionAdapter } from "../components/mhva.js";
 import { MemoryGallery } from "../components/memory-gallery.js";
 import { combineImageScores, mapMaximum } from "../components/image-score.js";
-import { FrozenPromptEmbeddings } from "../clip-ac/frozen-prompts.js";
+import { FrozenPromptEmbeddings } from "../components/frozen-prompts.js";
 import { ClipPatchProjection } from "../components/clip-projection.js";
 import { summedPromptMaps, textAnomalyProbability } from "../components/prompt-maps.js";
 import { quarterLayers, resolveGeometry } from "../components/geometry.js";
@@ -113,37 +113,32 @@ export class AprilGan implements AnomalyMethod, TrainableObjective {
 
   async score(batch: FeatureBatch): Promise<MethodOutput> {
     await this.prepare(batch.categories);
-    const S = this.size;
     const E = this.backbone.config.embedDim;
-    const maps: Float32Array[] = [];
-    const scores = new Float32Array(batch.features.length);
-    for (let start = 0; start < batch.features.length; start += SCORE_CHUNK) {
-      const features = batch.features.slice(start, start + SCORE_CHUNK);
-      const cats = batch.categories.slice(start, start + SCORE_CHUNK);
+    // APRIL-GAN does not smooth its maps (sigma 0); the few-shot map is added per image afterwards.
+    const out = await scoreInChunks(batch, this.size, 0, async (features, cats) => {
       const n = features.length;
       const { diff, pairs } = this.prompts.perImage(cats);
-      const prob = tf.tidy(() => textAnomalyProbability(this.projection.imageEmbeds(stackPooled(features)), tf.tensor3d(pairs, [n, 2, E]), this.config.logitScale));
-      scores.set((await prob.data()) as Float32Array, start);
-      prob.dispose();
+      const probT = tf.tidy(() => textAnomalyProbability(this.projection.imageEmbeds(stackPooled(features)), tf.tensor3d(pairs, [n, 2, E]), this.config.logitScale));
+      const prob = (await probT.data()) as Float32Array;
+      probT.dispose();
       const diffT = tf.tensor2d(diff, [n, E]);
-      let sum: Float32Array;
       try {
-        sum = await summedPromptMaps(features, diffT, { ...this.config, grid: this.grid }, async (layer, x, rows, w) =>
+        const sum = await summedPromptMaps(features, diffT, { ...this.config, grid: this.grid }, async (layer, x, rows, w) =>
           tf.tidy(() => this.adapters.forward(layer, tf.tensor2d(x, [rows, w]))),
         );
+        return { sum, prob };
       } finally {
         diffT.dispose();
       }
-      for (let i = 0; i < n; i++) {
-        const map = sum.slice(i * S * S, (i + 1) * S * S);
-        if (this.memories.has(cats[i]!)) {
-          const fewShot = await this.fewShotMap(cats[i]!, features[i]!);
-          for (let p = 0; p < map.length; p++) map[p]! += fewShot[p]!;
-        }
-        maps.push(map);
-      }
+    });
+    for (let i = 0; i < out.maps.length; i++) {
+      const category = batch.categories[i]!;
+      if (!this.memories.has(category)) continue;
+      const map = out.maps[i]!;
+      const fewShot = await this.fewShotMap(category, batch.features[i]!);
+      for (let p = 0; p < map.length; p++) map[p]! += fewShot[p]!;
     }
-    return { size: S, maps, scores };
+    return out;
   }
 
   /** Sum over layers of upsample(min over memory of (1 - cos)): APRIL-GAN's `anomaly_map_few_shot`. */

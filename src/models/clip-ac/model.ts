@@ -11,7 +11,7 @@ import { stackPooled } from "../common/features.js";
 import { scoreInChunks } from "../common/chunked-scoring.js";
 import type { AnomalyMethod, FeatureBatch, MethodOutput, MethodState } from "../common/types.js";
 import type { SimClipBackbone } from "../common/backbone.js";
-import { FrozenPromptEmbeddings } from "./frozen-prompts.js";
+import { FrozenPromptEmbeddings } from "../components/frozen-prompts.js";
 import { ClipPatchProjection } from "../components/clip-projection.js";
 import { summedPromptMaps, textAnomalyProbability } from "../components/prompt-maps.js";
 import { resolveGeometry } from "../components/geometry.js";

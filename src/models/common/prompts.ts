@@ -45,43 +45,68 @@ export interface PromptFeatures {
 }
 
 /** Encode each class's prompts once (memoised per class name; the tower is frozen). */
-export class PromptFeatureStore {
-  private readonly byCategory = new Map<string, PromptFeatures>();
+/**
+ * Per class, what `pick` keeps of its prompt set's text-tower output; the classes not yet held are
+ * encoded together, in one text-tower call, and memoised (SimCLIP's hidden states, the training-free
+ * methods' ensemble embeddings).
+ */
+export class PromptCache<V> {
+  private readonly byCategory = new Map<string, V>();
 
   constructor(
     private readonly tower: TextTower,
-    private readonly build: (category: string) => PromptSet = simclipPrompts,
+    private readonly build: (category: string) => PromptSet,
+    /** What to keep of the class's prompts, rows `row`..`row + normal + anomalous - 1` of `out`. */
+    private readonly pick: (set: PromptSet, out: TextOutput, row: number) => V,
   ) {}
 
   async ensure(categories: string[]): Promise<void> {
     const missing = [...new Set(categories)].filter((c) => !this.byCategory.has(c));
     if (missing.length === 0) return;
     const sets = missing.map((c) => this.build(c));
-    const texts = sets.flatMap((s) => [...s.normal, ...s.anomalous]);
-    const out = await this.tower.encodeText(texts);
-    const ctx = out.inputIds.length / out.n;
-    const width = out.lastHiddenState.length / (out.n * ctx);
-    if (!Number.isInteger(width)) {
-      throw new ShapeError(`text tower returned lastHiddenState of ${out.lastHiddenState.length} values for ${out.n} prompts x ${ctx} tokens`);
-    }
+    const out = await this.tower.encodeText(sets.flatMap((s) => [...s.normal, ...s.anomalous]));
     let row = 0;
     missing.forEach((c, i) => {
       const s = sets[i]!;
+      this.byCategory.set(c, this.pick(s, out, row));
+      row += s.normal.length + s.anomalous.length;
+    });
+  }
+
+  /** The class's value; undefined until `ensure` was called with it. */
+  get(category: string): V | undefined {
+    return this.byCategory.get(category);
+  }
+}
+
+export class PromptFeatureStore {
+  private readonly cache: PromptCache<PromptFeatures>;
+
+  constructor(tower: TextTower, build: (category: string) => PromptSet = simclipPrompts) {
+    this.cache = new PromptCache(tower, build, (s, out, row) => {
+      const ctx = out.inputIds.length / out.n;
+      const width = out.lastHiddenState.length / (out.n * ctx);
+      if (!Number.isInteger(width)) {
+        throw new ShapeError(`text tower returned lastHiddenState of ${out.lastHiddenState.length} values for ${out.n} prompts x ${ctx} tokens`);
+      }
       const k = s.normal.length + s.anomalous.length;
-      this.byCategory.set(c, {
+      return {
         texts: [...s.normal, ...s.anomalous],
         states: [...s.normal.map(() => 0 as const), ...s.anomalous.map(() => 1 as const)],
         lastHidden: out.lastHiddenState.slice(row * ctx * width, (row + k) * ctx * width),
         eotIndex: out.eotIndex.slice(row, row + k),
         contextLength: ctx,
         width,
-      });
-      row += k;
+      };
     });
   }
 
+  ensure(categories: string[]): Promise<void> {
+    return this.cache.ensure(categories);
+  }
+
   get(category: string): PromptFeatures {
-    const f = this.byCategory.get(category);
+    const f = this.cache.get(category);
     if (!f) throw new ShapeError(`no prompt features for class "${category}": call ensure([...]) with it first`);
     return f;
   }

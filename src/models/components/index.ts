@@ -1,5 +1,6 @@
 /** Parts several methods share (as anomalib's `models/components/`): CLIP's patch projection, prompt maps, geometry, adapters, losses, the memory gallery. */
 export * from "./losses.js";
+export { FrozenPromptEmbeddings, ensembleEmbedding } from "./frozen-prompts.js";
 export * from "./mhva.js";
 export * from "./maps.js";
 export { ClipPatchProjection } from "./clip-projection.js";

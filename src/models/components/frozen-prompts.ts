@@ -5,7 +5,7 @@
  * peer-conventions.md "SimCLIP (zero-shot)"), giving one [2, E] pair per class: normal, anomalous.
  */
 import { ShapeError } from "../../errors.js";
-import type { PromptSet, TextTower } from "../common/prompts.js";
+import { PromptCache, type PromptSet, type TextTower } from "../common/prompts.js";
 
 export function normalizeRow(v: Float32Array): Float32Array {
   let s = 0;
@@ -27,40 +27,37 @@ export function ensembleEmbedding(rows: Float32Array[]): Float32Array {
 
 /** Per class, [2 * E]: the normalised normal and anomalous ensemble embeddings; memoised per class. */
 export class FrozenPromptEmbeddings {
-  private readonly byCategory = new Map<string, Float32Array>();
+  private readonly cache: PromptCache<Float32Array>;
 
   constructor(
-    private readonly tower: TextTower,
-    private readonly build: (category: string) => PromptSet,
+    tower: TextTower,
+    build: (category: string) => PromptSet,
     private readonly embedDim: number,
-  ) {}
-
-  async ensure(categories: string[]): Promise<void> {
-    const missing = [...new Set(categories)].filter((c) => !this.byCategory.has(c));
-    if (missing.length === 0) return;
-    const sets = missing.map((c) => this.build(c));
-    const out = await this.tower.encodeText(sets.flatMap((s) => [...s.normal, ...s.anomalous]));
-    const E = this.embedDim;
-    if (out.textEmbeds.length !== out.n * E) {
-      throw new ShapeError(`text tower returned ${out.textEmbeds.length} text-embedding values for ${out.n} prompts, expected ${out.n} x ${E}`);
-    }
-    let row = 0;
-    const take = (k: number): Float32Array[] => {
-      const rows = Array.from({ length: k }, (_, j) => out.textEmbeds.slice((row + j) * E, (row + j + 1) * E));
-      row += k;
-      return rows;
-    };
-    missing.forEach((c, i) => {
-      const s = sets[i]!;
+  ) {
+    const E = embedDim;
+    this.cache = new PromptCache(tower, build, (s, out, first) => {
+      if (out.textEmbeds.length !== out.n * E) {
+        throw new ShapeError(`text tower returned ${out.textEmbeds.length} text-embedding values for ${out.n} prompts, expected ${out.n} x ${E}`);
+      }
+      let row = first;
+      const take = (k: number): Float32Array[] => {
+        const rows = Array.from({ length: k }, (_, j) => out.textEmbeds.slice((row + j) * E, (row + j + 1) * E));
+        row += k;
+        return rows;
+      };
       const pair = new Float32Array(2 * E);
       pair.set(ensembleEmbedding(take(s.normal.length)), 0);
       pair.set(ensembleEmbedding(take(s.anomalous.length)), E);
-      this.byCategory.set(c, pair);
+      return pair;
     });
   }
 
+  ensure(categories: string[]): Promise<void> {
+    return this.cache.ensure(categories);
+  }
+
   get(category: string): Float32Array {
-    const p = this.byCategory.get(category);
+    const p = this.cache.get(category);
     if (!p) throw new ShapeError(`no prompt embeddings for class "${category}": call prepare([...]) with it first`);
     return p;
   }
