@@ -16,9 +16,8 @@ import { tf } from "../../tf.js";
 import { ShapeError } from "../../errors.js";
 import { crossEntropy, focalDiceFromLogits } from "../components/losses.js";
 import { selectRows, stackLayerTokens, stackMasks, stackPooled } from "../common/features.js";
-import { frozenMatMul, frozenMatMulTransposedA } from "../common/frozen-matmul.js";
+import { frozenAdapterGradients } from "../components/frozen-adapter.js";
 import { accumulateGradients, gradientsOfTerms } from "../common/gradients.js";
-import { namedVariable } from "../common/init.js";
 import type { GradientResult, ImageFeatures, LossTerm, TrainItem } from "../common/types.js";
 import { anomalyLogits, l2NormalizeRows, logitDifferenceGrid } from "../components/maps.js";
 import type { SimClip } from "./model.js";
@@ -84,7 +83,6 @@ export async function simclipLossAndGradients(m: SimClip, items: TrainItem[]): P
   const result = gradientsOfTerms(vars, [ceTerm(m, b, items.map((it) => it.label))]);
   const P = m.grid * m.grid;
   const W = b.features[0]!.width;
-  const E = m.dims.embedDim;
   for (const layer of m.layers) {
     const x = stackLayerTokens(b.features, layer);
     if (!m.mhva) {
@@ -93,18 +91,7 @@ export async function simclipLossAndGradients(m: SimClip, items: TrainItem[]): P
     }
     const weight = m.mhva.weights.get(layer)!;
     const bias = m.mhva.biases.get(layer)!;
-    const y = namedVariable(tf.tensor2d(await frozenMatMul(x, b.n * P, W, weight.dataSync() as Float32Array, E), [b.n * P, E]), "adapter-output");
-    try {
-      const r = gradientsOfTerms([...vars, y], [segTerm(m, b, layer, () => tf.add(y, bias) as tf.Tensor2D)]);
-      const dy = r.grads.get(y)!;
-      r.grads.delete(y);
-      const dyData = dy.dataSync() as Float32Array;
-      dy.dispose();
-      r.grads.set(weight, tf.tensor2d(await frozenMatMulTransposedA(x, b.n * P, W, dyData, E), [W, E]));
-      accumulateGradients(result, r);
-    } finally {
-      y.dispose();
-    }
+    accumulateGradients(result, await frozenAdapterGradients(x, b.n * P, W, weight, bias, vars, (adapted) => segTerm(m, b, layer, adapted)));
   }
   return result;
 }
