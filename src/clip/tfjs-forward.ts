@@ -59,26 +59,32 @@ export function eotOneHot(eotIndex: number[], contextLength: number): Float32Arr
 }
 
 /**
- * Text tower from token embeddings. inputEmbeds: [n, contextLength, width]; eotIndex: n positions.
- * Returns lastHiddenState [n, ctx, width] (after ln_final) and textEmbeds [n, embedDim].
+ * Text tower from token embeddings. inputEmbeds: [n, contextLength, width]; eotIndex: n positions;
+ * deepPrompts: [depth, length, width] tokens replacing positions 1..length before blocks 2..depth + 1
+ * (`DeepTextPrompts` in architecture.ts). Returns lastHiddenState [n, ctx, width] (after ln_final),
+ * pooled [n, width] (its EOT rows) and textEmbeds [n, embedDim].
  */
 export function textForwardTf(
   weights: ClipWeights,
   config: ClipConfig,
   inputEmbeds: tf.Tensor,
   eotIndex: number[],
-): { lastHiddenState: tf.Tensor3D; textEmbeds: tf.Tensor2D } {
+  deepPrompts?: tf.Tensor,
+): { lastHiddenState: tf.Tensor3D; pooled: tf.Tensor2D; textEmbeds: tf.Tensor2D } {
   const { contextLength: ctx, width } = config.text;
   const [n, t, w] = inputEmbeds.shape;
   if (inputEmbeds.rank !== 3 || t !== ctx || w !== width || n !== eotIndex.length)
     throw new ShapeError(
       `textForwardTf: inputEmbeds must be [n, ${ctx}, ${width}] with n = eotIndex.length = ${eotIndex.length}, found [${inputEmbeds.shape.join(", ")}]`,
     );
+  if (deepPrompts && (deepPrompts.rank !== 3 || deepPrompts.shape[2] !== width))
+    throw new ShapeError(`textForwardTf: deepPrompts must be [depth, length, ${width}], found [${deepPrompts.shape.join(", ")}]`);
   const ops = opsFor(weights);
   return tf.tidy(() => {
     const onehot = tf.tensor3d(eotOneHot(eotIndex, ctx), [eotIndex.length, 1, ctx]);
-    const out = textTower(ops, weights, config, inputEmbeds, onehot);
-    return { lastHiddenState: out.lastHiddenState as tf.Tensor3D, textEmbeds: out.textEmbeds as tf.Tensor2D };
+    const deep = deepPrompts && { prompts: deepPrompts, depth: deepPrompts.shape[0]!, length: deepPrompts.shape[1]! };
+    const out = textTower(ops, weights, config, inputEmbeds, onehot, deep);
+    return { lastHiddenState: out.lastHiddenState as tf.Tensor3D, pooled: out.pooled as tf.Tensor2D, textEmbeds: out.textEmbeds as tf.Tensor2D };
   });
 }
 

@@ -122,4 +122,30 @@ export class OnnxGraphBuilder implements ClipOps<string> {
   gather(table: string, ids: string): string {
     return this.node("Gather", [table, ids], { axis: { type: "int", value: 0 } });
   }
+
+  // Beyond ClipOps: what the reverse-mode transform (`autodiff/vjp-graphs.ts`) emits for adjoints.
+
+  /** A float32 scalar constant (broadcasts against any tensor). */
+  scalar(v: number): string {
+    return this.constant(`scalar(${v})`, () => ({ data: Float32Array.of(v), shape: [] }));
+  }
+  sub(a: string, b: string): string {
+    return this.node("Sub", [a, b]);
+  }
+  div(a: string, b: string): string {
+    return this.node("Div", [a, b]);
+  }
+  exp(x: string): string {
+    return this.node("Exp", [x]);
+  }
+  sqrt(x: string): string {
+    return this.node("Sqrt", [x]);
+  }
+  reduceSum(x: string, axes: number[], keepDims: boolean): string {
+    return this.node("ReduceSum", [x, this.ints(axes)], { keepdims: { type: "int", value: keepDims ? 1 : 0 } });
+  }
+  /** Opset 17's ReduceMean takes its axes as an attribute (an input only from opset 18). */
+  reduceMean(x: string, axes: number[], keepDims: boolean): string {
+    return this.node("ReduceMean", [x], { axes: { type: "ints", value: axes }, keepdims: { type: "int", value: keepDims ? 1 : 0 } });
+  }
 }
