@@ -118,7 +118,11 @@ test("VJP on onnxruntime = float64 central finite differences within 1e-5 (both 
     const h = 1e-4;
     const central = (dx: Float64Array, dd: Float64Array) =>
       (f(x0.map((v, i) => v + h * dx[i]!), d0.map((v, i) => v + h * dd[i]!)) - f(x0.map((v, i) => v - h * dx[i]!), d0.map((v, i) => v - h * dd[i]!))) / (2 * h);
-    const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.prototype.reduce.call(a, (s: number, v, i) => s + (v as number) * b[i]!, 0) as number;
+    const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+      let s = 0;
+      for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+      return s;
+    };
     const norm = (a: ArrayLike<number>) => Math.sqrt(dot(a, a));
     // Along a random direction of each input, then of both at once.
     const ux = Float64Array.from({ length: x0.length }, (_, i) => Math.sin(12.9898 * i + 78.233));

@@ -150,10 +150,8 @@ class Transform {
       case "layerNorm": {
         if (node.inputs[1]!.differentiable || node.inputs[2]!.differentiable)
           throw new InvalidArgumentError("reverse mode: gradients with respect to LayerNorm's scale and shift are not implemented (they are frozen weights here)");
-        const v = this.value(x);
-        const centred = b.sub(v, b.reduceMean(v, [-1], true));
-        const rstd = b.div(b.scalar(1), b.sqrt(b.add(b.reduceMean(b.mul(centred, centred), [-1], true), b.scalar(op.eps))));
-        const xhat = b.mul(centred, rstd);
+        // One fused kernel recomputes the normalised input and 1 / std (ten elementwise ops otherwise).
+        const [xhat, rstd] = b.normalizeWithInvStd(this.value(x), x.shape[x.shape.length - 1]!, op.eps);
         const gh = b.mul(g, this.value(node.inputs[1]!));
         const inner = b.sub(b.sub(gh, b.reduceMean(gh, [-1], true)), b.mul(xhat, b.reduceMean(b.mul(gh, xhat), [-1], true)));
         this.accumulate(x, b.mul(rstd, inner));
@@ -244,7 +242,7 @@ function forwardGraph(name: string, tape: Tape, outputs: VjpOutput[]): Uint8Arra
           : replay(node, f, node.inputs.map((i) => values.get(i)!)),
     );
   }
-  for (const o of outputs) f.output(values.get(o.node)!, o.name, dims(o.node.shape));
+  for (const o of outputs) f.outputInPlace(values.get(o.node)!, o.name, dims(o.node.shape));
   return f.toBytes();
 }
 
