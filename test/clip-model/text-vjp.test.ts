@@ -167,3 +167,19 @@ test("a trace's backward runs once; malformed inputs are ShapeErrors", async () 
   await assert.rejects(t2.backward(new Float32Array(3), null), ShapeError);
   await assert.rejects(OrtTextTower.create(weights, config, { deep: { depth: config.text.layers, length: 2 } }), ShapeError);
 });
+
+test("residual buffers are reused only once a trace is done: interleaved traces keep their own", async () => {
+  const { weights, config } = await loaded;
+  const tower = await ortTextTower(weights, config);
+  const a = await prompts([0, 3]), b = await prompts([5, 6]);
+  const up = new Float32Array(2 * config.embedDim).fill(1);
+  const alone = async (p: typeof a) => (await (await tower.forward({ embeds: p.embeds.dataSync() as Float32Array, n: 2, eotIndex: p.eot })).backward(null, up)).inputEmbeds;
+  const [wantA, wantB] = [await alone(a), await alone(b)];
+  const ta = await tower.forward({ embeds: a.embeds.dataSync() as Float32Array, n: 2, eotIndex: a.eot });
+  const tb = await tower.forward({ embeds: b.embeds.dataSync() as Float32Array, n: 2, eotIndex: b.eot });
+  assert.deepEqual([...(await ta.backward(null, up)).inputEmbeds], [...wantA]);
+  const tc = await tower.forward({ embeds: a.embeds.dataSync() as Float32Array, n: 2, eotIndex: a.eot });
+  assert.deepEqual([...(await tb.backward(null, up)).inputEmbeds], [...wantB]);
+  assert.deepEqual([...(await tc.backward(null, up)).inputEmbeds], [...wantA]);
+  tf.dispose([a.embeds, b.embeds]);
+});

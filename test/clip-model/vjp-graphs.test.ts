@@ -52,7 +52,7 @@ test("reverse mode through broadcasting, batched and 2-D matmuls, every ClipOps 
     };
     const f = await fwd.run(feeds);
     const bfeeds: Record<string, ort.Tensor> = { [gradName("y")]: new ort.Tensor("float32", gy, [B, 20]), [gradName("z")]: new ort.Tensor("float32", gz, [B, 5, 3]) };
-    for (const r of g.residuals) bfeeds[r] = f[r]!;
+    for (const r of g.residuals) bfeeds[r.name] = f[r.name]!;
     for (const i of g.sharedInputs) bfeeds[i] = feeds[i]!;
     const got = await bwd.run(bfeeds);
     const [ta, tw, ts] = [tf.tensor3d(A, [B, 3, 4]), tf.tensor2d(W, [4, 6]), tf.tensor2d(S, [1, 6])];

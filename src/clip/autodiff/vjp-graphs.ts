@@ -5,7 +5,7 @@
  *
  * - forward: the tape's inputs -> the requested outputs, plus "residuals": the values the backward
  *   pass reads that are expensive to recompute, i.e. the outputs of MatMuls (or of MatMul + bias,
- *   kept as one value so onnxruntime still fuses the pair into a Gemm).
+ *   kept as one value so onnxruntime still fuses the pair into a Gemm) and of softmax.
  * - backward: the residuals, the forward inputs the adjoints read, and one upstream gradient
  *   `grad_<output>` per output -> `grad_<input>` per differentiable input. Everything cheap that an
  *   adjoint needs (LayerNorm statistics, softmax, sigmoid, the residual stream's sums) is recomputed
@@ -23,8 +23,8 @@ import { type Dim, type Tape, type TapeNode, dimLabel, replay, reshapeSpec } fro
 export interface VjpGraphs {
   forward: Uint8Array;
   backward: Uint8Array;
-  /** Forward outputs to hand to the backward graph as inputs of the same names. */
-  residuals: string[];
+  /** Forward outputs to hand to the backward graph as inputs of the same names, with their shapes. */
+  residuals: { name: string; shape: Dim[] }[];
   /** Forward inputs the backward graph reads too (fed with the same tensors). */
   sharedInputs: string[];
   /** The backward graph's outputs, `grad_<input>` for each differentiable input. */
@@ -71,7 +71,9 @@ class Transform {
     return other.op.kind === "constant" ? user : undefined;
   }
 
+  /** Stored rather than recomputed: MatMul outputs (with their bias), and softmax's (exp-heavy, read twice). */
   private isResidual(node: TapeNode): boolean {
+    if (node.op.kind === "softmax") return true;
     if (node.op.kind === "matmul") return this.biasAddOf(node) === undefined;
     return node.op.kind === "add" && node.inputs.some((i) => this.biasAddOf(i) === node);
   }
@@ -96,10 +98,11 @@ class Transform {
     return v;
   }
 
-  private accumulate(node: TapeNode, g: string): void {
+  /** Adds a contribution to `node`'s adjoint; built only if `node` needs one (no dead nodes in the graph). */
+  private accumulate(node: TapeNode, g: () => string): void {
     if (!node.differentiable) return;
     const prev = this.grads.get(node);
-    this.grads.set(node, prev === undefined ? g : this.b.add(prev, g));
+    this.grads.set(node, prev === undefined ? g() : this.b.add(prev, g()));
   }
 
   /** Sums `g` (of shape `from`) over the axes along which `to` was broadcast, giving shape `to`. */
@@ -111,12 +114,17 @@ class Transform {
     return this.b.reshape(axes.length ? this.b.reduceSum(g, axes, true) : g, reshapeSpec(to));
   }
 
-  /** x with its last two axes swapped; a constant matrix is transposed once, ahead of time. */
+  /**
+   * x with its last two axes swapped; a constant matrix is transposed once, ahead of time, and a
+   * transposed value (attention's q, k, v) is read through one composed Transpose instead of two.
+   */
   private swapLast(x: TapeNode): string {
     const op = x.op;
     if (op.kind === "constant" && x.shape.length === 2) return this.b.constant(`${op.key}^T`, () => transpose2d(op.value));
     const r = x.shape.length;
-    return this.b.transpose(this.value(x), [...Array(r - 2).keys(), r - 1, r - 2]);
+    const swap = [...Array(r - 2).keys(), r - 1, r - 2];
+    if (op.kind === "transpose" && !this.values.has(x)) return this.b.transpose(this.value(x.inputs[0]!), swap.map((i) => op.perm[i]!));
+    return this.b.transpose(this.value(x), swap);
   }
 
   private adjoint(node: TapeNode, g: string): void {
@@ -126,25 +134,25 @@ class Transform {
     switch (op.kind) {
       case "matmul": {
         const lead = node.shape.slice(0, -2);
-        if (x.differentiable) this.accumulate(x, this.unbroadcast(b.matmul(g, this.swapLast(y)), [...lead, ...x.shape.slice(-2)], x.shape));
-        if (y.differentiable) this.accumulate(y, this.unbroadcast(b.matmul(this.swapLast(x), g), [...lead, ...y.shape.slice(-2)], y.shape));
+        this.accumulate(x, () => this.unbroadcast(b.matmul(g, this.swapLast(y)), [...lead, ...x.shape.slice(-2)], x.shape));
+        this.accumulate(y, () => this.unbroadcast(b.matmul(this.swapLast(x), g), [...lead, ...y.shape.slice(-2)], y.shape));
         return;
       }
       case "add":
-        for (const i of node.inputs) this.accumulate(i, this.unbroadcast(g, node.shape, i.shape));
+        for (const i of node.inputs) this.accumulate(i, () => this.unbroadcast(g, node.shape, i.shape));
         return;
       case "mul":
-        if (x.differentiable) this.accumulate(x, this.unbroadcast(b.mul(g, this.value(y)), node.shape, x.shape));
-        if (y.differentiable) this.accumulate(y, this.unbroadcast(b.mul(g, this.value(x)), node.shape, y.shape));
+        this.accumulate(x, () => this.unbroadcast(b.mul(g, this.value(y)), node.shape, x.shape));
+        this.accumulate(y, () => this.unbroadcast(b.mul(g, this.value(x)), node.shape, y.shape));
         return;
       case "sigmoid": {
         const s = this.value(node);
-        this.accumulate(x, b.mul(g, b.mul(s, b.sub(b.scalar(1), s))));
+        this.accumulate(x, () => b.mul(g, b.mul(s, b.sub(b.scalar(1), s))));
         return;
       }
       case "erf": {
         const v = this.value(x);
-        this.accumulate(x, b.mul(g, b.mul(b.scalar(2 / Math.sqrt(Math.PI)), b.exp(b.mul(b.mul(v, v), b.scalar(-1))))));
+        this.accumulate(x, () => b.mul(g, b.mul(b.scalar(2 / Math.sqrt(Math.PI)), b.exp(b.mul(b.mul(v, v), b.scalar(-1))))));
         return;
       }
       case "layerNorm": {
@@ -154,21 +162,21 @@ class Transform {
         const [xhat, rstd] = b.normalizeWithInvStd(this.value(x), x.shape[x.shape.length - 1]!, op.eps);
         const gh = b.mul(g, this.value(node.inputs[1]!));
         const inner = b.sub(b.sub(gh, b.reduceMean(gh, [-1], true)), b.mul(xhat, b.reduceMean(b.mul(gh, xhat), [-1], true)));
-        this.accumulate(x, b.mul(rstd, inner));
+        this.accumulate(x, () => b.mul(rstd, inner));
         return;
       }
       case "softmax": {
         const p = this.value(node);
-        this.accumulate(x, b.mul(p, b.sub(g, b.reduceSum(b.mul(g, p), [-1], true))));
+        this.accumulate(x, () => b.mul(p, b.sub(g, b.reduceSum(b.mul(g, p), [-1], true))));
         return;
       }
       case "reshape":
-        this.accumulate(x, b.reshape(g, reshapeSpec(x.shape)));
+        this.accumulate(x, () => b.reshape(g, reshapeSpec(x.shape)));
         return;
       case "transpose": {
         const inverse: number[] = [];
         op.perm.forEach((p, i) => (inverse[p] = i));
-        this.accumulate(x, b.transpose(g, inverse));
+        this.accumulate(x, () => b.transpose(g, inverse));
         return;
       }
       case "pad": {
@@ -177,12 +185,11 @@ class Transform {
           const lo = op.before[i] ?? 0;
           if (lo !== 0 || (op.after[i] ?? 0) !== 0) s = b.slice(s, i, lo, lo + d);
         });
-        this.accumulate(x, s);
+        this.accumulate(x, () => s);
         return;
       }
       case "slice":
-        this.accumulate(
-          x,
+        this.accumulate(x, () =>
           b.pad(
             g,
             x.shape.map((_, i) => (i === op.axis ? op.start : 0)),
@@ -200,7 +207,10 @@ class Transform {
 
   /** Seeds the outputs' upstream gradients and runs the adjoints in reverse tape order. */
   run(outputs: VjpOutput[]): string[] {
-    for (const o of outputs) this.accumulate(o.node, this.b.input(gradName(o.name), "float32", dims(o.node.shape)));
+    for (const o of outputs) {
+      const upstream = this.b.input(gradName(o.name), "float32", dims(o.node.shape));
+      this.accumulate(o.node, () => upstream);
+    }
     for (let i = this.tape.nodes.length - 1; i >= 0; i--) {
       const node = this.tape.nodes[i]!;
       const g = this.grads.get(node);
@@ -254,7 +264,7 @@ export function buildVjpGraphs(name: string, tape: Tape, outputs: VjpOutput[]): 
   return {
     forward: forwardGraph(name, tape, [...outputs, ...residuals]),
     backward: t.b.toBytes(),
-    residuals: residuals.map((r) => r.name),
+    residuals: residuals.map((r) => ({ name: r.name, shape: r.node.shape })),
     sharedInputs: [...t.sharedInputs].map((n) => (n.op as { name: string }).name),
     gradients,
   };

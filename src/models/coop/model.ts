@@ -1,20 +1,23 @@
 /**
  * CoOp / CoCoOp in the SimCLIP framework (paper Table 4: "replacing the implicit prompt tuning with
  * other SOTA prompt learning methods") and AnomalyCLIP (Table 1), as one model whose prompts are
- * learned at the text tower's INPUT and run through the differentiable tfjs text tower
- * (`clip/tfjs-forward.ts`). The vision side and the scoring are SimCLIP's (MHVA, trainable
- * projections, 100 x cos maps, Gaussian sigma 7) for CoOp/CoCoOp, and CLIP's own frozen patch
- * projection for AnomalyCLIP; see `config.ts` for the presets and `objective.ts` for the losses.
+ * learned at the text tower's INPUT. Training and scoring run the text tower on onnxruntime, its
+ * gradient included (`clip/text-vjp.ts`); the trainable parts around it stay on tfjs, and the tfjs
+ * text tower (`clip/tfjs-forward.ts`) is the reference route of `objective`. The vision side and
+ * the scoring are SimCLIP's (MHVA, trainable projections, 100 x cos maps, Gaussian sigma 7) for
+ * CoOp/CoCoOp, and CLIP's own frozen patch projection for AnomalyCLIP; see `config.ts` for the
+ * presets and `objective.ts` for the losses.
  *
  * AnomalyCLIP simplifications (documented, not hidden): no DPAM (its V-V attention changes the
  * vision tower's last blocks, but the frozen features come from the shared cache of the unmodified
- * tower) and no deep learnable text tokens (depth 9, length 4), which would need a hook inside the
- * text tower's blocks; only the input-level object-agnostic context is learned.
+ * tower), and its deep learnable text tokens (depth 9, length 4) are opt-in (`deepTextPrompts`), so
+ * the preset learns the input-level object-agnostic context only.
  */
 import { tf, tfReady } from "../../tf.js";
 import { InvalidArgumentError, ShapeError } from "../../errors.js";
 import { textForwardTf } from "../../clip/tfjs-forward.js";
 import { ortTextTower, textForwardOrt, type OrtTextTower } from "../../clip/text-vjp.js";
+import type { TextVjpSpec } from "../../clip/onnx/clip-graphs.js";
 import { createRng, namedVariable } from "../common/init.js";
 import { promptClassName } from "../common/prompts.js";
 import { selectRows, stackPooled } from "../common/features.js";
@@ -39,7 +42,7 @@ import { promptLearnerLossAndGradients, promptLearnerTerms } from "./objective.j
 export interface PromptLearnerBackbone extends SimClipBackbone {
   readonly tokenizer: PromptTokenizer;
   /** The differentiable onnxruntime text tower with the backbone's session options (ClipModel has it). */
-  textTower?(): Promise<OrtTextTower>;
+  textTower?(spec: TextVjpSpec): Promise<OrtTextTower>;
 }
 
 export function isPromptLearnerBackbone(b: SimClipBackbone): b is PromptLearnerBackbone {
@@ -65,6 +68,8 @@ export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
   readonly mhva: MultiHierarchyVisionAdapter | null;
   readonly visualProjection: tf.Variable | null;
   readonly textProjection: tf.Variable | null;
+  /** [depth, length, Wt] tokens inside the text tower, when `config.deepTextPrompts` asks for them. */
+  readonly deepPrompts: tf.Variable | null;
   readonly projection: ClipPatchProjection;
   private readonly templates = new Map<string, PromptTemplatePair>();
 
@@ -80,6 +85,11 @@ export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
     this.visualProjection = adapter ? namedVariable(backboneTensor(backbone.weights, "visual.proj", [c.vision.width, c.embedDim]), "visual_projection") : null;
     this.textProjection = adapter ? namedVariable(backboneTensor(backbone.weights, "text_projection", [c.text.width, c.embedDim]), "text_projection") : null;
     this.projection = new ClipPatchProjection(backbone.weights, c.vision.width, c.embedDim);
+    // Drawn last, so every other variable's initial value is the same with or without them.
+    const deep = this.config.deepTextPrompts;
+    this.deepPrompts = deep
+      ? namedVariable(tf.tensor3d(Float32Array.from({ length: deep.depth * deep.length * c.text.width }, () => rng.normal() * this.config.contextStd), [deep.depth, deep.length, c.text.width]), "deep_text_prompts")
+      : null;
   }
 
   static async create(backbone: SimClipBackbone, variant: PromptLearnerVariant, config: Partial<PromptLearnerConfig> = {}, seed = 111): Promise<PromptLearnerClip> {
@@ -118,6 +128,7 @@ export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
       ...(this.mhva?.variables() ?? []),
       ...(this.visualProjection ? [this.visualProjection] : []),
       ...(this.textProjection ? [this.textProjection] : []),
+      ...(this.deepPrompts ? [this.deepPrompts] : []),
     ];
   }
 
@@ -154,7 +165,8 @@ export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
 
   /** The onnxruntime text tower with gradients, shared by every model on this backbone. */
   private textTower(): Promise<OrtTextTower> {
-    return this.backbone.textTower?.() ?? ortTextTower(this.backbone.weights, this.backbone.config);
+    const spec: TextVjpSpec = this.config.deepTextPrompts ? { deep: this.config.deepTextPrompts } : {};
+    return this.backbone.textTower?.(spec) ?? ortTextTower(this.backbone.weights, this.backbone.config, spec);
   }
 
   /**
@@ -202,7 +214,7 @@ export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
   promptPairs(categories: string[], imageEmbN?: tf.Tensor2D): tf.Tensor3D {
     return tf.tidy(() => {
       const { embeds, eot, pick } = this.promptInputs(categories, imageEmbN);
-      const out = textForwardTf(this.backbone.weights, this.backbone.config, embeds, eot);
+      const out = textForwardTf(this.backbone.weights, this.backbone.config, embeds, eot, this.deepPrompts ?? undefined);
       return this.pairsFromText(out.pooled, out.textEmbeds, pick);
     });
   }
@@ -211,7 +223,8 @@ export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
   async promptPairsOrt(categories: string[], imageEmbN?: tf.Tensor2D): Promise<tf.Tensor3D> {
     const { embeds, eot, pick } = this.promptInputs(categories, imageEmbN);
     const tower = await this.textTower();
-    const out = await tower.run({ embeds: (await embeds.data()) as Float32Array, n: eot.length, eotIndex: eot });
+    const deepPrompts = this.deepPrompts ? ((await this.deepPrompts.data()) as Float32Array) : undefined;
+    const out = await tower.run({ embeds: (await embeds.data()) as Float32Array, n: eot.length, eotIndex: eot, deepPrompts });
     embeds.dispose();
     const { config } = this.backbone;
     return tf.tidy(() => this.pairsFromText(tf.tensor2d(out.pooled, [eot.length, config.text.width]), tf.tensor2d(out.textEmbeds, [eot.length, config.embedDim]), pick));
@@ -228,7 +241,7 @@ export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
     const img = this.metaNet ? this.imageEmbeddings(features) : undefined;
     const { embeds, eot, pick } = this.promptInputs(categories, img);
     img?.dispose();
-    const trace = await textForwardOrt(await this.textTower(), embeds, eot);
+    const trace = await textForwardOrt(await this.textTower(), embeds, eot, this.deepPrompts ?? undefined);
     embeds.dispose();
     const pooled = namedVariable(trace.pooled, "text-pooled");
     const textEmbeds = namedVariable(trace.textEmbeds, "text-embeds");
@@ -246,6 +259,7 @@ export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
         const back = await trace.backward(dPooled, dTextEmbeds);
         tf.dispose([head.value, ...(dPooled ? [dPooled] : []), ...(dTextEmbeds ? [dTextEmbeds] : [])]);
         if (this.textProjection) grads.set(this.textProjection, head.grads[this.textProjection.name]!);
+        if (this.deepPrompts) grads.set(this.deepPrompts, back.deepPrompts!);
         const before = this.embedVariables();
         const pre = tf.variableGrads(() => tf.sum(tf.mul(build().embeds, back.inputEmbeds)) as tf.Scalar, before);
         tf.dispose([back.inputEmbeds, pre.value]);
