@@ -1,7 +1,8 @@
 /**
  * Differentiable CLIP forward passes on TensorFlow.js (the tfjs executor of `architecture.ts`).
- * Results are tfjs tensors, so gradients flow back to the inputs: CoOp/CoCoOp replace rows of the
- * token embeddings by learnable context vectors and call `textForwardTf`. Run inside `tf.tidy` or
+ * Results are tfjs tensors, so gradients flow back to the inputs on tfjs' own tape: the reference
+ * the prompt learners' onnxruntime route (`text-vjp.ts`) is checked against, and the simple way to
+ * differentiate a tower where speed does not matter. Run inside `tf.tidy` or
  * dispose the results; the frozen parameters stay cached per weights map until `disposeTfClip`.
  * Call `await tfReady()` first (these functions are synchronous and use the current backend).
  */
