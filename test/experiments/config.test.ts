@@ -1,8 +1,9 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import path from "node:path";
+import { cacheRoot } from "../../src/cache/location.js";
 import { FileFormatError, InvalidArgumentError, MissingFileError } from "../../src/errors.js";
 import { describeExperimentConfig, isRealSetup, loadExperimentConfig, setupLabel } from "../../src/experiments/config.js";
 
@@ -68,4 +69,14 @@ test("setupLabel marks anything but the real setup as synthetic", () => {
   assert.equal(setupLabel(loadExperimentConfig({ env: { SIMCLIP_QUICK: "1" }, cwd: root })), "synthetic benchmark, demo backbone (random, not pretrained), quick mode — SYNTHETIC SETUP, not comparable to the paper");
   const real = loadExperimentConfig({ env: { SIMCLIP_MODEL: path.join(root, "model"), MVTEC_ROOT: path.join(root, "mvtec"), VISA_ROOT: path.join(root, "visa") }, cwd: root });
   assert.equal(setupLabel(real), "MVTec-AD + VisA, model");
+});
+
+test("one cache location for every entry point: SIMCLIP_CACHE_DIR, else the project's data/ or the user's cache", () => {
+  const root = scratch();
+  writeFileSync(path.join(root, "package.json"), "{}");
+  const cwd = path.join(root, "notebooks");
+  assert.equal(cacheRoot("project", { env: {}, cwd }), path.join(root, "data"));
+  assert.equal(cacheRoot("user", { env: {}, cwd }), path.join(homedir(), ".cache", "simclip"));
+  for (const scope of ["project", "user"] as const) assert.equal(cacheRoot(scope, { env: { SIMCLIP_CACHE_DIR: "c" }, cwd }), path.join(cwd, "c"));
+  assert.equal(loadExperimentConfig({ env: {}, cwd }).cacheDir, cacheRoot("project", { env: {}, cwd }));
 });
