@@ -57,7 +57,8 @@ export async function heatmapGridFigure(rows: HeatmapRow[], opts: HeatmapGridOpt
     grid: { rows: rows.length, columns: cols, pattern: "independent" },
     // A title and its setup subtitle need room above the column labels.
     height: (opts.title === undefined ? 40 : 80) + 180 * rows.length,
-    margin: { l: 90, r: 10, t: opts.title === undefined ? 60 : 100, b: 10 },
+    // Row labels sit left of the first column: about 7 px per character at plotly's default 12 px font.
+    margin: { l: Math.max(90, 16 + 7 * Math.max(0, ...rows.map((r) => (r.label ?? "").length))), r: 10, t: opts.title === undefined ? 60 : 100, b: 10 },
     showlegend: false,
   };
   const annotations: Record<string, unknown>[] = [];

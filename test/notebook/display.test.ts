@@ -132,3 +132,11 @@ test("figure titles use plotly's { text } form (plain strings are ignored by plo
   const image = { data: new Uint8Array(12), width: 2, height: 2 };
   assert.deepEqual((await heatmapGridFigure([{ image, mask: null, maps: [] }], { title: "grid" })).layout?.title, { text: "grid" });
 });
+
+test("heatmap grids leave room for their row labels and for a title with its setup line", async () => {
+  const image = { data: new Uint8Array(12), width: 2, height: 2 };
+  const layout = async (label: string, title?: string) => (await heatmapGridFigure([{ label, image, mask: null, maps: [] }], { title })).layout as { margin: { l: number; t: number }; height: number };
+  assert.deepEqual([(await layout("wood")).margin.l, (await layout("wood")).margin.t, (await layout("wood")).height], [90, 60, 220]);
+  const long = await layout("VisA macaroni2 / chip around edge", "t");
+  assert.deepEqual([long.margin.l, long.margin.t, long.height], [16 + 7 * 33, 100, 260]);
+});
