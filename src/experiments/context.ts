@@ -21,8 +21,8 @@ import { simclipTrainingProtocol, type TrainHistory, type TrainingProtocol } fro
 import type { AnomalyMethod } from "../models/common/types.js";
 import type { SimClipConfig } from "../models/simclip/config.js";
 import { SimClip } from "../models/simclip/model.js";
-import { openBackbone, openDataset } from "../notebook/resources.js";
 import { quarterLayers } from "../models/clip-ac/geometry.js";
+import { openBackbone, openDataset } from "./resources.js";
 import type { ExperimentSetup, ExperimentTraining } from "./setup.js";
 
 export type PaperDatasetName = "mvtec" | "visa";

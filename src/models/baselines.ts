@@ -3,7 +3,7 @@
  * `simclip eval --method NAME` and `createMethod(NAME, ctx)` build them the way SimCLIP is built:
  * from a checkpoint when given (trained baselines), untrained otherwise.
  * RegAD and AnomalyGPT are not implemented: tables quote the paper's numbers for them
- * (src/notebook/paper-tables.ts).
+ * (src/experiments/paper-tables.ts).
  */
 import { InvalidArgumentError } from "../errors.js";
 import type { ClipModel } from "../clip/model.js";
