@@ -1,5 +1,6 @@
 /**
  * `npm run bench -- train [--batch B] [--steps N] [--size S] [--layers 6,12,18,24] [--json]`
+ * (`--method coop|cocoop|anomalyclip`: the prompt learners' text-tower step, `train-prompts.ts`)
  *
  * SimCLIP training speed on cached features of ViT-L/14-336's shape (width 1024, joint/text width
  * 768, 77 tokens, 518 px = a 37 x 37 grid, 4 hooked layers), random values. Reported as training
@@ -14,11 +15,15 @@ import { SimClip } from "../src/models/simclip/model.js";
 import type { ImageFeatures, TrainItem } from "../src/models/common/types.js";
 import { setProgressFactory } from "../src/progress.js";
 import { PATCH, randomVitLBackbone, randomVitLFeatures } from "./vit-l-shapes.js";
+import { runPromptLearners } from "./train-prompts.js";
 
 export async function run(argv: string[]): Promise<void> {
+  const method = parseArgs({ args: argv, options: { method: { type: "string", default: "simclip" } }, strict: false }).values.method;
+  if (method !== "simclip") return runPromptLearners(argv);
   const { values } = parseArgs({
     args: argv,
     options: {
+      method: { type: "string" },
       batch: { type: "string", default: "16" },
       steps: { type: "string", default: "2" },
       size: { type: "string", default: "518" },

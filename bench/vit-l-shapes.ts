@@ -7,6 +7,7 @@ import type { Rng } from "../src/data/random.js";
 import type { ClipConfig } from "../src/clip/config.js";
 import type { TextOutput } from "../src/clip/model.js";
 import type { ImageFeatures } from "../src/models/common/types.js";
+import { InvalidArgumentError } from "../src/errors.js";
 
 export const W = 1024, WT = 768, E = 768, CTX = 77, PATCH = 14;
 
@@ -43,4 +44,41 @@ export function randomVitLBackbone(rng: Rng) {
 /** One image's random cached features: a [grid², W] token map per hooked layer and a pooled [W] token. */
 export function randomVitLFeatures(rng: Rng, layers: number[], grid: number): ImageFeatures {
   return { patchTokens: new Map(layers.map((l) => [l, randn(rng, grid * grid * W, 1)])), pooled: randn(rng, W, 1), grid, width: W };
+}
+
+/**
+ * ViT-L/14-336's config with a complete random text tower (12 blocks of width 768) and the vision
+ * weights the prompt learners read (ln_post, visual.proj): what the text-side benchmarks run through.
+ */
+export function randomVitLTextBackbone(rng: Rng) {
+  const { config } = randomVitLBackbone(rng);
+  const t = (shape: number[], scale: number) => ({ data: randn(rng, shape.reduce((a, b) => a * b, 1), scale), shape });
+  const ones = (n: number) => ({ data: new Float32Array(n).fill(1), shape: [n] });
+  const zeros = (n: number) => ({ data: new Float32Array(n), shape: [n] });
+  const weights = new Map([
+    ["token_embedding.weight", t([config.text.vocabSize, WT], 0.02)],
+    ["positional_embedding", t([CTX, WT], 0.01)],
+    ["ln_final.weight", ones(WT)],
+    ["ln_final.bias", zeros(WT)],
+    ["text_projection", t([WT, E], WT ** -0.5)],
+    ["visual.ln_post.weight", ones(W)],
+    ["visual.ln_post.bias", zeros(W)],
+    ["visual.proj", t([W, E], W ** -0.5)],
+  ]);
+  for (let l = 0; l < config.text.layers; l++) {
+    const p = `transformer.resblocks.${l}`;
+    weights.set(`${p}.ln_1.weight`, ones(WT)).set(`${p}.ln_1.bias`, zeros(WT)).set(`${p}.ln_2.weight`, ones(WT)).set(`${p}.ln_2.bias`, zeros(WT));
+    weights.set(`${p}.attn.in_proj_weight`, t([3 * WT, WT], WT ** -0.5)).set(`${p}.attn.in_proj_bias`, zeros(3 * WT));
+    weights.set(`${p}.attn.out_proj.weight`, t([WT, WT], WT ** -0.5 / 5)).set(`${p}.attn.out_proj.bias`, zeros(WT));
+    weights.set(`${p}.mlp.c_fc.weight`, t([4 * WT, WT], (2 * WT) ** -0.5)).set(`${p}.mlp.c_fc.bias`, zeros(4 * WT));
+    weights.set(`${p}.mlp.c_proj.weight`, t([WT, 4 * WT], WT ** -0.5 / 5)).set(`${p}.mlp.c_proj.bias`, zeros(WT));
+  }
+  return {
+    config,
+    fingerprint: "bench-text",
+    weights,
+    async encodeText(): Promise<TextOutput> {
+      throw new InvalidArgumentError("the text-side benchmark's backbone has no frozen text features; prompt learners run the text tower from embeddings");
+    },
+  };
 }

@@ -219,8 +219,21 @@ export function textTokenEmbeds<T>(ops: ClipOps<T>, weights: ClipWeights, ids: T
 export interface TextTowerResult<T> {
   /** [n, contextLength, width] after ln_final, every position. */
   lastHiddenState: T;
+  /** [n, width]: lastHiddenState at each row's EOT position (before the projection). */
+  pooled: T;
   /** [n, embedDim]: the EOT position's feature @ text_projection. */
   textEmbeds: T;
+}
+
+/**
+ * Learnable tokens inside the text tower (AnomalyCLIP's "deep" text prompts, MaPLe's compound
+ * prompts): before block l (1-based, l = 1..depth, i.e. every block but the first up to depth),
+ * positions 1..length of every sequence are replaced by row l - 1 of `prompts` [depth, length, width].
+ */
+export interface DeepTextPrompts<T> {
+  prompts: T;
+  depth: number;
+  length: number;
 }
 
 /** Additive causal mask: position i attends to j <= i (OpenAI's build_attention_mask). */
@@ -230,18 +243,55 @@ function causalMask(n: number): WeightTensor {
   return { data, shape: [n, n] };
 }
 
+export function checkDeepTextPrompts(config: ClipConfig, depth: number, length: number): void {
+  const { layers, contextLength } = config.text;
+  if (!Number.isInteger(depth) || depth < 1 || depth >= layers)
+    throw new ShapeError(`deep text prompts: depth ${depth} must be an integer in 1..${layers - 1} (blocks 2..${layers} of the text tower)`);
+  if (!Number.isInteger(length) || length < 1 || length > contextLength - 2)
+    throw new ShapeError(`deep text prompts: length ${length} must be an integer in 1..${contextLength - 2} (positions after the start token)`);
+}
+
+/**
+ * x [n * tokens, width] with positions 1..length of each sequence replaced by `row` [length, width]:
+ * a product with a 0/1 row mask plus the zero-padded row, the same values as concatenating
+ * (prefix, row, suffix) in OpenAI's layout, with ops both executors differentiate.
+ */
+function replacePositions<T>(ops: ClipOps<T>, x: T, row: T, tokens: number, width: number, length: number): T {
+  const keep = ops.constant(`keep_rows_${tokens}_except_1..${length}`, () => {
+    const data = new Float32Array(tokens).fill(1);
+    data.fill(0, 1, 1 + length);
+    return { data, shape: [tokens, 1] };
+  });
+  const placed = ops.pad(row, [1, 0], [tokens - 1 - length, 0]);
+  return ops.reshape(ops.add(ops.mul(ops.reshape(x, [-1, tokens, width]), keep), placed), [-1, width]);
+}
+
 /**
  * inputEmbeds: [n, contextLength, width] token embeddings (learnable context vectors can replace rows,
  * as CoOp does). eotOneHot: [n, 1, contextLength], 1 at each row's EOT position (argmax of the ids in
  * OpenAI's code); pooling as a product with it keeps the path differentiable in both executors.
  */
-export function textTower<T>(ops: ClipOps<T>, weights: ClipWeights, config: ClipConfig, inputEmbeds: T, eotOneHot: T): TextTowerResult<T> {
+export function textTower<T>(
+  ops: ClipOps<T>,
+  weights: ClipWeights,
+  config: ClipConfig,
+  inputEmbeds: T,
+  eotOneHot: T,
+  deep?: DeepTextPrompts<T>,
+): TextTowerResult<T> {
   const p = new Params(ops, weights, config.activation);
   const { width, heads, layers, contextLength: tokens } = config.text;
+  if (deep) checkDeepTextPrompts(config, deep.depth, deep.length);
   const mask = { key: `causal_mask_${tokens}`, make: () => causalMask(tokens) };
   let x = ops.reshape(ops.add(inputEmbeds, p.raw("positional_embedding")), [-1, width]);
-  for (let l = 0; l < layers; l++) x = residualBlock(p, x, `transformer.resblocks.${l}`, { tokens, width, heads, mask });
+  for (let l = 0; l < layers; l++) {
+    if (deep && l >= 1 && l <= deep.depth) {
+      const row = ops.reshape(ops.slice(deep.prompts, 0, l - 1, l), [deep.length, width]);
+      x = replacePositions(ops, x, row, tokens, width, deep.length);
+    }
+    x = residualBlock(p, x, `transformer.resblocks.${l}`, { tokens, width, heads, mask });
+  }
   const lastHiddenState = ops.reshape(p.layerNorm(x, "ln_final"), [-1, tokens, width]);
-  const eot = ops.reshape(ops.matmul(eotOneHot, lastHiddenState), [-1, width]);
-  return { lastHiddenState, textEmbeds: ops.matmul(eot, p.raw("text_projection")) };
+  const pooled = ops.reshape(ops.matmul(eotOneHot, lastHiddenState), [-1, width]);
+  return { lastHiddenState, pooled, textEmbeds: ops.matmul(pooled, p.raw("text_projection")) };
 }

@@ -15,6 +15,8 @@ import { buildTextGraph, buildVisionGraph, visionOutputName } from "./onnx/clip-
 import { checkExecutionProvider, createOrtSession, ort, type ExecutionProviderName, type OrtSessionOptions } from "./ort-executor.js";
 import { checkVisionLayers } from "./architecture.js";
 import { eotIndices, eotOneHot, disposeTfClip, textForwardTf, textTokenEmbedsTf } from "./tfjs-forward.js";
+import { ortTextTower, releaseOrtTextTowers, type OrtTextTower } from "./text-vjp.js";
+import type { TextVjpSpec } from "./onnx/clip-graphs.js";
 import type { tf } from "../tf.js";
 import { InvalidArgumentError, ShapeError } from "../errors.js";
 import { startProgress } from "../progress.js";
@@ -239,10 +241,20 @@ export class ClipModel {
 
   /**
    * Differentiable text tower on tfjs (see `textForwardTf`): inputEmbeds [n, ctx, width], e.g. the
-   * token embeddings of `tokenEmbeddingsTf` with learnable context vectors spliced in.
+   * token embeddings of `tokenEmbeddingsTf` with learnable context vectors spliced in. The same with
+   * gradients at onnxruntime speed: `textTower()`.
    */
-  textForwardTf(inputEmbeds: tf.Tensor, eotIndex: number[]): { lastHiddenState: tf.Tensor3D; textEmbeds: tf.Tensor2D } {
-    return textForwardTf(this.weights, this.config, inputEmbeds, eotIndex);
+  textForwardTf(inputEmbeds: tf.Tensor, eotIndex: number[], deepPrompts?: tf.Tensor): { lastHiddenState: tf.Tensor3D; pooled: tf.Tensor2D; textEmbeds: tf.Tensor2D } {
+    return textForwardTf(this.weights, this.config, inputEmbeds, eotIndex, deepPrompts);
+  }
+
+  /**
+   * The text tower from token embeddings on onnxruntime, forward and vector-Jacobian product with
+   * respect to the embeddings (and deep text prompts of the given shape): `OrtTextTower` in
+   * text-vjp.ts, built on first use and kept until `dispose`.
+   */
+  textTower(spec: TextVjpSpec = {}): Promise<OrtTextTower> {
+    return ortTextTower(this.weights, this.config, spec, this.ortOptions);
   }
 
   /** Tokenise and look up token embeddings as a tfjs tensor [n, ctx, width], with each row's EOT position. */
@@ -252,12 +264,13 @@ export class ClipModel {
     return { embeds: textTokenEmbedsTf(this.weights, this.config, inputIds, texts.length), inputIds, eotIndex: eotIndices(inputIds, texts.length, ctx) };
   }
 
-  /** Release the onnxruntime sessions and the tfjs copies of the weights. */
+  /** Release the onnxruntime sessions (the text-gradient ones too) and the tfjs copies of the weights. */
   async dispose(): Promise<void> {
     const sessions = [...this.visionSessions.values(), ...(this.textSession ? [this.textSession] : [])];
     this.visionSessions.clear();
     this.textSession = undefined;
     disposeTfClip(this.weights);
     for (const s of sessions) await (await s).release();
+    await releaseOrtTextTowers(this.weights);
   }
 }

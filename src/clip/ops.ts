@@ -1,7 +1,9 @@
 /**
- * The tensor operations CLIP's towers are written against (`architecture.ts`). Two executors implement
- * them: `onnx/graph-builder.ts` emits ONNX nodes (frozen inference on onnxruntime) and `tfjs-ops.ts`
- * calls TensorFlow.js eagerly (differentiable). `T` is the executor's tensor handle.
+ * The tensor operations CLIP's towers are written against (`architecture.ts`). Three executors
+ * implement them: `onnx/graph-builder.ts` emits ONNX nodes (inference on onnxruntime), `tfjs-ops.ts`
+ * calls TensorFlow.js eagerly (differentiable on tfjs' tape), and `autodiff/tape.ts` records the ops
+ * so that `autodiff/vjp-graphs.ts` can emit the reverse-mode gradient as ONNX graphs too. `T` is the
+ * executor's tensor handle.
  *
  * Shapes given to `reshape` use -1 for the (dynamic) batch dimension and concrete sizes elsewhere,
  * so one graph serves every batch size.

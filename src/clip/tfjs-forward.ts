@@ -1,7 +1,8 @@
 /**
  * Differentiable CLIP forward passes on TensorFlow.js (the tfjs executor of `architecture.ts`).
- * Results are tfjs tensors, so gradients flow back to the inputs: CoOp/CoCoOp replace rows of the
- * token embeddings by learnable context vectors and call `textForwardTf`. Run inside `tf.tidy` or
+ * Results are tfjs tensors, so gradients flow back to the inputs on tfjs' own tape: the reference
+ * the prompt learners' onnxruntime route (`text-vjp.ts`) is checked against, and the simple way to
+ * differentiate a tower where speed does not matter. Run inside `tf.tidy` or
  * dispose the results; the frozen parameters stay cached per weights map until `disposeTfClip`.
  * Call `await tfReady()` first (these functions are synchronous and use the current backend).
  */
@@ -59,26 +60,32 @@ export function eotOneHot(eotIndex: number[], contextLength: number): Float32Arr
 }
 
 /**
- * Text tower from token embeddings. inputEmbeds: [n, contextLength, width]; eotIndex: n positions.
- * Returns lastHiddenState [n, ctx, width] (after ln_final) and textEmbeds [n, embedDim].
+ * Text tower from token embeddings. inputEmbeds: [n, contextLength, width]; eotIndex: n positions;
+ * deepPrompts: [depth, length, width] tokens replacing positions 1..length before blocks 2..depth + 1
+ * (`DeepTextPrompts` in architecture.ts). Returns lastHiddenState [n, ctx, width] (after ln_final),
+ * pooled [n, width] (its EOT rows) and textEmbeds [n, embedDim].
  */
 export function textForwardTf(
   weights: ClipWeights,
   config: ClipConfig,
   inputEmbeds: tf.Tensor,
   eotIndex: number[],
-): { lastHiddenState: tf.Tensor3D; textEmbeds: tf.Tensor2D } {
+  deepPrompts?: tf.Tensor,
+): { lastHiddenState: tf.Tensor3D; pooled: tf.Tensor2D; textEmbeds: tf.Tensor2D } {
   const { contextLength: ctx, width } = config.text;
   const [n, t, w] = inputEmbeds.shape;
   if (inputEmbeds.rank !== 3 || t !== ctx || w !== width || n !== eotIndex.length)
     throw new ShapeError(
       `textForwardTf: inputEmbeds must be [n, ${ctx}, ${width}] with n = eotIndex.length = ${eotIndex.length}, found [${inputEmbeds.shape.join(", ")}]`,
     );
+  if (deepPrompts && (deepPrompts.rank !== 3 || deepPrompts.shape[2] !== width))
+    throw new ShapeError(`textForwardTf: deepPrompts must be [depth, length, ${width}], found [${deepPrompts.shape.join(", ")}]`);
   const ops = opsFor(weights);
   return tf.tidy(() => {
     const onehot = tf.tensor3d(eotOneHot(eotIndex, ctx), [eotIndex.length, 1, ctx]);
-    const out = textTower(ops, weights, config, inputEmbeds, onehot);
-    return { lastHiddenState: out.lastHiddenState as tf.Tensor3D, textEmbeds: out.textEmbeds as tf.Tensor2D };
+    const deep = deepPrompts && { prompts: deepPrompts, depth: deepPrompts.shape[0]!, length: deepPrompts.shape[1]! };
+    const out = textTower(ops, weights, config, inputEmbeds, onehot, deep);
+    return { lastHiddenState: out.lastHiddenState as tf.Tensor3D, pooled: out.pooled as tf.Tensor2D, textEmbeds: out.textEmbeds as tf.Tensor2D };
   });
 }
 

@@ -1,7 +1,7 @@
 /**
- * The TensorFlow.js executor of `ClipOps`: eager and differentiable, so gradients reach the inputs
- * (CoOp/CoCoOp/AnomalyCLIP learn context vectors at the text tower's input). Frozen parameters are
- * created once per `TfClipOps` and reused across calls; call `dispose()` to free them.
+ * The TensorFlow.js executor of `ClipOps`: eager and differentiable on tfjs' tape (the reference for
+ * the reverse-mode onnxruntime graphs of `autodiff/`). Frozen parameters are created once per
+ * `TfClipOps` and reused across calls; call `dispose()` to free them.
  */
 import { tf } from "../tf.js";
 import type { ClipOps } from "./ops.js";

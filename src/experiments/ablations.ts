@@ -10,26 +10,14 @@ import { loadCheckpoint } from "../models/common/checkpoint.js";
 import { methodNames } from "../models/registry.js";
 import type { SimClipConfig } from "../models/simclip/config.js";
 import { createSimClipPlusMethod } from "../models/simclip-plus/factory.js";
-import { PAPER_TABLE_3, PAPER_TABLE_4, PAPER_TABLE_5, PAPER_TABLE_6, type PaperTable } from "../notebook/paper-tables.js";
-import { mergeResultRows } from "../notebook/tables.js";
 import { PAPER_DATASET_LABEL, CROSS_DATASET_DIRECTIONS, withExperiment, type CrossDatasetDirection, type ExperimentContext } from "./context.js";
 import { PAPER_METHOD_LABEL } from "./methods.js";
-import { experimentLabel, isSyntheticExperiment, type ExperimentSetup } from "./setup.js";
-import { experimentRow, type ExperimentRun, type ExperimentTable } from "./table.js";
+import { PAPER_TABLE_3, PAPER_TABLE_4, PAPER_TABLE_5, PAPER_TABLE_6 } from "./paper-tables.js";
+import type { ExperimentSetup } from "./setup.js";
+import { experimentTable, type ExperimentRun, type ExperimentTable } from "./table.js";
 
 /** The paper's ablation direction: train on MVTec, test on VisA. */
 const VISA: CrossDatasetDirection = CROSS_DATASET_DIRECTIONS[0]!;
-
-function finish(ctx: ExperimentContext, paper: PaperTable, runs: ExperimentRun[], prefix: (r: ExperimentRun) => string = () => ""): ExperimentTable {
-  return {
-    id: paper.id,
-    title: paper.title,
-    setup: experimentLabel(ctx.setup),
-    synthetic: isSyntheticExperiment(ctx.setup),
-    rows: mergeResultRows(runs.map((r) => experimentRow(r.key, r.results, { prefix: prefix(r), table: paper }))),
-    runs,
-  };
-}
 
 async function zeroShot(ctx: ExperimentContext, name: string, direction: CrossDatasetDirection, opts: { simclip?: Partial<SimClipConfig>; layers?: number[] } = {}) {
   const t = await ctx.trained(name, direction, opts);
@@ -48,7 +36,7 @@ export async function table3(on: ExperimentSetup | ExperimentContext): Promise<E
     for (const [mhva, ipt] of [[false, false], [true, false], [false, true], [true, true]] as const) {
       runs.push({ key: { MHVA: tick(mhva), IPT: tick(ipt) }, results: await zeroShot(ctx, "simclip", VISA, { simclip: { mhva, ipt } }) });
     }
-    return finish(ctx, PAPER_TABLE_3, runs);
+    return experimentTable(PAPER_TABLE_3, ctx.setup, runs);
   });
 }
 
@@ -63,7 +51,7 @@ export async function table4(on: ExperimentSetup | ExperimentContext): Promise<E
         runs.push({ key: { dataset: PAPER_DATASET_LABEL[direction.test], method }, results: await zeroShot(ctx, name, direction) });
       }
     }
-    return finish(ctx, PAPER_TABLE_4, runs);
+    return experimentTable(PAPER_TABLE_4, ctx.setup, runs);
   });
 }
 
@@ -74,7 +62,7 @@ export async function table5(on: ExperimentSetup | ExperimentContext): Promise<E
       runs.push({ key: { hierarchy: `${i + 1} (layer ${layer})` }, results: await zeroShot(ctx, "simclip", VISA, { layers: [layer] }) });
     }
     runs.push({ key: { hierarchy: "all" }, results: await zeroShot(ctx, "simclip", VISA) });
-    return finish(ctx, PAPER_TABLE_5, runs);
+    return experimentTable(PAPER_TABLE_5, ctx.setup, runs);
   });
 }
 
@@ -95,6 +83,6 @@ export async function table6(on: ExperimentSetup | ExperimentContext): Promise<E
         m.dispose?.();
       }
     }
-    return finish(ctx, PAPER_TABLE_6, runs, (r) => `${r.dataset} `);
+    return experimentTable(PAPER_TABLE_6, ctx.setup, runs);
   });
 }

@@ -20,8 +20,8 @@ import { samplesTrainSource } from "../models/common/train-data.js";
 import { simclipTrainingProtocol, type TrainHistory, type TrainingProtocol } from "../models/common/train-options.js";
 import type { AnomalyMethod } from "../models/common/types.js";
 import type { SimClipConfig } from "../models/simclip/config.js";
-import { openBackbone, openDataset } from "../notebook/resources.js";
 import { quarterLayers } from "../models/components/geometry.js";
+import { openBackbone, openDataset } from "./resources.js";
 import type { ExperimentSetup, ExperimentTraining } from "./setup.js";
 
 export type PaperDatasetName = "mvtec" | "visa";

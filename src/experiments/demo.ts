@@ -6,12 +6,12 @@
  * write the figures. Every stage is cached under the data directory, so a rerun resumes.
  */
 import path from "node:path";
-import type { NotebookConfig } from "../notebook/config.js";
-import { PAPER_TABLE_1 } from "../notebook/paper-tables.js";
 import { lineChartSpec } from "../viz/charts.js";
 import { writeChartFiles, writeHeatmapGridFile } from "../viz/write.js";
+import type { ExperimentConfig } from "./config.js";
 import { ExperimentContext, type CrossDatasetDirection } from "./context.js";
 import { heatmapFigure } from "./heatmaps.js";
+import { PAPER_TABLE_1 } from "./paper-tables.js";
 import { experimentSetupFrom, type ExperimentSetup } from "./setup.js";
 import { formatExperimentTable, type ExperimentTable } from "./table.js";
 import { table1 } from "./table1.js";
@@ -44,7 +44,7 @@ export const DEMO_BANNER =
   "they are NOT the paper's numbers and say nothing about SimCLIP on real CLIP / MVTec-AD / VisA.";
 
 export function demoSetup(opts: Pick<DemoOptions, "dataDir" | "quick">): ExperimentSetup {
-  const config: NotebookConfig = {
+  const config: ExperimentConfig = {
     backbone: { kind: "demo" },
     mvtec: { kind: "synthetic" },
     visa: { kind: "synthetic" },

@@ -8,6 +8,7 @@ import { InvalidArgumentError } from "../errors.js";
 import { SimClip } from "../models/simclip/model.js";
 import { tsne2d } from "../viz/tsne.js";
 import { CROSS_DATASET_DIRECTIONS, withExperiment, type ExperimentContext } from "./context.js";
+import { cosine } from "./inspect.js";
 import { experimentLabel, isSyntheticExperiment, type ExperimentSetup } from "./setup.js";
 
 export const FIGURE5_CLASSES = [
@@ -49,6 +50,8 @@ export interface Figure5Data {
   refined: Float32Array;
   originalXY: [number, number][] | null;
   refinedXY: [number, number][] | null;
+  /** Per class: cosine of the mean normal and the mean anomalous prompt feature, before and after IPT. */
+  stateCosines: { class: string; original: number; refined: number }[];
   setup: string;
   synthetic: boolean;
 }
@@ -62,6 +65,17 @@ function normalizeRows(a: Float32Array, dim: number): Float32Array {
     for (let j = 0; j < dim; j++) out[i + j] = a[i + j]! * inv;
   }
   return out;
+}
+
+/** Cosine of the centroids of `group`'s normal and anomalous rows of `features` ([n, dim]). */
+function stateCosine(prompts: Figure5Prompt[], features: Float32Array, dim: number, group: string): number {
+  const centroid = (kind: Figure5Prompt["kind"]) => {
+    const m = new Float64Array(dim);
+    const rows = prompts.flatMap((p, i) => (p.group === group && p.kind === kind ? [i] : []));
+    for (const i of rows) for (let j = 0; j < dim; j++) m[j] += features[i * dim + j]! / rows.length;
+    return m;
+  };
+  return cosine(centroid("normal"), centroid("anomalous"));
 }
 
 export function figure5Prompts(classes: string[], templates: string[]): Figure5Prompt[] {
@@ -94,8 +108,11 @@ export async function figure5(on: ExperimentSetup | ExperimentContext, opts: Fig
     const of = opts.tsneOf ?? "both";
     const embed = (a: Float32Array, which: "original" | "refined") =>
       iterations === 0 || (of !== "both" && of !== which) ? null : tsne2d(a, n, E, { seed: opts.seed ?? 0, iterations });
+    const stateCosines = [...new Set(prompts.map((p) => p.group))].map((g) => ({
+      class: g, original: stateCosine(prompts, original, E, g), refined: stateCosine(prompts, refined, E, g),
+    }));
     return {
-      prompts, dim: E, original, refined, originalXY: embed(original, "original"), refinedXY: embed(refined, "refined"),
+      prompts, dim: E, original, refined, originalXY: embed(original, "original"), refinedXY: embed(refined, "refined"), stateCosines,
       setup: experimentLabel(ctx.setup), synthetic: isSyntheticExperiment(ctx.setup),
     };
   });

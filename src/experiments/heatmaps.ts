@@ -6,7 +6,8 @@
  */
 import { loadMask } from "../clip/preprocess.js";
 import { sampleFewShot } from "../data/few-shot.js";
-import type { Sample } from "../data/sample.js";
+import type { Dataset, Sample } from "../data/sample.js";
+import { InvalidArgumentError } from "../errors.js";
 import { loadCheckpoint } from "../models/common/checkpoint.js";
 import { createMethod } from "../models/registry.js";
 import type { AnomalyMethod } from "../models/common/types.js";
@@ -34,14 +35,31 @@ export interface HeatmapFigureData {
   synthetic: boolean;
 }
 
-async function mapsOf(ctx: ExperimentContext, m: AnomalyMethod, samples: Sample[], all: Sample[], shots: number, seed: number): Promise<Float32Array[]> {
+/** The first `perCategory` anomalous test images of each class, in the dataset's class order. */
+export function anomalousTestSamples(data: Dataset, perCategory = 1): Sample[] {
+  return data.categories.flatMap((c) => data.samples.filter((s) => s.category === c && s.split === "test" && s.label === 1).slice(0, perCategory));
+}
+
+export interface MemoryDraw {
+  /** The samples the k normal references are drawn from (the dataset's, as the evaluation draws them). */
+  pool: Sample[];
+  shots: number;
+  seed: number;
+}
+
+/**
+ * `method`'s anomaly map of each sample, at the context's size, from the cached features; a
+ * few-shot method first gets the class's memory drawn from `memory`.
+ */
+export async function anomalyMaps(ctx: ExperimentContext, m: AnomalyMethod, samples: Sample[], memory?: MemoryDraw): Promise<Float32Array[]> {
   const features = await ctx.features();
   await features.ensure(samples.map((s) => s.imagePath));
   await m.prepare?.([...new Set(samples.map((s) => s.category))]);
   const maps: Float32Array[] = [];
   for (const s of samples) {
     if (m.setMemory) {
-      const refs = sampleFewShot(all, s.category, shots, seed);
+      if (memory === undefined) throw new InvalidArgumentError(`method "${m.name}" scores with a memory of normal images: give anomalyMaps the pool, shots and seed to draw it from`);
+      const refs = sampleFewShot(memory.pool, s.category, memory.shots, memory.seed);
       await features.ensure(refs.map((r) => r.imagePath));
       await m.setMemory(s.category, await Promise.all(refs.map((r) => features.get(r.imagePath))));
     }
@@ -60,16 +78,14 @@ export async function heatmapFigure(on: ExperimentSetup | ExperimentContext, opt
     const rows: HeatmapRow[] = [];
     for (const direction of opts.directions ?? CROSS_DATASET_DIRECTIONS) {
       const data = await ctx.dataset(direction.test);
-      const samples = data.categories.flatMap((c) =>
-        data.samples.filter((s) => s.category === c && s.split === "test" && s.label === 1).slice(0, opts.perCategory ?? 1),
-      );
+      const samples = anomalousTestSamples(data, opts.perCategory);
       const simclip = await ctx.trained("simclip", direction);
       const columns: Float32Array[][] = [];
       try {
         for (const name of methods) {
           const m = name === "simclip" ? simclip.method : await createMethod("simclip+", { backbone: ctx.model, checkpoint: await loadCheckpoint(simclip.checkpointDir) });
           try {
-            columns.push(await mapsOf(ctx, m, samples, data.samples, shots, seed));
+            columns.push(await anomalyMaps(ctx, m, samples, { pool: data.samples, shots, seed }));
           } finally {
             if (m !== simclip.method) m.dispose?.();
           }

@@ -1,4 +1,11 @@
-/** One function per paper artefact (Tables 1-6, Figures 2/4/5) and the default end-to-end demo. */
+/**
+ * One function per paper artefact (Tables 1-6, Figures 2/4/5), the default end-to-end demo, and what
+ * they run on: the configuration, the opened backbone and datasets, the paper's quoted tables.
+ */
+export * from "./config.js";
+export * from "./resources.js";
+export * from "./paper-tables.js";
+export * from "./inspect.js";
 export * from "./setup.js";
 export * from "./context.js";
 export * from "./table.js";

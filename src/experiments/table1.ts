@@ -9,12 +9,11 @@ import { loadCheckpoint } from "../models/common/checkpoint.js";
 import { createMethod, methodNames } from "../models/registry.js";
 import type { AnomalyMethod } from "../models/common/types.js";
 import type { TrainHistory } from "../models/common/train-options.js";
-import { PAPER_TABLE_1 } from "../notebook/paper-tables.js";
-import { mergeResultRows } from "../notebook/tables.js";
 import { PAPER_DATASET_LABEL, CROSS_DATASET_DIRECTIONS, withExperiment, type CrossDatasetDirection, type ExperimentContext } from "./context.js";
 import { PAPER_METHOD_LABEL, TABLE1_FEW_SHOT, TABLE1_ZERO_SHOT, AUXILIARY_TRAINED_METHODS } from "./methods.js";
-import { experimentLabel, isSyntheticExperiment, type ExperimentSetup } from "./setup.js";
-import { experimentRow, type ExperimentRun, type ExperimentTable } from "./table.js";
+import { PAPER_TABLE_1 } from "./paper-tables.js";
+import type { ExperimentSetup } from "./setup.js";
+import { experimentTable, type ExperimentRun, type ExperimentTable } from "./table.js";
 
 export interface Table1Options {
   /** Registry names of the rows to compute (default: every Table 1 method the registry has). */
@@ -66,9 +65,9 @@ export async function table1(on: ExperimentSetup | ExperimentContext, opts: Tabl
         }
       }
     }
-    const rows = mergeResultRows(runs.map((r) => experimentRow(r.key, r.results, { prefix: `${r.dataset} `, table: PAPER_TABLE_1 })));
+    const table = experimentTable(PAPER_TABLE_1, setup, runs);
     // Stable: within a k, methods keep the paper's order the runs were made in.
-    rows.sort((a, b) => parseInt(a.key.setup!, 10) - parseInt(b.key.setup!, 10));
-    return { id: "table1", title: PAPER_TABLE_1.title, setup: experimentLabel(setup), synthetic: isSyntheticExperiment(setup), rows, runs };
+    table.rows.sort((a, b) => parseInt(a.key.setup!, 10) - parseInt(b.key.setup!, 10));
+    return table;
   });
 }

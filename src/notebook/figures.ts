@@ -7,7 +7,13 @@ import sharp from "sharp";
 import type { PrCurve, RocCurve } from "../viz/curves.js";
 import { heatmapRowCells, type HeatmapGridOptions, type HeatmapRow } from "../viz/heatmap-grid.js";
 import type { LineSeries, ScatterPoint } from "../viz/charts.js";
+import { escapeHtml } from "./html.js";
 import type { PlotlyFigure } from "./plotly.js";
+
+/** A title with what the figure was computed on (`setupLabel`) as its subtitle: every figure says it. */
+export function figureTitle(title: string, setup: string): string {
+  return `${escapeHtml(title)}<br><sub>${escapeHtml(setup)}</sub>`;
+}
 
 async function dataUri(img: { data: Uint8Array; width: number; height: number }): Promise<string> {
   const png = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer();
@@ -49,8 +55,10 @@ export async function heatmapGridFigure(rows: HeatmapRow[], opts: HeatmapGridOpt
   const layout: Record<string, unknown> = {
     ...(opts.title === undefined ? {} : { title: { text: opts.title } }),
     grid: { rows: rows.length, columns: cols, pattern: "independent" },
-    height: 40 + 180 * rows.length,
-    margin: { l: 90, r: 10, t: 60, b: 10 },
+    // A title and its setup subtitle need room above the column labels.
+    height: (opts.title === undefined ? 40 : 80) + 180 * rows.length,
+    // Row labels sit left of the first column: about 7 px per character at plotly's default 12 px font.
+    margin: { l: Math.max(90, 16 + 7 * Math.max(0, ...rows.map((r) => (r.label ?? "").length))), r: 10, t: opts.title === undefined ? 60 : 100, b: 10 },
     showlegend: false,
   };
   const annotations: Record<string, unknown>[] = [];

@@ -1,10 +1,15 @@
 /**
  * Progress in notebooks: an HTML bar in the cell output, replaced in place (tslab's updatable
  * display), instead of the terminal bar / log lines that src/progress.ts writes to stderr.
+ *
+ * A cell shows one line per job running at the same time, not one per job it ever ran: a finished
+ * job's line is taken over by the next job of the same cell (a table's dozens of evaluations share
+ * one line, a nested job such as the metrics of an evaluation gets a second one). Lines are never
+ * reused across cells, since updating a display also rewrites it where an earlier cell showed it.
  */
 import { setProgressFactory, type Progress } from "../progress.js";
 import { escapeHtml } from "./html.js";
-import { inTslab, newUpdatableDisplay, NotInNotebookError } from "./tslab.js";
+import { currentCellToken, inTslab, newUpdatableDisplay, NotInNotebookError, type TslabDisplay } from "./tslab.js";
 
 /** At most one redraw per this many ms: each redraw is a message to the browser. */
 const REDRAW_MS = 250;
@@ -19,10 +24,35 @@ export function progressHtml(label: string, done: number, total: number, seconds
   );
 }
 
+interface Line {
+  display: TslabDisplay;
+  busy: boolean;
+}
+
+let linesCell: unknown;
+let lines: Line[] = [];
+
+/** A line of the current cell that no running job holds, shown now if it is new. */
+function takeLine(): Line {
+  const cell = currentCellToken();
+  if (cell !== linesCell) {
+    linesCell = cell;
+    lines = [];
+  }
+  let line = lines.find((l) => !l.busy);
+  if (line === undefined) {
+    line = { display: newUpdatableDisplay(), busy: false };
+    lines.push(line);
+  }
+  line.busy = true;
+  return line;
+}
+
 function htmlProgress(label: string, total: number): Progress {
   // A job with nothing to do (e.g. metrics when every category was already closed) gets no empty bar.
   if (total === 0) return { update() {}, stop() {} };
-  const display = newUpdatableDisplay();
+  const line = takeLine();
+  const display = line.display;
   const start = Date.now();
   let last = 0;
   let done = 0;
@@ -38,12 +68,16 @@ function htmlProgress(label: string, total: number): Progress {
         draw();
       }
     },
-    stop: draw,
+    stop() {
+      draw();
+      line.busy = false;
+    },
   };
 }
 
 /** Routes all simclip progress to HTML bars in the notebook (needs a tslab kernel). */
 export function installNotebookProgress(): void {
   if (!inTslab()) throw new NotInNotebookError("installNotebookProgress needs a running tslab kernel; in plain Node progress already goes to stderr");
+  lines = [];
   setProgressFactory(htmlProgress);
 }

@@ -5,22 +5,16 @@
  */
 import * as aq from "arquero";
 import { InvalidArgumentError } from "../errors.js";
-import type { PaperTable } from "./paper-tables.js";
+import { PAPER_TABLES, type PaperTable } from "../experiments/paper-tables.js";
+import type { ExperimentTable, ResultRow } from "../experiments/table.js";
 import { escapeHtml } from "./html.js";
 import { showHtml } from "./tslab.js";
-
-/** One row of our results, identified by the same key columns as the paper table's rows. */
-export interface ResultRow {
-  key: Record<string, string>;
-  /** Metric name (as in the paper table) -> value; fractions in [0, 1] for "percent" tables. */
-  values: Record<string, number | null>;
-  /** Standard deviation over seeds, same units as `values`. */
-  std?: Record<string, number | null>;
-}
 
 export interface ComparisonOptions {
   /** What our numbers were computed on, e.g. "synthetic benchmark, demo backbone" (see `setupLabel`). */
   setup: string;
+  /** Why computed cells are empty (`ExperimentTable.notes`); shown under the table after the paper's own notes. */
+  notes?: string[];
   digits?: number;
 }
 
@@ -66,52 +60,22 @@ export function comparisonHtml(paper: PaperTable, ours: ResultRow[], opts: Compa
     },
   });
   const units = paper.unit === "percent" ? " Values in %." : "";
+  const notes = [...(paper.notes ?? []), ...(opts.notes ?? [])];
+  const list = notes.length === 0 ? "" : `<ul style="font-size: 12px; margin: 0.5em 0 0 0">${notes.map((n) => `<li>${escapeHtml(n)}</li>`).join("")}</ul>`;
   return (
     `<figure style="margin: 0 0 1em 0"><figcaption><b>${escapeHtml(paper.title)}</b><br>` +
     `<i>${PAPER}</i>: ${escapeHtml(paper.source)}. <i>${OURS}</i>: computed by simclip on ${escapeHtml(opts.setup)}.${units}</figcaption>` +
-    `${body}</figure>`
+    `${body}${list}</figure>`
   );
 }
 
-export function showComparison(paper: PaperTable, ours: ResultRow[], opts: ComparisonOptions): void {
-  showHtml(comparisonHtml(paper, ours, opts));
+/** An experiment's table beside the paper's, captioned with its setup, with its notes. */
+export function experimentHtml(table: ExperimentTable, opts: { digits?: number } = {}): string {
+  return comparisonHtml(PAPER_TABLES[table.id], table.rows, { setup: table.setup, notes: table.notes, ...opts });
 }
 
-/** The paper's column names for the metrics module's names (src/metrics: i_auroc, i_ap, p_auroc, p_pro). */
-const PAPER_METRIC_NAMES: Record<string, string> = { p_auroc: "P-AUR", p_pro: "P-PRO", i_auroc: "I-AUR", i_ap: "I-AP" };
-
-/**
- * A ResultRow from an evaluation's macro means (`evaluatePerCategory(...).mean`), renamed to the
- * paper's columns with `prefix` (e.g. "VisA " for Table 1, "1-shot " for Table 6). Metrics the paper
- * does not report (AUPRO, F1-max), and with `table` the columns that table lacks (Table 6 has no
- * PRO), are left out; an undefined (NaN) metric becomes an empty cell.
- */
-export function resultRowFromEvaluation(
-  key: Record<string, string>,
-  evaluation: { mean: Record<string, number> },
-  opts: { prefix?: string; table?: PaperTable } = {},
-): ResultRow {
-  const values: Record<string, number | null> = {};
-  for (const [name, v] of Object.entries(evaluation.mean)) {
-    const paperName = PAPER_METRIC_NAMES[name];
-    if (paperName === undefined) continue;
-    const column = (opts.prefix ?? "") + paperName;
-    if (opts.table === undefined || opts.table.metrics.includes(column)) values[column] = Number.isNaN(v) ? null : v;
-  }
-  return { key, values };
-}
-
-/** Merges rows with the same key (e.g. the VisA and MVTec halves of a Table 1 row). */
-export function mergeResultRows(rows: ResultRow[]): ResultRow[] {
-  const out: ResultRow[] = [];
-  for (const r of rows) {
-    const same = out.find((o) => JSON.stringify(Object.entries(o.key).sort()) === JSON.stringify(Object.entries(r.key).sort()));
-    if (same) {
-      same.values = { ...same.values, ...r.values };
-      if (r.std) same.std = { ...same.std, ...r.std };
-    } else out.push({ key: { ...r.key }, values: { ...r.values }, ...(r.std ? { std: { ...r.std } } : {}) });
-  }
-  return out;
+export function showExperiment(table: ExperimentTable, opts: { digits?: number } = {}): void {
+  showHtml(experimentHtml(table, opts));
 }
 
 /** Plain HTML table of records (e.g. per-category metrics): integers as they are, other numbers with `digits` decimals. */

@@ -59,6 +59,15 @@ export function showPng(png: Uint8Array): void {
   requireTslab("showPng").display.png(png);
 }
 
+/**
+ * A token that differs between executed cells. tslab gives no cell id, but it installs a new
+ * `process.stdout.write` for every execution (so that the cell's prints reach that cell), which is
+ * what this returns.
+ */
+export function currentCellToken(): unknown {
+  return process.stdout.write;
+}
+
 /** A display entry that each call replaces (progress bars, live loss curves). */
 export function newUpdatableDisplay(): TslabDisplay {
   return requireTslab("newUpdatableDisplay").newDisplay();

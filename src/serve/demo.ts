@@ -8,7 +8,7 @@ import type { ClipModel } from "../clip/model.js";
 import { DEMO_DIRECTION, demoSetup } from "../experiments/demo.js";
 import { ExperimentContext } from "../experiments/context.js";
 import { loadCheckpoint, type LoadedCheckpoint } from "../models/common/checkpoint.js";
-import { backboneDir } from "../notebook/resources.js";
+import { backboneDir } from "../experiments/resources.js";
 import type { Sample } from "../data/sample.js";
 import type { ServeSample } from "./routes.js";
 

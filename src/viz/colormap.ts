@@ -1,8 +1,8 @@
 /**
  * The jet colormap for anomaly maps, as matplotlib defines it (its `_jet_data` segments, sampled into
- * a 256-entry table, bytes by truncation as `cmap(x, bytes=True)` does). The peers colour maps with
- * OpenCV's COLORMAP_JET, whose table differs from matplotlib's by a few levels; matplotlib's is the
- * documented one, so figures can be checked against it.
+ * a 256-entry table, bytes by truncation as `cmap(x, bytes=True)` does). The released code colours maps
+ * with OpenCV's COLORMAP_JET, whose table differs from matplotlib's by a few levels; matplotlib's is
+ * the documented one, so figures can be checked against it (docs/notebooks.md, figure conventions).
  */
 type Segments = [number, number][];
 

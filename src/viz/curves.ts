@@ -1,7 +1,7 @@
 /**
  * ROC and precision-recall curve points for plotting (the scalar AUROC/AP live in src/metrics).
  * Same points as scikit-learn's `roc_curve(..., drop_intermediate=False)` and
- * `precision_recall_curve`, which the peers' plots use: one point per distinct score threshold,
+ * `precision_recall_curve` (docs/notebooks.md, figure conventions): one point per distinct score threshold,
  * thresholds descending, tied scores stepping together.
  */
 import { InvalidArgumentError, ShapeError } from "../errors.js";

@@ -11,8 +11,8 @@ export interface RgbImage {
 }
 
 /**
- * An image file for display, resized to size x size ignoring aspect ratio like the peers'
- * anomaly-detection transform (src/clip/preprocess.ts), so that maps computed at that size line up
+ * An image file for display, resized to size x size ignoring aspect ratio like the released code's
+ * anomaly-detection transform (src/clip/preprocess.ts; docs/notebooks.md, figure conventions), so that maps computed at that size line up
  * pixel for pixel. sharp's bicubic is close to, not bit-exact with, the Pillow replica used for
  * features: fine for pictures, not for model input.
  */

@@ -6,5 +6,4 @@ export * from "./heatmap-grid.js";
 export * from "./image.js";
 export * from "./npy.js";
 export * from "./tsne.js";
-export * from "./figure-jobs.js";
 export * from "./write.js";

@@ -1,8 +1,9 @@
 /** Rows from evaluation results (paper column names, seeds' std) and the terminal rendering, on hand-made values. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { experimentRow, formatExperimentTable, type ExperimentTable } from "../../src/experiments/table.js";
-import { PAPER_TABLE_1, PAPER_TABLE_6 } from "../../src/notebook/paper-tables.js";
+import { experimentRow, experimentTable, formatExperimentTable, type ExperimentRun, type ExperimentTable } from "../../src/experiments/table.js";
+import { experimentSetupFrom } from "../../src/experiments/setup.js";
+import { PAPER_TABLE_1, PAPER_TABLE_6 } from "../../src/experiments/paper-tables.js";
 import type { EvaluationResults } from "../../src/models/common/evaluate.js";
 
 const zeroShot: EvaluationResults = {
@@ -29,7 +30,7 @@ test("experimentRow: the paper's column names with a prefix; metrics the table l
 
 test("formatExperimentTable: percentages with one decimal, mean±std, '-' for missing, only columns with values", () => {
   const t: ExperimentTable = {
-    id: "table1", title: "T1", setup: "synthetic benchmark", synthetic: true, runs: [],
+    id: "table1", title: "T1", setup: "synthetic benchmark", synthetic: true, runs: [], notes: [],
     rows: [
       { key: { setup: "0-shot", method: "SimCLIP" }, values: { "VisA P-AUR": 0.875, "VisA I-AUR": null } },
       { key: { setup: "1-shot", method: "SimCLIP+" }, values: { "VisA P-AUR": 0.95, "VisA I-AUR": 0.9 }, std: { "VisA P-AUR": 0.005, "VisA I-AUR": 0.02 } },
@@ -46,4 +47,31 @@ test("formatExperimentTable: percentages with one decimal, mean±std, '-' for mi
       "1-shot  SimCLIP+    95.0±0.5    90.0±2.0",
     ].join("\n"),
   );
+});
+
+test("experimentTable: runs merged by key with their dataset prefix; an undefined metric is an empty cell with the evaluation's reason", () => {
+  const setup = experimentSetupFrom({ backbone: { kind: "demo" }, mvtec: { kind: "synthetic" }, visa: { kind: "synthetic" }, quick: true, configFile: null, cacheDir: "/tmp/unused" });
+  const undefinedPro: EvaluationResults = {
+    method: "april-gan", dataset: "mvtec:/x", shots: 0, per_category: {},
+    mean: { i_auroc: 0.5, i_ap: 0.625, p_auroc: 0.75, p_pro: Number.NaN },
+    notes: ["screw p_pro: every threshold with fpr < 0.3 has the same fpr (0)", "wood i_ap: no anomalous image"],
+  };
+  const runs: ExperimentRun[] = [
+    { key: { setup: "0-shot", method: "APRIL-GAN" }, dataset: "VisA", results: zeroShot },
+    { key: { setup: "0-shot", method: "APRIL-GAN" }, dataset: "MVTec", results: undefinedPro },
+  ];
+  const t = experimentTable(PAPER_TABLE_1, setup, runs);
+  assert.deepEqual([t.id, t.title, t.synthetic, t.runs], ["table1", PAPER_TABLE_1.title, true, runs]);
+  assert.match(t.setup, /SYNTHETIC SETUP/);
+  assert.deepEqual(t.rows, [{
+    key: { setup: "0-shot", method: "APRIL-GAN" },
+    values: {
+      "VisA I-AUR": 0.75, "VisA I-AP": 0.5, "VisA P-AUR": 0.875, "VisA P-PRO": 0.25,
+      "MVTec I-AUR": 0.5, "MVTec I-AP": 0.625, "MVTec P-AUR": 0.75, "MVTec P-PRO": null,
+    },
+  }]);
+  assert.deepEqual(t.notes, [
+    "setup 0-shot, method APRIL-GAN: MVTec P-PRO is undefined because it is undefined for screw: every threshold with fpr < 0.3 has the same fpr (0).",
+  ]);
+  assert.ok(formatExperimentTable(t, PAPER_TABLE_1).endsWith(`\nnote: ${t.notes[0]}`), "the terminal table ends with the note");
 });

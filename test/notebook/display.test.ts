@@ -89,6 +89,37 @@ test("inside a (fake) kernel: plotly.js is sent with the first figure only; prog
   }
 });
 
+test("progress in a cell: one line per job running at once; finished jobs' lines are reused, never across cells", () => {
+  const kernel = fakeKernel();
+  const cellWrite = process.stdout.write;
+  const lineOf = (label: string) => kernel.outputs.filter((o) => o.html.includes(`${label}:`)).map((o) => o.id);
+  try {
+    installNotebookProgress();
+    // Twelve evaluations one after the other, each with a nested metrics job: two lines in all.
+    for (let i = 0; i < 12; i++) {
+      const evaluation = startProgress(`eval ${i}`, 2);
+      const metrics = startProgress(`metrics ${i}`, 1);
+      metrics.update(1);
+      metrics.stop();
+      evaluation.update(2);
+      evaluation.stop();
+    }
+    const ids = new Set(kernel.outputs.map((o) => o.id));
+    assert.deepEqual([...ids].sort(), [1, 2]);
+    assert.deepEqual(new Set(lineOf("eval 11")), new Set([1]));
+    assert.deepEqual(new Set(lineOf("metrics 11")), new Set([2]));
+    // The next cell (tslab gives each execution its own stdout writer) starts new lines.
+    process.stdout.write = ((...args: Parameters<typeof cellWrite>) => cellWrite.apply(process.stdout, args)) as typeof cellWrite;
+    const next = startProgress("train", 1);
+    next.stop();
+    assert.deepEqual(new Set(lineOf("train")), new Set([3]));
+  } finally {
+    process.stdout.write = cellWrite;
+    setProgressFactory(undefined);
+    kernel.remove();
+  }
+});
+
 test("progressHtml escapes labels and shows the ETA while running", () => {
   const html = progressHtml("<train>", 1, 4, 2);
   assert.match(html, /&lt;train&gt;: 1\/4 \(0\.50\/s, 2\.0 s, ETA 6 s\)/);
@@ -100,4 +131,12 @@ test("figure titles use plotly's { text } form (plain strings are ignored by plo
   assert.deepEqual(scatterFigure([], "t").layout?.title, { text: "t" });
   const image = { data: new Uint8Array(12), width: 2, height: 2 };
   assert.deepEqual((await heatmapGridFigure([{ image, mask: null, maps: [] }], { title: "grid" })).layout?.title, { text: "grid" });
+});
+
+test("heatmap grids leave room for their row labels and for a title with its setup line", async () => {
+  const image = { data: new Uint8Array(12), width: 2, height: 2 };
+  const layout = async (label: string, title?: string) => (await heatmapGridFigure([{ label, image, mask: null, maps: [] }], { title })).layout as { margin: { l: number; t: number }; height: number };
+  assert.deepEqual([(await layout("wood")).margin.l, (await layout("wood")).margin.t, (await layout("wood")).height], [90, 60, 220]);
+  const long = await layout("VisA macaroni2 / chip around edge", "t");
+  assert.deepEqual([long.margin.l, long.margin.t, long.height], [16 + 7 * 33, 100, 260]);
 });

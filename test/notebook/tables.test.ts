@@ -1,8 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { InvalidArgumentError } from "../../src/errors.js";
-import { PAPER_TABLE_1, PAPER_TABLE_2, PAPER_TABLE_5, PAPER_TABLE_6 } from "../../src/notebook/paper-tables.js";
-import { comparisonHtml, comparisonTable, mergeResultRows, recordsHtml, resultRowFromEvaluation, type ResultRow } from "../../src/notebook/tables.js";
+import { PAPER_TABLE_1, PAPER_TABLE_2, PAPER_TABLE_5, PAPER_TABLE_6 } from "../../src/experiments/paper-tables.js";
+import { mergeResultRows, resultRowFromEvaluation, type ResultRow } from "../../src/experiments/table.js";
+import { comparisonHtml, comparisonTable, recordsHtml } from "../../src/notebook/tables.js";
 
 test("comparisonTable puts our fractions (x 100) beside the paper's percentages, row by row", () => {
   const ours: ResultRow[] = [
@@ -32,6 +33,16 @@ test("results that do not fit the table are rejected with the reason", () => {
   assert.throws(() => comparisonTable(PAPER_TABLE_5, [{ key: { layer: "all" }, values: {} }], { setup: "x" }), /key column "hierarchy"/);
 });
 
+test("comparisonHtml lists the paper's notes, then ours, under the table", () => {
+  const html = comparisonHtml(PAPER_TABLE_1, [], { setup: "x", notes: ["MVTec P-PRO is <undefined>"] });
+  const items = [...html.matchAll(/<li>(.*?)<\/li>/g)].map((m) => m[1]);
+  assert.equal(items.length, PAPER_TABLE_1.notes!.length + 1);
+  assert.match(items[0]!, /zero-shot method is evaluated once/);
+  assert.equal(items.at(-1), "MVTec P-PRO is &lt;undefined&gt;");
+  assert.ok(html.indexOf("<ul") > html.indexOf("</table>"), "notes follow the table");
+  assert.doesNotMatch(comparisonHtml(PAPER_TABLE_5, [], { setup: "x" }), /<ul/, "no list when there is nothing to note");
+});
+
 test("recordsHtml formats numbers and nulls", () => {
   const html = recordsHtml([{ category: "bottle", auroc: 0.98765, images: 12 }, { category: "mean", auroc: null, images: 40 }], { digits: 2 });
   assert.match(html, /<td[^>]*>bottle<\/td><td[^>]*>0\.99<\/td><td[^>]*>12<\/td>/);
@@ -48,7 +59,9 @@ test("resultRowFromEvaluation renames the metrics module's means to the paper's 
   const rows = comparisonTable(PAPER_TABLE_1, merged, { setup: "x" }).objects() as Record<string, string | null>[];
   const simclip = rows.find((r) => r.method === "SimCLIP" && r.setup === "0-shot");
   assert.equal(simclip?.["VisA I-AUR · ours"], "80.0");
-  assert.equal(simclip?.["VisA I-AUR · paper"], "83.1 ± 0.0");
+  assert.equal(simclip?.["VisA I-AUR · paper"], "83.1", "a zero-shot cell has no spread to show");
+  const fewShot = rows.find((r) => r.method === "SimCLIP+" && r.setup === "1-shot");
+  assert.equal(fewShot?.["VisA I-AUR · paper"], "93.0 ± 1.1");
   assert.equal(rows.find((r) => r.method === "RegAD")?.["VisA I-AUR · ours"], "quoted only");
   const t6 = resultRowFromEvaluation({ FD: "✓", PAO: "" }, { mean: { i_auroc: 0.8, i_ap: 0.7, p_auroc: 0.9, p_pro: 0.6 } }, { prefix: "1-shot ", table: PAPER_TABLE_6 });
   assert.deepEqual(t6.values, { "1-shot I-AUR": 0.8, "1-shot P-AUR": 0.9 });

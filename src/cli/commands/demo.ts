@@ -4,14 +4,15 @@
  * caches when run again.
  */
 import { Command } from "commander";
+import { cacheRoot } from "../../cache/location.js";
 import { runDemo } from "../../experiments/demo.js";
 
 export function register(program: Command): void {
   program
     .command("demo")
     .description("End-to-end demo on synthetic data with a random demo backbone: train SimCLIP, evaluate zero-/few-shot, print the table, write figures")
-    // The experiments' default cache (loadExperimentSetup), so the tables reuse the demo's SimCLIP run.
-    .option("--data <dir>", "cache of backbone, synthetic data, features and checkpoints", process.env.SIMCLIP_CACHE_DIR || "data")
+    // The experiments' and notebooks' cache, so the tables reuse the demo's SimCLIP run.
+    .option("--data <dir>", "cache of backbone, synthetic data, features and checkpoints", cacheRoot("project"))
     .option("--out <dir>", "figures folder", "figures")
     .option("--quick", "tiny configuration (CI): tiny backbone, 64 px, two classes per set")
     .action(async (o: { data: string; out: string; quick?: boolean }) => {

@@ -5,12 +5,8 @@
  */
 import { Command } from "commander";
 import { InvalidArgumentError } from "../../errors.js";
-import { describeNotebookConfig, isRealSetup, loadNotebookConfig } from "../../notebook/config.js";
-import { FIGURE_JOBS as VIZ_FIGURE_JOBS } from "../../viz/figure-jobs.js";
-import { EXPERIMENT_FIGURE_JOBS } from "../../experiments/figure-jobs.js";
-
-/** The notebook team's figures and the ones needing trained models (src/experiments). */
-const FIGURE_JOBS = { ...VIZ_FIGURE_JOBS, ...EXPERIMENT_FIGURE_JOBS };
+import { describeExperimentConfig, isRealSetup, loadExperimentConfig } from "../../experiments/config.js";
+import { FIGURE_JOBS } from "../../experiments/figure-jobs.js";
 
 export function register(program: Command): void {
   program
@@ -23,8 +19,8 @@ export function register(program: Command): void {
       for (const n of names) {
         if (!(n in FIGURE_JOBS)) throw new InvalidArgumentError(`--only: unknown figure "${n}"; known: ${Object.keys(FIGURE_JOBS).join(", ")}`);
       }
-      const config = loadNotebookConfig();
-      process.stderr.write(`${describeNotebookConfig(config).replace(/\*\*|`/g, "")}\n`);
+      const config = loadExperimentConfig();
+      process.stderr.write(`${describeExperimentConfig(config).replace(/\*\*|`/g, "")}\n`);
       for (const n of names) {
         const files = await FIGURE_JOBS[n].run(config, opts.out);
         process.stdout.write(`${n}: ${files.join(", ")}${isRealSetup(config) ? "" : " (synthetic setup)"}\n`);

@@ -4,8 +4,10 @@
  */
 import type { ClipConfig } from "../config.js";
 import type { ClipWeights } from "../weights.js";
-import { textTokenEmbeds, textTower, visionTower } from "../architecture.js";
+import { checkDeepTextPrompts, textTokenEmbeds, textTower, visionTower } from "../architecture.js";
 import { OnnxGraphBuilder } from "./graph-builder.js";
+import { Tape } from "../autodiff/tape.js";
+import { buildVjpGraphs, type VjpGraphs } from "../autodiff/vjp-graphs.js";
 
 export interface VisionGraphSpec {
   size: number;
@@ -42,4 +44,29 @@ export function buildTextGraph(weights: ClipWeights, config: ClipConfig): Uint8A
   b.output(out.lastHiddenState, "last_hidden_state", ["batch", ctx, width]);
   b.output(out.textEmbeds, "text_embeds", ["batch", config.embedDim]);
   return b.toBytes();
+}
+
+export interface TextVjpSpec {
+  /** Deep text prompts (`DeepTextPrompts` in architecture.ts), a graph input when given. */
+  deep?: { depth: number; length: number };
+}
+
+/**
+ * The text tower from token embeddings, differentiable with respect to them (and the deep prompts).
+ * Inputs: input_embeds [batch, ctx, width], eot_onehot [batch, 1, ctx], deep_prompts [depth, length,
+ * width] if the spec has them. Outputs: pooled [batch, width] (ln_final at the EOT position) and
+ * text_embeds [batch, embedDim]; the backward graph returns grad_input_embeds (and grad_deep_prompts).
+ */
+export function buildTextVjpGraphs(weights: ClipWeights, config: ClipConfig, spec: TextVjpSpec = {}): VjpGraphs {
+  const { contextLength: ctx, width } = config.text;
+  if (spec.deep) checkDeepTextPrompts(config, spec.deep.depth, spec.deep.length);
+  const tape = new Tape();
+  const embeds = tape.input("input_embeds", [-1, ctx, width], true);
+  const eot = tape.input("eot_onehot", [-1, 1, ctx], false);
+  const deep = spec.deep && { ...spec.deep, prompts: tape.input("deep_prompts", [spec.deep.depth, spec.deep.length, width], true) };
+  const out = textTower(tape, weights, config, embeds, eot, deep);
+  return buildVjpGraphs("clip_text", tape, [
+    { name: "pooled", node: out.pooled },
+    { name: "text_embeds", node: out.textEmbeds },
+  ]);
 }

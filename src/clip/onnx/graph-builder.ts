@@ -32,6 +32,7 @@ export class OnnxGraphBuilder implements ClipOps<string> {
   private readonly inputs: OnnxValueInfo[] = [];
   private readonly outputs: OnnxValueInfo[] = [];
   private counter = 0;
+  private readonly renamed = new Map<string, string>();
 
   constructor(private readonly name: string) {}
 
@@ -43,6 +44,23 @@ export class OnnxGraphBuilder implements ClipOps<string> {
   /** Expose tensor `x` as graph output `name` (an Identity node, so one tensor may be output twice). */
   output(x: string, name: string, dims: (number | string)[]): void {
     this.nodes.push({ opType: "Identity", inputs: [x], outputs: [name] });
+    this.outputs.push({ name, dataType: OnnxDataType.FLOAT, dims });
+  }
+
+  /**
+   * Expose node output `x` as graph output `name` by renaming it, without the copy an Identity makes
+   * (the reverse-mode transform's residuals are many and large). Inputs, constants and tensors
+   * already exposed fall back to `output`.
+   */
+  outputInPlace(x: string, name: string, dims: (number | string)[]): void {
+    const current = this.renamed.get(x) ?? x;
+    const producer = this.nodes.find((n) => n.outputs.includes(current));
+    if (!producer || this.outputs.some((o) => o.name === current)) return this.output(current, name, dims);
+    for (const n of this.nodes) {
+      n.inputs = n.inputs.map((i) => (i === current ? name : i));
+      n.outputs = n.outputs.map((o) => (o === current ? name : o));
+    }
+    this.renamed.set(x, name);
     this.outputs.push({ name, dataType: OnnxDataType.FLOAT, dims });
   }
 
@@ -171,5 +189,48 @@ export class OnnxGraphBuilder implements ClipOps<string> {
       mode: { type: "string", value: "linear" },
       coordinate_transformation_mode: { type: "string", value: "half_pixel" },
     });
+  }
+
+  // Beyond ClipOps: what the reverse-mode transform (`autodiff/vjp-graphs.ts`) emits for adjoints.
+
+  /** A float32 scalar constant (broadcasts against any tensor). */
+  scalar(v: number): string {
+    return this.constant(`scalar(${v})`, () => ({ data: Float32Array.of(v), shape: [] }));
+  }
+  /**
+   * LayerNormalization over the last axis without scale and shift, with its optional InvStdDev
+   * output: [(x - mean) / sqrt(var + eps), 1 / sqrt(var + eps)], the latter with the last axis kept as 1.
+   */
+  normalizeWithInvStd(x: string, width: number, eps: number): [string, string] {
+    const ones = this.constant(`ones(${width})`, () => ({ data: new Float32Array(width).fill(1), shape: [width] }));
+    const zeros = this.constant(`zeros(${width})`, () => ({ data: new Float32Array(width), shape: [width] }));
+    const y = `t${this.counter++}_LayerNormalization`;
+    const invStd = `t${this.counter++}_InvStdDev`;
+    this.nodes.push({
+      opType: "LayerNormalization",
+      inputs: [x, ones, zeros],
+      outputs: [y, "", invStd],
+      attributes: { axis: { type: "int", value: -1 }, epsilon: { type: "float", value: eps } },
+    });
+    return [y, invStd];
+  }
+  sub(a: string, b: string): string {
+    return this.node("Sub", [a, b]);
+  }
+  div(a: string, b: string): string {
+    return this.node("Div", [a, b]);
+  }
+  exp(x: string): string {
+    return this.node("Exp", [x]);
+  }
+  sqrt(x: string): string {
+    return this.node("Sqrt", [x]);
+  }
+  reduceSum(x: string, axes: number[], keepDims: boolean): string {
+    return this.node("ReduceSum", [x, this.ints(axes)], { keepdims: { type: "int", value: keepDims ? 1 : 0 } });
+  }
+  /** Opset 17's ReduceMean takes its axes as an attribute (an input only from opset 18). */
+  reduceMean(x: string, axes: number[], keepDims: boolean): string {
+    return this.node("ReduceMean", [x], { axes: { type: "ints", value: axes }, keepdims: { type: "int", value: keepDims ? 1 : 0 } });
   }
 }

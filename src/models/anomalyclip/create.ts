@@ -4,7 +4,7 @@
  * tower, patch tokens through CLIP's own ln_post + visual.proj, maps at logit scale 1 / 0.07,
  * Gaussian sigma 4, loss CE + 4 * sum over layers (focal + dice + dice of the normal channel).
  * Built by the shared input-side prompt learner (`coop/model.ts`), which documents the
- * simplifications: no DPAM and no deep text-layer tokens.
+ * simplifications: no DPAM, and the deep text-layer tokens only on request (`deepTextPrompts`).
  */
 import type { SimClipBackbone } from "../common/backbone.js";
 import { PromptLearnerClip } from "../coop/model.js";

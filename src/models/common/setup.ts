@@ -1,13 +1,12 @@
 /** Wiring shared by the CLI and notebooks: a method's frozen features from a ClipModel through the cache. */
-import { homedir } from "node:os";
 import path from "node:path";
 import type { ClipModel } from "../../clip/model.js";
-import { FeatureCache, clipFeatureSource } from "../../cache/index.js";
+import { FeatureCache, cacheRoot, clipFeatureSource } from "../../cache/index.js";
 import type { AnomalyMethod } from "./types.js";
 
-/** Feature cache root: $SIMCLIP_CACHE_DIR/features, else ~/.cache/simclip/features. */
+/** Feature cache root: $SIMCLIP_CACHE_DIR/features, else ~/.cache/simclip/features (src/cache/location.ts). */
 export function defaultFeatureCacheDir(): string {
-  return path.join(process.env.SIMCLIP_CACHE_DIR || path.join(homedir(), ".cache", "simclip"), "features");
+  return path.join(cacheRoot("user"), "features");
 }
 
 /** The cache of exactly the features `method` reads (its size and layers, or its own backbone's source), for `model`. */

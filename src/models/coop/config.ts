@@ -9,6 +9,7 @@ import { InvalidArgumentError } from "../../errors.js";
 import type { ClipConfig } from "../../clip/config.js";
 import { SIMCLIP_DEFAULTS } from "../simclip/config.js";
 import { quarterLayers, resolveGeometry } from "../components/geometry.js";
+import { checkDeepTextPrompts } from "../../clip/architecture.js";
 
 export type PromptLearnerVariant = "coop" | "cocoop" | "anomalyclip";
 
@@ -39,6 +40,13 @@ export interface PromptLearnerConfig {
   normalDice: boolean;
   /** Std of the context init (CoOp: N(0, 0.02^2)). */
   contextStd: number;
+  /**
+   * Learnable tokens inside the text tower as well (AnomalyCLIP's released model: `depth` 8 blocks
+   * after the first, i.e. its "depth 9" counting the input, `length` 4): positions 1..length are
+   * replaced before each of blocks 2..depth + 1 (`DeepTextPrompts` in clip/architecture.ts). Absent:
+   * only the input-level context is learned (every preset).
+   */
+  deepTextPrompts?: { depth: number; length: number };
 }
 
 function base(config: ClipConfig): Omit<PromptLearnerConfig, "variant" | "contextLength" | "sharedContext" | "metaNet"> {
@@ -81,6 +89,13 @@ export function resolvePromptLearnerConfig(variant: PromptLearnerVariant, partia
   c.layers = g.layers;
   if (!(Number.isInteger(c.contextLength) && c.contextLength >= 1 && c.contextLength <= config.text.contextLength - 8)) {
     throw new InvalidArgumentError(`${variant}: contextLength ${c.contextLength} must be an integer in 1..${config.text.contextLength - 8} (room for the class words)`);
+  }
+  const deep = c.deepTextPrompts;
+  if (deep) {
+    checkDeepTextPrompts(config, deep.depth, deep.length);
+    if (deep.length > c.contextLength) {
+      throw new InvalidArgumentError(`${variant}: deep text prompts of length ${deep.length} would overwrite class words; at most contextLength = ${c.contextLength}`);
+    }
   }
   return c;
 }

@@ -49,11 +49,23 @@ export class LearnableContext {
     this.vectors = namedVariable(tf.tensor3d(init, [states, length, width]), "prompt_context");
   }
 
-  /** [2, M, Wt] for the two states, optionally shifted by a per-prompt token `shift` [1, Wt] (CoCoOp). */
-  pair(shift?: tf.Tensor): tf.Tensor3D {
+  /** [2, M, Wt] for the two states. */
+  pair(): tf.Tensor3D {
+    return tf.tidy(() => (this.states === 1 ? tf.concat([this.vectors, this.vectors], 0) : this.vectors) as tf.Tensor3D);
+  }
+
+  /**
+   * CoCoOp's batch: pair i is template `ts[i]` with the context shifted by `shifts[i]` [Wt], all in one
+   * [2n, 77, Wt] tensor, so one text-tower pass serves the whole batch.
+   */
+  spliceShifted(ts: PromptTemplatePair[], shifts: tf.Tensor2D): tf.Tensor3D {
     return tf.tidy(() => {
-      const ctx = this.states === 1 ? tf.concat([this.vectors, this.vectors], 0) : this.vectors;
-      return (shift ? tf.add(ctx, tf.reshape(shift, [1, 1, this.width])) : ctx) as tf.Tensor3D;
+      const n = ts.length;
+      const m = this.length;
+      const base = tf.concat(ts.map((t) => t.embeds));
+      const [, L, W] = base.shape as [number, number, number];
+      const ctx = tf.reshape(tf.add(tf.reshape(this.pair(), [1, 2, m, W]), tf.reshape(shifts, [n, 1, 1, W])), [2 * n, m, W]);
+      return tf.concat([tf.slice(base, [0, 0, 0], [2 * n, 1, W]), ctx, tf.slice(base, [0, 1 + m, 0], [2 * n, L - 1 - m, W])], 1) as tf.Tensor3D;
     });
   }
 

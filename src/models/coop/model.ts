@@ -1,19 +1,23 @@
 /**
  * CoOp / CoCoOp in the SimCLIP framework (paper Table 4: "replacing the implicit prompt tuning with
  * other SOTA prompt learning methods") and AnomalyCLIP (Table 1), as one model whose prompts are
- * learned at the text tower's INPUT and run through the differentiable tfjs text tower
- * (`clip/tfjs-forward.ts`). The vision side and the scoring are SimCLIP's (MHVA, trainable
- * projections, 100 x cos maps, Gaussian sigma 7) for CoOp/CoCoOp, and CLIP's own frozen patch
- * projection for AnomalyCLIP; see `config.ts` for the presets and `objective.ts` for the losses.
+ * learned at the text tower's INPUT. Training and scoring run the text tower on onnxruntime, its
+ * gradient included (`clip/text-vjp.ts`); the trainable parts around it stay on tfjs, and the tfjs
+ * text tower (`clip/tfjs-forward.ts`) is the reference route of `objective`. The vision side and
+ * the scoring are SimCLIP's (MHVA, trainable projections, 100 x cos maps, Gaussian sigma 7) for
+ * CoOp/CoCoOp, and CLIP's own frozen patch projection for AnomalyCLIP; see `config.ts` for the
+ * presets and `objective.ts` for the losses.
  *
  * AnomalyCLIP simplifications (documented, not hidden): no DPAM (its V-V attention changes the
  * vision tower's last blocks, but the frozen features come from the shared cache of the unmodified
- * tower) and no deep learnable text tokens (depth 9, length 4), which would need a hook inside the
- * text tower's blocks; only the input-level object-agnostic context is learned.
+ * tower), and its deep learnable text tokens (depth 9, length 4) are opt-in (`deepTextPrompts`), so
+ * the preset learns the input-level object-agnostic context only.
  */
 import { tf, tfReady } from "../../tf.js";
 import { InvalidArgumentError, ShapeError } from "../../errors.js";
 import { textForwardTf } from "../../clip/tfjs-forward.js";
+import { ortTextTower, textForwardOrt, type OrtTextTower } from "../../clip/text-vjp.js";
+import type { TextVjpSpec } from "../../clip/onnx/clip-graphs.js";
 import { createRng, namedVariable } from "../common/init.js";
 import { promptClassName } from "../common/prompts.js";
 import { selectRows, stackPooled } from "../common/features.js";
@@ -37,6 +41,8 @@ import { promptLearnerLossAndGradients, promptLearnerTerms } from "./objective.j
 /** What the prompt learners need beyond SimCLIP's backbone: the tokenizer (ClipModel has it). */
 export interface PromptLearnerBackbone extends SimClipBackbone {
   readonly tokenizer: PromptTokenizer;
+  /** The differentiable onnxruntime text tower with the backbone's session options (ClipModel has it). */
+  textTower?(spec: TextVjpSpec): Promise<OrtTextTower>;
 }
 
 export function isPromptLearnerBackbone(b: SimClipBackbone): b is PromptLearnerBackbone {
@@ -44,6 +50,15 @@ export function isPromptLearnerBackbone(b: SimClipBackbone): b is PromptLearnerB
 }
 
 const AGNOSTIC = "*";
+
+/** Prompt pairs of a training batch, and the pullback of a gradient on them to the trainable variables. */
+export interface PromptPairsTrace {
+  /** [n, 2, E], normalised. */
+  pairs: tf.Tensor3D;
+  /** dL/dpairs -> dL/dv for every variable the pairs depend on; once. */
+  pullback(dPairs: tf.Tensor3D): Promise<Map<tf.Variable, tf.Tensor>>;
+  dispose(): void;
+}
 
 export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
   readonly config: PromptLearnerConfig;
@@ -53,6 +68,8 @@ export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
   readonly mhva: MultiHierarchyVisionAdapter | null;
   readonly visualProjection: tf.Variable | null;
   readonly textProjection: tf.Variable | null;
+  /** [depth, length, Wt] tokens inside the text tower, when `config.deepTextPrompts` asks for them. */
+  readonly deepPrompts: tf.Variable | null;
   readonly projection: ClipPatchProjection;
   private readonly templates = new Map<string, PromptTemplatePair>();
 
@@ -68,6 +85,11 @@ export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
     this.visualProjection = adapter ? namedVariable(backboneTensor(backbone.weights, "visual.proj", [c.vision.width, c.embedDim]), "visual_projection") : null;
     this.textProjection = adapter ? namedVariable(backboneTensor(backbone.weights, "text_projection", [c.text.width, c.embedDim]), "text_projection") : null;
     this.projection = new ClipPatchProjection(backbone.weights, c.vision.width, c.embedDim);
+    // Drawn last, so every other variable's initial value is the same with or without them.
+    const deep = this.config.deepTextPrompts;
+    this.deepPrompts = deep
+      ? namedVariable(tf.tensor3d(Float32Array.from({ length: deep.depth * deep.length * c.text.width }, () => rng.normal() * this.config.contextStd), [deep.depth, deep.length, c.text.width]), "deep_text_prompts")
+      : null;
   }
 
   static async create(backbone: SimClipBackbone, variant: PromptLearnerVariant, config: Partial<PromptLearnerConfig> = {}, seed = 111): Promise<PromptLearnerClip> {
@@ -106,17 +128,13 @@ export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
       ...(this.mhva?.variables() ?? []),
       ...(this.visualProjection ? [this.visualProjection] : []),
       ...(this.textProjection ? [this.textProjection] : []),
+      ...(this.deepPrompts ? [this.deepPrompts] : []),
     ];
   }
 
-  /** The variables the prompt features depend on (the text side, and for CoCoOp the image embedding too). */
-  promptVariables(): tf.Variable[] {
-    return [
-      this.context.vectors,
-      ...(this.metaNet?.variables() ?? []),
-      ...(this.textProjection ? [this.textProjection] : []),
-      ...(this.metaNet && this.visualProjection ? [this.visualProjection] : []),
-    ];
+  /** The variables the text tower's input embeddings depend on (for CoCoOp, through the image embedding too). */
+  private embedVariables(): tf.Variable[] {
+    return [this.context.vectors, ...(this.metaNet?.variables() ?? []), ...(this.metaNet && this.visualProjection ? [this.visualProjection] : [])];
   }
 
   private templateKey(category: string): string {
@@ -145,45 +163,111 @@ export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
     });
   }
 
-  /** Text features of prompts given as input embeddings [m, 77, Wt]: EOT feature @ text projection, normalised. [m, E] */
-  private textFeatures(embeds: tf.Tensor3D, eot: number[]): tf.Tensor2D {
+  /** The onnxruntime text tower with gradients, shared by every model on this backbone. */
+  private textTower(): Promise<OrtTextTower> {
+    const spec: TextVjpSpec = this.config.deepTextPrompts ? { deep: this.config.deepTextPrompts } : {};
+    return this.backbone.textTower?.(spec) ?? ortTextTower(this.backbone.weights, this.backbone.config, spec);
+  }
+
+  /**
+   * The text tower's inputs for `categories`: [m, 77, Wt] prompt embeddings with the context spliced
+   * in, and how the m = 2k text features make the [n, 2, E] pairs. CoOp/AnomalyCLIP: one prompt pair
+   * per distinct class (`pick` maps images to pairs); CoCoOp: one per image, its context shifted by
+   * the meta-net's token of that image's feature `imageEmbN` [n, E], all n pairs in one batch.
+   */
+  private promptInputs(categories: string[], imageEmbN?: tf.Tensor2D): { embeds: tf.Tensor3D; eot: number[]; pick: number[] | null } {
+    const tpl = (c: string) => {
+      const t = this.templates.get(this.templateKey(c));
+      if (!t) throw new ShapeError(`${this.name}: prompts of class "${c}" are not prepared: call prepare([...]) first`);
+      return t;
+    };
+    if (this.metaNet) {
+      if (!imageEmbN) throw new ShapeError("CoCoOp: prompt features are conditioned on the image; pass the image embeddings");
+      const embeds = tf.tidy(() => this.context.spliceShifted(categories.map(tpl), this.metaNet!.apply(imageEmbN)));
+      return { embeds, eot: categories.flatMap((c) => tpl(c).eotIndex), pick: null };
+    }
+    const unique = [...new Set(categories.map((c) => this.templateKey(c)))];
+    const embeds = tf.tidy(() => {
+      const ctx = this.context.pair();
+      return tf.concat(unique.map((k) => this.context.splice(tpl(k), ctx))) as tf.Tensor3D;
+    });
+    return { embeds, eot: unique.flatMap((k) => tpl(k).eotIndex), pick: categories.map((c) => unique.indexOf(this.templateKey(c))) };
+  }
+
+  /**
+   * Normalised prompt pairs [n, 2, E] from the text tower's outputs for `promptInputs`: the EOT feature
+   * @ the trainable text projection, or CLIP's own text embedding.
+   */
+  private pairsFromText(pooled: tf.Tensor, textEmbeds: tf.Tensor, pick: number[] | null): tf.Tensor3D {
     return tf.tidy(() => {
-      const out = textForwardTf(this.backbone.weights, this.backbone.config, embeds, eot);
-      if (!this.textProjection) return l2NormalizeRows(out.textEmbeds) as tf.Tensor2D;
-      const L = this.backbone.config.text.contextLength;
-      const onehot = new Float32Array(eot.length * L);
-      eot.forEach((e, r) => (onehot[r * L + e] = 1));
-      const rows = tf.reshape(tf.matMul(tf.tensor3d(onehot, [eot.length, 1, L]), out.lastHiddenState), [eot.length, -1]) as tf.Tensor2D;
-      return l2NormalizeRows(tf.matMul(rows, this.textProjection)) as tf.Tensor2D;
+      const feats = l2NormalizeRows((this.textProjection ? tf.matMul(pooled, this.textProjection) : textEmbeds) as tf.Tensor2D);
+      const pairs = tf.reshape(feats, [-1, 2, this.backbone.config.embedDim]) as tf.Tensor3D;
+      return pick ? (selectRows(pairs, pick) as tf.Tensor3D) : pairs;
     });
   }
 
   /**
-   * Normalised (normal, anomalous) prompt features per image [n, 2, E]. CoOp/AnomalyCLIP: one text
-   * forward per distinct class; CoCoOp: per image, the context shifted by the meta-net's token of that
-   * image's feature `imageEmbN` [n, E].
+   * Normalised (normal, anomalous) prompt features per image [n, 2, E] through the differentiable
+   * tfjs text tower: the reference route of `objective`. Training and scoring run the text tower on
+   * onnxruntime (`tracePromptPairs`, `promptPairsOrt`).
    */
   promptPairs(categories: string[], imageEmbN?: tf.Tensor2D): tf.Tensor3D {
     return tf.tidy(() => {
-      const E = this.backbone.config.embedDim;
-      const tpl = (c: string) => {
-        const t = this.templates.get(this.templateKey(c));
-        if (!t) throw new ShapeError(`${this.name}: prompts of class "${c}" are not prepared: call prepare([...]) first`);
-        return t;
-      };
-      if (this.metaNet) {
-        if (!imageEmbN) throw new ShapeError("CoCoOp: prompt features are conditioned on the image; pass the image embeddings");
-        const shifts = this.metaNet.apply(imageEmbN);
-        const n = categories.length;
-        const embeds = tf.concat(categories.map((c, i) => this.context.splice(tpl(c), this.context.pair(tf.slice(shifts, [i, 0], [1, -1]))))) as tf.Tensor3D;
-        return tf.reshape(this.textFeatures(embeds, categories.flatMap((c) => tpl(c).eotIndex)), [n, 2, E]) as tf.Tensor3D;
-      }
-      const unique = [...new Set(categories.map((c) => this.templateKey(c)))];
-      const ctx = this.context.pair();
-      const embeds = tf.concat(unique.map((k) => this.context.splice(tpl(k), ctx))) as tf.Tensor3D;
-      const feats = tf.reshape(this.textFeatures(embeds, unique.flatMap((k) => tpl(k).eotIndex)), [unique.length, 2, E]);
-      return selectRows(feats, categories.map((c) => unique.indexOf(this.templateKey(c)))) as tf.Tensor3D;
+      const { embeds, eot, pick } = this.promptInputs(categories, imageEmbN);
+      const out = textForwardTf(this.backbone.weights, this.backbone.config, embeds, eot, this.deepPrompts ?? undefined);
+      return this.pairsFromText(out.pooled, out.textEmbeds, pick);
     });
+  }
+
+  /** `promptPairs` with the text tower on onnxruntime (no gradients). */
+  async promptPairsOrt(categories: string[], imageEmbN?: tf.Tensor2D): Promise<tf.Tensor3D> {
+    const { embeds, eot, pick } = this.promptInputs(categories, imageEmbN);
+    const tower = await this.textTower();
+    const deepPrompts = this.deepPrompts ? ((await this.deepPrompts.data()) as Float32Array) : undefined;
+    const out = await tower.run({ embeds: (await embeds.data()) as Float32Array, n: eot.length, eotIndex: eot, deepPrompts });
+    embeds.dispose();
+    const { config } = this.backbone;
+    return tf.tidy(() => this.pairsFromText(tf.tensor2d(out.pooled, [eot.length, config.text.width]), tf.tensor2d(out.textEmbeds, [eot.length, config.embedDim]), pick));
+  }
+
+  /**
+   * `promptPairs` of a training batch with its pullback, dL/dP [n, 2, E] -> gradients of the variables
+   * P depends on. The text tower runs forward here and backward (its VJP) in `pullback`, both on
+   * onnxruntime; the splice (and CoCoOp's meta-net) before it and the projection after it are
+   * differentiated on tfjs, each on its own short tape.
+   */
+  async tracePromptPairs(categories: string[], features: ImageFeatures[]): Promise<PromptPairsTrace> {
+    const build = () => this.promptInputs(categories, this.metaNet ? this.imageEmbeddings(features) : undefined);
+    const img = this.metaNet ? this.imageEmbeddings(features) : undefined;
+    const { embeds, eot, pick } = this.promptInputs(categories, img);
+    img?.dispose();
+    const trace = await textForwardOrt(await this.textTower(), embeds, eot, this.deepPrompts ?? undefined);
+    embeds.dispose();
+    const pooled = namedVariable(trace.pooled, "text-pooled");
+    const textEmbeds = namedVariable(trace.textEmbeds, "text-embeds");
+    const leaves = [pooled, textEmbeds];
+    const pairs = this.pairsFromText(pooled, textEmbeds, pick);
+    return {
+      pairs,
+      pullback: async (dP) => {
+        const grads = new Map<tf.Variable, tf.Tensor>();
+        const head = tf.variableGrads(
+          () => tf.sum(tf.mul(this.pairsFromText(pooled, textEmbeds, pick), dP)) as tf.Scalar,
+          [...(this.textProjection ? [this.textProjection] : []), ...leaves],
+        );
+        const [dPooled, dTextEmbeds] = leaves.map((v) => head.grads[v.name] ?? null) as [tf.Tensor | null, tf.Tensor | null];
+        const back = await trace.backward(dPooled, dTextEmbeds);
+        tf.dispose([head.value, ...(dPooled ? [dPooled] : []), ...(dTextEmbeds ? [dTextEmbeds] : [])]);
+        if (this.textProjection) grads.set(this.textProjection, head.grads[this.textProjection.name]!);
+        if (this.deepPrompts) grads.set(this.deepPrompts, back.deepPrompts!);
+        const before = this.embedVariables();
+        const pre = tf.variableGrads(() => tf.sum(tf.mul(build().embeds, back.inputEmbeds)) as tf.Scalar, before);
+        tf.dispose([back.inputEmbeds, pre.value]);
+        for (const v of before) if (pre.grads[v.name]) grads.set(v, pre.grads[v.name]!);
+        return grads;
+      },
+      dispose: () => tf.dispose([pairs, ...leaves]),
+    };
   }
 
   /** Joint-space patch features [N, E] of one layer: MHVA (differentiable when xT is given) or CLIP's frozen ln_post + proj. */
@@ -210,12 +294,13 @@ export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
   async score(batch: FeatureBatch): Promise<MethodOutput> {
     await this.prepare(batch.categories);
     return scoreInChunks(batch, this.size, this.config.sigma, async (features, cats) => {
+      const img = this.imageEmbeddings(features);
+      const pairs = await this.promptPairsOrt(cats, img);
       const { prob, diff } = tf.tidy(() => {
-        const img = this.imageEmbeddings(features);
-        const pairs = this.promptPairs(cats, img);
         const [t0, t1] = tf.unstack(pairs, 1) as [tf.Tensor2D, tf.Tensor2D];
         return { prob: textAnomalyProbability(img, pairs, this.config.logitScale), diff: tf.sub(t1, t0) as tf.Tensor2D };
       });
+      tf.dispose([img, pairs]);
       try {
         const probs = (await prob.data()) as Float32Array;
         const sum = await summedPromptMaps(features, diff, { ...this.config, grid: this.grid }, async (layer, x, rows, w) =>

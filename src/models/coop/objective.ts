@@ -9,8 +9,9 @@
  *   forward and backward per term); simple, used to check the other;
  * - `promptLearnerLossAndGradients` (what training uses): the prompt features P are computed once,
  *   the terms are differentiated with P as a leaf, and dL/dP is pulled back through the text tower in
- *   one vector-Jacobian product, so each step runs the text tower forward twice and backward once;
- *   the adapters' big products run on onnxruntime as in SimCLIP's training (`frozenAdapterGradients`).
+ *   one vector-Jacobian product (`PromptLearnerClip.tracePromptPairs`), so each step runs the text
+ *   tower forward once and backward once, both on onnxruntime; the adapters' big products run on
+ *   onnxruntime as in SimCLIP's training (`frozenAdapterGradients`).
  */
 import { tf } from "../../tf.js";
 import { ShapeError } from "../../errors.js";
@@ -82,10 +83,8 @@ export function promptLearnerTerms(m: PromptLearnerClip, items: TrainItem[]): Lo
 }
 
 export async function promptLearnerLossAndGradients(m: PromptLearnerClip, items: TrainItem[]): Promise<GradientResult> {
-  const build = promptsOf(m, items);
-  const init = tf.tidy(build);
-  const leaf = namedVariable(init, "prompt-features");
-  init.dispose();
+  const prompts = await m.tracePromptPairs(items.map((it) => it.category), items.map((it) => it.features));
+  const leaf = namedVariable(tf.clone(prompts.pairs), "prompt-features");
   try {
     const t = buildTerms(m, items, () => leaf as tf.Tensor as tf.Tensor3D);
     const vars = [...m.trainableVariables(), leaf];
@@ -103,13 +102,12 @@ export async function promptLearnerLossAndGradients(m: PromptLearnerClip, items:
     const dP = result.grads.get(leaf);
     result.grads.delete(leaf);
     if (!dP) return result;
-    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(build(), dP)) as tf.Scalar, m.promptVariables());
+    const grads = await prompts.pullback(dP as tf.Tensor3D);
     dP.dispose();
-    const back: GradientResult = { loss: 0, parts: {}, grads: new Map() };
-    for (const v of m.promptVariables()) if (grads[v.name]) back.grads.set(v, grads[v.name]!);
-    accumulateGradients(result, back);
+    accumulateGradients(result, { loss: 0, parts: {}, grads });
     return result;
   } finally {
     leaf.dispose();
+    prompts.dispose();
   }
 }

@@ -119,3 +119,45 @@ test("AnomalyCLIP: only the context trains, the loss falls, and scoring gives S 
   assert.ok(out.scores[0]! > 0 && out.scores[0]! < 1);
   m.dispose();
 });
+
+test("AnomalyCLIP with deep text prompts: the onnxruntime route's gradients of the input context and the deep tokens equal the tfjs route's and finite differences", async () => {
+  await tfReady();
+  const clip = await tinyModel();
+  const plainAc = await PromptLearnerClip.create(clip, "anomalyclip", { size: S, layers: LAYERS }, 7);
+  const m = await PromptLearnerClip.create(clip, "anomalyclip", { size: S, layers: LAYERS, deepTextPrompts: { depth: 1, length: 3 } }, 7);
+  // The deep tokens are drawn after everything else: the input context starts where the preset's does.
+  assert.deepEqual(m.context.vectors.dataSync(), plainAc.context.vectors.dataSync());
+  assert.deepEqual(m.deepPrompts!.shape, [1, 3, 32]);
+  plainAc.dispose();
+  const batch = items();
+  await m.prepare(batch.map((b) => b.category));
+  const fast = await m.lossAndGradients(batch);
+  const plain = computeGradients(m, batch);
+  assert.ok(Math.abs(fast.loss - plain.loss) < 1e-5 * Math.abs(plain.loss));
+  for (const v of [m.context.vectors, m.deepPrompts!]) {
+    const a = fast.grads.get(v)!, b = plain.grads.get(v)!;
+    const diff = tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!, scale = tf.max(tf.abs(b)).dataSync()[0]!;
+    assert.ok(scale > 0 && diff <= 1e-4 * scale, `${variableKey(v)}: routes differ by ${diff} (scale ${scale})`);
+  }
+  const v = m.deepPrompts!;
+  const unit = tf.tidy(() => {
+    const d = tf.randomNormal(v.shape, 0, 1, "float32", 4);
+    return tf.div(d, tf.norm(d));
+  });
+  const analytic = tf.sum(tf.mul(fast.grads.get(v)!, unit)).dataSync()[0]!;
+  const total = () => m.objective(batch).reduce((sum, term) => sum + tf.tidy(() => term().loss.dataSync()[0]!), 0);
+  const orig = v.clone();
+  const h = 1e-2;
+  v.assign(tf.add(orig, tf.mul(unit, h)));
+  const plus = total();
+  v.assign(tf.sub(orig, tf.mul(unit, h)));
+  const minus = total();
+  v.assign(orig);
+  const numeric = (plus - minus) / (2 * h);
+  assert.ok(Math.abs(numeric - analytic) <= 0.03 * Math.abs(analytic) + 1e-4, `finite difference ${numeric} vs gradient ${analytic}`);
+  const out = await m.score({ features: [referenceFeatures(4)], categories: ["screw"] });
+  assert.ok(out.scores[0]! > 0 && out.scores[0]! < 1);
+  for (const r of [fast, plain]) for (const t of r.grads.values()) t.dispose();
+  tf.dispose([unit, orig]);
+  m.dispose();
+});

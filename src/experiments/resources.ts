@@ -1,7 +1,7 @@
 /**
- * The backbone and datasets a notebook configuration names, opened the same way in every notebook
- * and in `simclip figures`: real directories as given, otherwise the demo backbone and the synthetic
- * benchmark, written once into the cache directory and reused.
+ * The backbone and datasets an experiment configuration names, opened the same way by every
+ * experiment, notebook and `simclip figures`: real directories as given, otherwise the demo backbone
+ * and the synthetic benchmark, written once into the cache directory and reused.
  */
 import { existsSync } from "node:fs";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
@@ -11,13 +11,13 @@ import { ClipModel } from "../clip/model.js";
 import { loadDataset } from "../data/load.js";
 import type { Dataset } from "../data/sample.js";
 import { generateSynth } from "../data/synth/generate.js";
-import type { NotebookConfig } from "./config.js";
+import type { ExperimentConfig } from "./config.js";
 
 /**
  * Demo architectures: "tiny" in quick mode (CI), ViT-B/16 otherwise, which runs on two CPU cores
  * in minutes; the paper's ViT-L/14-336 needs a real checkpoint (SIMCLIP_MODEL) to mean anything.
  */
-export function demoArch(config: NotebookConfig): string {
+export function demoArch(config: ExperimentConfig): string {
   return config.quick ? "tiny" : "ViT-B-16";
 }
 
@@ -41,12 +41,12 @@ async function once(dir: string, write: (tmp: string) => Promise<unknown>): Prom
 }
 
 /** The model directory `openBackbone` loads: the configured one, or where the demo backbone is written. */
-export function backboneDir(config: NotebookConfig): string {
+export function backboneDir(config: ExperimentConfig): string {
   if (config.backbone.kind === "dir") return config.backbone.path;
   return path.join(config.cacheDir, `demo-${demoArch(config)}-seed0`);
 }
 
-export async function openBackbone(config: NotebookConfig): Promise<ClipModel> {
+export async function openBackbone(config: ExperimentConfig): Promise<ClipModel> {
   const dir = backboneDir(config);
   if (config.backbone.kind === "demo") await once(dir, (tmp) => writeDemoModel(tmp, { arch: demoArch(config), seed: 0 }));
   return ClipModel.load(dir);
@@ -57,7 +57,7 @@ export async function openBackbone(config: NotebookConfig): Promise<ClipModel> {
  * layout (so the real loaders read it), with the category sets the synthetic generator keeps
  * disjoint for cross-dataset training. Quick mode: 64 px, two categories, a few images each.
  */
-export async function openDataset(config: NotebookConfig, which: "mvtec" | "visa"): Promise<Dataset> {
+export async function openDataset(config: ExperimentConfig, which: "mvtec" | "visa"): Promise<Dataset> {
   const setting = config[which];
   if (setting.kind === "dir") return loadDataset(`${which}:${setting.root}`);
   const dir = path.join(config.cacheDir, `synth-${which}-${config.quick ? "quick" : "full"}`);

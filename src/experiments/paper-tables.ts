@@ -10,7 +10,7 @@
 export interface PaperRow {
   key: Record<string, string>;
   values: Record<string, number | null>;
-  /** Standard deviation over the paper's 5 seeds, where printed (Table 1 only). */
+  /** Standard deviation over the paper's 5 k-shot draws (Table 1's few-shot rows only). */
   std?: Record<string, number | null>;
   onlyQuoted?: boolean;
 }
@@ -25,6 +25,8 @@ export interface PaperTable {
   keys: string[];
   metrics: string[];
   rows: PaperRow[];
+  /** How to read the quoted numbers, shown under every rendered table. */
+  notes?: string[];
 }
 
 export type PaperTableId = "table1" | "table2" | "table3" | "table4" | "table5" | "table6";
@@ -36,7 +38,12 @@ const T1_METRICS = [
   "MVTec P-AUR", "MVTec P-PRO", "MVTec I-AUR", "MVTec I-AP",
 ];
 
-/** One Table 1 row from the paper's "mean±std" cells in column order; null for "-". */
+/** A zero-shot Table 1 row: one evaluation, no k-shot draw, so no spread (the paper prints "±0.0"). */
+function t1ZeroShot(method: string, cells: number[]): PaperRow {
+  return { key: { setup: "0-shot", method }, values: Object.fromEntries(T1_METRICS.map((m, i) => [m, cells[i]!])) };
+}
+
+/** A few-shot Table 1 row from the paper's "mean±std" cells in column order; null for "-". */
 function t1(setup: string, method: string, cells: ([number, number] | null)[], onlyQuoted = false): PaperRow {
   const values: Record<string, number | null> = {};
   const std: Record<string, number | null> = {};
@@ -55,15 +62,19 @@ function pairs(keys: Record<string, string>, metrics: string[], values: number[]
 export const PAPER_TABLE_1: PaperTable = {
   id: "table1",
   title: "Table 1: zero-/few-shot anomaly segmentation (P-) and classification (I-) on VisA and MVTec-AD",
-  source: `${SOURCE}, Table 1 (mean ± std over 5 seeds)`,
+  source: `${SOURCE}, Table 1 (few-shot rows: mean ± std over 5 seeds)`,
   unit: "percent",
   keys: ["setup", "method"],
   metrics: T1_METRICS,
+  notes: [
+    "The paper prints \"±0.0\" on every zero-shot cell: a zero-shot method is evaluated once, with no k-shot draw to vary, so those cells show no spread here.",
+    "RegAD and AnomalyGPT are quoted only (not implemented here); \"–\" in a paper column is the paper's own \"-\" (AnomalyGPT reports no PRO or AP).",
+  ],
   rows: [
-    t1("0-shot", "CLIP-AC", [[47.8, 0], [17.3, 0], [65.0, 0], [70.1, 0], [38.2, 0], [11.6, 0], [71.5, 0], [86.4, 0]]),
-    t1("0-shot", "APRIL-GAN", [[94.2, 0], [86.8, 0], [78.0, 0], [81.4, 0], [87.6, 0], [44.0, 0], [86.1, 0], [93.5, 0]]),
-    t1("0-shot", "AnomalyCLIP", [[95.5, 0], [87.0, 0], [82.1, 0], [85.4, 0], [91.1, 0], [81.4, 0], [91.5, 0], [96.2, 0]]),
-    t1("0-shot", "SimCLIP", [[95.6, 0], [89.7, 0], [83.1, 0], [86.0, 0], [91.8, 0], [86.8, 0], [90.0, 0], [95.3, 0]]),
+    t1ZeroShot("CLIP-AC", [47.8, 17.3, 65.0, 70.1, 38.2, 11.6, 71.5, 86.4]),
+    t1ZeroShot("APRIL-GAN", [94.2, 86.8, 78.0, 81.4, 87.6, 44.0, 86.1, 93.5]),
+    t1ZeroShot("AnomalyCLIP", [95.5, 87.0, 82.1, 85.4, 91.1, 81.4, 91.5, 96.2]),
+    t1ZeroShot("SimCLIP", [95.6, 89.7, 83.1, 86.0, 91.8, 86.8, 90.0, 95.3]),
     t1("1-shot", "PatchCore", [[95.4, 0.6], [64.3, 2.4], [79.9, 2.9], [82.8, 2.3], [93.3, 0.6], [82.3, 1.3], [86.3, 3.3], [92.2, 1.5]]),
     t1("1-shot", "RegAD", [[93.6, 0.2], [72.0, 0.5], [68.4, 1.0], [71.2, 0.5], [92.8, 0.5], [77.9, 1.2], [76.5, 2.0], [88.2, 0.9]], true),
     t1("1-shot", "APRIL-GAN", [[96.0, 0.0], [90.0, 0.1], [91.2, 0.8], [93.3, 0.8], [95.1, 0.1], [90.6, 0.2], [92.0, 0.3], [95.8, 0.2]]),
@@ -89,6 +100,7 @@ export const PAPER_TABLE_2: PaperTable = {
   unit: "raw",
   keys: ["method"],
   metrics: ["FLOPs(G)", "Params(M)"],
+  notes: ["FLOPs(G): multiply-accumulates of one image's forward pass with its two prompts, G = 1e9. Params(M): the whole model, frozen CLIP included, M = 1e6."],
   rows: [
     pairs({ method: "CoOp" }, ["FLOPs(G)", "Params(M)"], [520.46, 428.79]),
     pairs({ method: "Co-CoOp" }, ["FLOPs(G)", "Params(M)"], [520.46, 428.92]),

@@ -5,16 +5,8 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import sharp from "sharp";
-import { spreadLayers } from "../../src/viz/figure-jobs.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
-
-test("spreadLayers spreads four hooks over the depth like the paper's 6/12/18/24 of 24", () => {
-  assert.deepEqual(spreadLayers(24), [6, 12, 18, 24]);
-  assert.deepEqual(spreadLayers(12), [3, 6, 9, 12]);
-  assert.deepEqual(spreadLayers(4), [1, 2, 3, 4]);
-  assert.deepEqual(spreadLayers(2), [1, 2]);
-});
 
 test("simclip figures writes every figure as a valid image of the expected size (quick, synthetic)", async () => {
   const tmp = mkdtempSync(path.join(tmpdir(), "simclip-figures-"));

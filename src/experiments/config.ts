@@ -1,20 +1,22 @@
 /**
- * The one place every notebook (and `simclip figures`) reads its configuration from.
+ * What the experiments run on, read in one place for the notebooks, `simclip figures` and the
+ * experiment functions.
  *
  * Sources, later ones winning: a JSON config file (SIMCLIP_CONFIG, else `simclip.config.json` in the
  * working directory or its parent, so notebooks/ finds the one at the project root), then the
  * environment variables SIMCLIP_MODEL, MVTEC_ROOT, VISA_ROOT and SIMCLIP_QUICK. What is not given
- * falls back to the synthetic benchmark and the demo backbone, and `describeNotebookConfig` says so at
- * the top of each notebook: numbers from that setup are never the paper's.
+ * falls back to the synthetic benchmark and the demo backbone, and `describeExperimentConfig` says so
+ * at the top of each notebook: numbers from that setup are never the paper's.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
+import { cacheRoot } from "../cache/location.js";
 import { FileFormatError, InvalidArgumentError, MissingFileError } from "../errors.js";
 
 export type BackboneSetting = { kind: "demo" } | { kind: "dir"; path: string };
 export type DatasetSetting = { kind: "synthetic" } | { kind: "dir"; root: string };
 
-export interface NotebookConfig {
+export interface ExperimentConfig {
   backbone: BackboneSetting;
   mvtec: DatasetSetting;
   visa: DatasetSetting;
@@ -22,7 +24,7 @@ export interface NotebookConfig {
   quick: boolean;
   /** The config file that was read, or null when only the environment was used. */
   configFile: string | null;
-  /** Where the demo backbone and synthetic benchmark are written: SIMCLIP_CACHE_DIR, else the project's git-ignored data/ (shared with `simclip demo`). */
+  /** Where the demo backbone, synthetic benchmark, features and checkpoints are cached (src/cache/location.ts, project scope). */
   cacheDir: string;
 }
 
@@ -36,12 +38,12 @@ interface FileSettings {
   quick?: boolean;
 }
 
-export interface LoadNotebookConfigOptions {
+export interface LoadExperimentConfigOptions {
   env?: Record<string, string | undefined>;
   cwd?: string;
 }
 
-export function loadNotebookConfig(opts: LoadNotebookConfigOptions = {}): NotebookConfig {
+export function loadExperimentConfig(opts: LoadExperimentConfigOptions = {}): ExperimentConfig {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
   const configFile = findConfigFile(env, cwd);
@@ -57,24 +59,24 @@ export function loadNotebookConfig(opts: LoadNotebookConfigOptions = {}): Notebo
     visa: visa === undefined ? { kind: "synthetic" } : { kind: "dir", root: existingDir(path.resolve(base, visa), "VISA_ROOT / visaRoot", "the VisA root (holding split_csv/1cls.csv)") },
     quick: parseQuick(env.SIMCLIP_QUICK) ?? file.quick ?? false,
     configFile,
-    cacheDir: path.resolve(cwd, nonEmpty(env.SIMCLIP_CACHE_DIR) ?? path.join(projectRoot(cwd), "data")),
+    cacheDir: cacheRoot("project", { env, cwd }),
   };
 }
 
 /** True when every input is real: only then may numbers be set beside the paper's as comparable. */
-export function isRealSetup(c: NotebookConfig): boolean {
+export function isRealSetup(c: ExperimentConfig): boolean {
   return c.backbone.kind === "dir" && c.mvtec.kind === "dir" && c.visa.kind === "dir";
 }
 
 /** A short label for what computed numbers come from, for table captions and figure titles. */
-export function setupLabel(c: NotebookConfig): string {
+export function setupLabel(c: ExperimentConfig): string {
   const backbone = c.backbone.kind === "demo" ? "demo backbone (random, not pretrained)" : path.basename(c.backbone.path);
   const data = c.mvtec.kind === "dir" && c.visa.kind === "dir" ? "MVTec-AD + VisA" : c.mvtec.kind === "synthetic" && c.visa.kind === "synthetic" ? "synthetic benchmark" : "synthetic + real datasets";
   return `${data}, ${backbone}${c.quick ? ", quick mode" : ""}${isRealSetup(c) ? "" : " — SYNTHETIC SETUP, not comparable to the paper"}`;
 }
 
 /** A short Markdown paragraph naming what this notebook runs on; shown at the top of every notebook. */
-export function describeNotebookConfig(c: NotebookConfig): string {
+export function describeExperimentConfig(c: ExperimentConfig): string {
   const backbone = c.backbone.kind === "demo" ? "the **demo backbone** (a small random CLIP, not pretrained)" : `the CLIP model in \`${c.backbone.path}\``;
   const ds = (name: string, d: DatasetSetting) => (d.kind === "synthetic" ? `${name}: **synthetic benchmark**` : `${name}: \`${d.root}\``);
   const lines = [
@@ -101,14 +103,6 @@ function findConfigFile(env: Record<string, string | undefined>, cwd: string): s
     if (existsSync(p)) return p;
   }
   return null;
-}
-
-/** The nearest directory at or above `cwd` holding a package.json (notebooks/ -> the project), else `cwd`. */
-function projectRoot(cwd: string): string {
-  for (let dir = cwd; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, "package.json"))) return dir;
-    if (path.dirname(dir) === dir) return cwd;
-  }
 }
 
 function readConfigFile(file: string): FileSettings {

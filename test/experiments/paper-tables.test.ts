@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { PAPER_TABLES, type PaperTable } from "../../src/notebook/paper-tables.js";
+import { PAPER_TABLES, type PaperTable } from "../../src/experiments/paper-tables.js";
 
 function value(t: PaperTable, key: Record<string, string>, metric: string): number {
   const row = t.rows.find((r) => Object.entries(key).every(([k, v]) => r.key[k] === v));
@@ -24,6 +24,9 @@ test("every table is complete: each row has each metric (null only for the paper
       assert.equal(nulls, r.key.method === "AnomalyGPT" ? 4 : 0, `${t.id} ${JSON.stringify(r.key)}`);
     }
   }
+  // The paper's spread is over k-shot draws: only the few-shot rows of Table 1 have one.
+  for (const r of PAPER_TABLES.table1.rows) assert.equal(r.std !== undefined, r.key.setup !== "0-shot", `${JSON.stringify(r.key)} std`);
+  for (const t of Object.values(PAPER_TABLES)) if (t.id !== "table1") assert.ok(t.rows.every((r) => r.std === undefined), `${t.id} has no spread`);
   assert.deepEqual(PAPER_TABLES.table1.rows.filter((r) => r.onlyQuoted).map((r) => r.key.method).sort(), ["AnomalyGPT", "AnomalyGPT", "AnomalyGPT", "RegAD", "RegAD", "RegAD"]);
 });
 
