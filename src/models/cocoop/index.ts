@@ -1,2 +1,1 @@
-export { CoCoOpMetaNet } from "./meta-net.js";
 export { createCoCoOp } from "./create.js";

@@ -1,4 +1,4 @@
-/** Parts several methods share (as anomalib's `models/components/`): CLIP's patch projection, prompt maps, geometry, adapters, losses, the memory gallery. */
+/** Parts several methods share (as anomalib's `models/components/`): CLIP's patch projection, prompt maps, geometry, adapters, losses, the memory gallery, CoCoOp's meta-net. */
 export * from "./losses.js";
 export { FrozenPromptEmbeddings, ensembleEmbedding } from "./frozen-prompts.js";
 export * from "./mhva.js";
@@ -10,3 +10,4 @@ export { MemoryGallery } from "./memory-gallery.js";
 export { nearestNeighbours, normalizeRowsArray, type NeighbourResult } from "./nearest-neighbour.js";
 export { combineImageScores, mapMaximum } from "./image-score.js";
 export { frozenAdapterGradients } from "./frozen-adapter.js";
+export { CoCoOpMetaNet } from "./meta-net.js";

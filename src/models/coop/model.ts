@@ -33,7 +33,7 @@ import { MultiHierarchyVisionAdapter } from "../components/mhva.js";
 import { l2NormalizeRows } from "../components/maps.js";
 import { ClipPatchProjection, backboneTensor } from "../components/clip-projection.js";
 import { summedPromptMaps, textAnomalyProbability } from "../components/prompt-maps.js";
-import { CoCoOpMetaNet } from "../cocoop/meta-net.js";
+import { CoCoOpMetaNet } from "../components/meta-net.js";
 import { resolvePromptLearnerConfig, type PromptLearnerConfig, type PromptLearnerVariant } from "./config.js";
 import { LearnableContext, placeholderPrefix, templatePair, type PromptTemplatePair, type PromptTokenizer } from "./context.js";
 import { promptLearnerLossAndGradients, promptLearnerTerms } from "./objective.js";
