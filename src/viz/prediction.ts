@@ -2,9 +2,19 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { InvalidArgumentError } from "../errors.js";
-import type { Prediction } from "../models/common/predict.js";
 import { colorize, loadRgb, rgbToPng } from "./image.js";
 import { encodeNpy } from "./npy.js";
+
+/** What the files show of one prediction (a method's `Prediction` fits): viz depends on nothing above it. */
+export interface PredictionRecord {
+  image: string;
+  category: string;
+  score: number;
+  /** [size * size], row-major, in the method's own scale. */
+  map: Float32Array;
+  size: number;
+  references?: string[];
+}
 
 /**
  * Output base names of the images: the file name without extension, or, where two images share it
@@ -39,7 +49,7 @@ export interface RenderedPrediction {
  * (the raw map, float32 S x S, before any display scaling, for `np.load`) and `<name>_overlay.png`
  * (jet colours of the same scale over the image, alpha 0.5 as APRIL-GAN's `apply_ad_scoremap`).
  */
-export async function renderPrediction(p: Prediction, mapMax: number): Promise<RenderedPrediction> {
+export async function renderPrediction(p: PredictionRecord, mapMax: number): Promise<RenderedPrediction> {
   const S = p.size;
   const norm = new Float32Array(p.map.length);
   let max = -Infinity;
@@ -59,7 +69,7 @@ export async function renderPrediction(p: Prediction, mapMax: number): Promise<R
 
 /** Writes `renderPrediction`'s files and `<name>.json` (score, map statistics, file names). */
 export async function writePrediction(
-  p: Prediction,
+  p: PredictionRecord,
   outDir: string,
   mapMax: number,
   name = predictionNames([p.image])[0]!,
