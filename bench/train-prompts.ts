@@ -203,6 +203,7 @@ export async function runPromptLearners(argv: string[]): Promise<void> {
   if (typeof torch !== "string") torch.stop();
   let tfjsSeconds: number | null = null;
   if (values.tfjs) {
+    tf.dispose(tf.tidy(() => m.promptPairs(categories, m.metaNet ? m.imageEmbeddings(features) : undefined))); // uploads the weights, not timed
     t0 = performance.now();
     tfjsRoute();
     tfjsSeconds = (performance.now() - t0) / 1000;
