@@ -15,8 +15,8 @@ import { parseArgs } from "node:util";
 import type { ClipVisionConfig } from "../src/clip/config.js";
 import { buildDemoWeights } from "../src/clip/demo-model.js";
 import { buildVisionGraph } from "../src/clip/onnx/clip-graphs.js";
-import { OnnxGraphBuilder } from "../src/clip/onnx/graph-builder.js";
 import { createOrtSession, defaultThreads, ort } from "../src/clip/ort-executor.js";
+import { matmulReference } from "./matmul-reference.js";
 
 /** Input size per architecture: what the peers run (ViT-L/14-336 at 518 px), else the native size. */
 const BENCH_SIZES: Record<string, number> = { "ViT-B-16": 224, "ViT-L-14-336": 518 };
@@ -26,31 +26,6 @@ function visionFlops(width: number, layers: number, patch: number, grid: number,
   const t = 1 + grid * grid;
   const perBlock = 2 * t * width * width * (3 + 1 + 4 + 4) + 2 * 2 * t * t * width;
   return 2 * grid * grid * 3 * patch * patch * width + layers * perBlock + 2 * width * embedDim;
-}
-
-/** The reference: a plain MatMul of the tower's MLP shape with constant weights, run in bursts. */
-async function matmulReference(m: number, k: number, n: number, threads: number) {
-  const b = new OnnxGraphBuilder("matmul");
-  const a = b.input("a", "float32", [m, k]);
-  const w = new Float32Array(k * n).map((_, i) => ((i * 2654435761) % 1000) / 1e5);
-  b.output(b.matmul(a, b.constant("w", () => ({ data: w, shape: [k, n] }))), "y", [m, n]);
-  const session = await createOrtSession(b.toBytes(), { threads });
-  const feeds = { a: new ort.Tensor("float32", new Float32Array(m * k).fill(0.01), [m, k]) };
-  await session.run(feeds);
-  let runs = 0;
-  let seconds = 0;
-  return {
-    async burst(s: number) {
-      const t0 = performance.now();
-      do {
-        await session.run(feeds);
-        runs++;
-      } while (performance.now() - t0 < s * 1000);
-      seconds += (performance.now() - t0) / 1000;
-    },
-    gflops: () => (2 * m * k * n * runs) / seconds / 1e9,
-    release: () => session.release(),
-  };
 }
 
 /** A persistent PyTorch process: each stdin line "B" runs one batch of B images and answers its seconds. */

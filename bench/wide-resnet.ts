@@ -11,8 +11,8 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createInterface } from "node:readline";
-import { OnnxGraphBuilder } from "../src/clip/onnx/graph-builder.js";
 import { createOrtSession, defaultThreads, ort } from "../src/clip/ort-executor.js";
+import { matmulReference } from "./matmul-reference.js";
 import { randomWideResNetWeights } from "../src/models/patchcore/resnet-weights.js";
 import { buildResNetGraph, EMBEDDING_OUTPUT, resnetFlops, stageChannels, stageGrids } from "../src/models/patchcore/wide-resnet.js";
 
@@ -23,30 +23,6 @@ export interface WideResNetBenchOptions {
   threads?: string;
   "no-torch"?: boolean;
   json?: boolean;
-}
-
-async function matmulReference(m: number, k: number, n: number, threads: number) {
-  const b = new OnnxGraphBuilder("matmul");
-  const a = b.input("a", "float32", [m, k]);
-  const w = new Float32Array(k * n).map((_, i) => ((i * 2654435761) % 1000) / 1e5);
-  b.output(b.matmul(a, b.constant("w", () => ({ data: w, shape: [k, n] }))), "y", [m, n]);
-  const session = await createOrtSession(b.toBytes(), { threads });
-  const feeds = { a: new ort.Tensor("float32", new Float32Array(m * k).fill(0.01), [m, k]) };
-  await session.run(feeds);
-  let runs = 0;
-  let seconds = 0;
-  return {
-    async burst(s: number) {
-      const t0 = performance.now();
-      do {
-        await session.run(feeds);
-        runs++;
-      } while (performance.now() - t0 < s * 1000);
-      seconds += (performance.now() - t0) / 1000;
-    },
-    gflops: () => (2 * m * k * n * runs) / seconds / 1e9,
-    release: () => session.release(),
-  };
 }
 
 /** A persistent PyTorch process: each stdin line "B" runs one batch of B images through layer3 and answers its seconds. */
