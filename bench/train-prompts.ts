@@ -6,12 +6,15 @@
  * (context spliced into the prompts' token embeddings, CoCoOp's meta-net shift, the text tower, EOT
  * pooling, projection, normalisation) and the pullback of an upstream gradient dL/dP to every
  * trainable variable (a fixed random dL/dP stands for the loss). The text tower runs forward and
- * backward, so `sequences_per_step` 77-token sequences pass through it both ways:
- * CoOp 2 per distinct class of the batch, CoCoOp 2 per image, AnomalyCLIP 2.
+ * backward, so `sequences_per_step` 77-token prompts pass through it both ways: CoOp 2 per distinct
+ * class of the batch, CoCoOp 2 per image, AnomalyCLIP 2. Ours runs them cut after the batch's last
+ * EOT (`sequence_length`; same outputs and gradients under the causal mask).
  *
- * Reference, measured in the same run and interleaved step by step (this machine is shared): the same
- * step in PyTorch (Debian's python3-torch, OpenAI CLIP's text transformer, frozen weights, all
- * threads). `--tfjs` also times the previous route, the text tower on tfjs (one forward + backward).
+ * References, measured in the same run and interleaved step by step (this machine is shared): the
+ * same step in PyTorch (Debian's python3-torch, OpenAI CLIP's text transformer, frozen weights, all
+ * threads) on the full 77 tokens, as OpenAI's and the peers' code runs it, and cut at the same length
+ * as ours (the same trick in PyTorch: the like-for-like comparison of the two executors).
+ * `--tfjs` also times the previous route, the text tower on tfjs (77 tokens, one forward + backward).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -34,7 +37,7 @@ const METHODS: PromptLearnerVariant[] = ["coop", "cocoop", "anomalyclip"];
 const TORCH_WORKER = `
 import sys, time, json, torch, torch.nn as nn, torch.nn.functional as F
 method = sys.argv[1]
-n_images, classes, m_ctx, threads = map(int, sys.argv[2:6])
+n_images, classes, m_ctx, threads, cut = map(int, sys.argv[2:7])
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 W, L, H, T, E, WV = 768, 12, 12, 77, 768, 1024
@@ -65,7 +68,7 @@ frozen_text_proj = torch.randn(W, E) * W ** -0.5
 
 pairs = n_images if method == "cocoop" else (1 if method == "anomalyclip" else classes)
 templates = torch.randn(pairs * 2, T, W) * 0.02
-eot = torch.full((pairs * 2,), 10 + m_ctx)
+eot = torch.full((pairs * 2,), cut - 1)
 ctx = nn.Parameter(torch.randn(2 if method == "anomalyclip" else 1, m_ctx, W) * 0.02)
 params = [ctx]
 if method != "anomalyclip":
@@ -78,17 +81,17 @@ if method == "cocoop":
     pooled_images = torch.randn(n_images, WV)
 dP = torch.randn(n_images if method != "anomalyclip" else 1, 2, E)
 
-def step():
+def step(T):
     c = ctx.expand(2, -1, -1) if ctx.shape[0] == 1 else ctx
     if method == "cocoop":
         shift = meta(F.normalize(pooled_images @ visual_proj, dim=-1))
         c = (c.unsqueeze(0) + shift[:, None, None, :]).reshape(-1, m_ctx, W)
     else:
         c = c.repeat(pairs, 1, 1)
-    x = torch.cat([templates[:, :1], c, templates[:, 1 + m_ctx:]], 1) + pos
+    x = (torch.cat([templates[:, :1], c, templates[:, 1 + m_ctx:]], 1) + pos)[:, :T]
     x = x.permute(1, 0, 2)
     for b in blocks:
-        x = b(x, mask)
+        x = b(x, mask[:T, :T])
     x = ln_final(x.permute(1, 0, 2))
     feats = x[torch.arange(x.shape[0]), eot] @ (frozen_text_proj if method == "anomalyclip" else text_proj)
     P = F.normalize(feats, dim=-1).reshape(-1, 2, E)
@@ -98,18 +101,20 @@ def step():
     for p in params:
         p.grad = None
 
-step()
+step(T)
+step(cut)
 print(json.dumps({"ready": torch.__version__}), flush=True)
 for line in sys.stdin:
     t0 = time.perf_counter()
-    step()
+    step(int(line))
     print(json.dumps({"seconds": time.perf_counter() - t0}), flush=True)
 `;
 
 class TorchWorker {
   private readonly lines: AsyncIterator<string>;
   version = "";
-  seconds = 0;
+  /** Seconds per sequence length run. */
+  readonly seconds = new Map<number, number>();
   private constructor(private readonly proc: ChildProcessWithoutNullStreams) {
     this.lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
   }
@@ -130,11 +135,11 @@ class TorchWorker {
     return w;
   }
 
-  async step(): Promise<void> {
-    this.proc.stdin.write("step\n");
+  async step(length: number): Promise<void> {
+    this.proc.stdin.write(`${length}\n`);
     const r = await this.lines.next();
     if (r.done) throw new Error("the PyTorch worker exited");
-    this.seconds += (JSON.parse(r.value) as { seconds: number }).seconds;
+    this.seconds.set(length, (this.seconds.get(length) ?? 0) + (JSON.parse(r.value) as { seconds: number }).seconds);
   }
 
   stop(): void {
@@ -172,13 +177,14 @@ export async function runPromptLearners(argv: string[]): Promise<void> {
   await m.prepare(categories);
   const dP = tf.tensor3d(randn(rng, batch * 2 * backbone.config.embedDim, 1), [batch, 2, backbone.config.embedDim]);
 
+  let sequences = 0, length = 0;
   const ours = async () => {
     const trace = await m.tracePromptPairs(categories, features);
     const grads = await trace.pullback(dP);
     tf.dispose([...grads.values()]);
     trace.dispose();
+    [sequences, length] = [trace.sequences, trace.length];
   };
-  const sequences = method === "cocoop" ? 2 * batch : method === "anomalyclip" ? 2 : 2 * classes;
   // The previous route: the text tower on tfjs' tape, one forward and backward (its training step ran
   // one more forward on top of that).
   const tfjsRoute = () => {
@@ -190,15 +196,19 @@ export async function runPromptLearners(argv: string[]): Promise<void> {
   let t0 = performance.now();
   await ours(); // session creation and first run, not timed
   const setup = (performance.now() - t0) / 1000;
-  log(`${method}: ViT-L/14 text tower (768 wide, 12 layers, 77 tokens; RANDOM weights), batch ${batch}, ${sequences} sequences per step, ${threads} threads, tfjs ${backend}`);
+  const CTX = backbone.config.text.contextLength;
+  log(`${method}: ViT-L/14 text tower (768 wide, 12 layers, 77 tokens; RANDOM weights), batch ${batch}, ${sequences} sequences per step cut at ${length} tokens, ${threads} threads, tfjs ${backend}`);
   log(`onnxruntime graphs + sessions + first step: ${setup.toFixed(1)} s`);
-  const torch = values["no-torch"] ? "skipped (--no-torch)" : await TorchWorker.start([method, batch, classes, m.config.contextLength, threads]);
+  const torch = values["no-torch"] ? "skipped (--no-torch)" : await TorchWorker.start([method, batch, classes, m.config.contextLength, threads, length]);
   let seconds = 0;
   for (let s = 0; s < steps; s++) {
     t0 = performance.now();
     await ours();
     seconds += (performance.now() - t0) / 1000;
-    if (typeof torch !== "string") await torch.step();
+    if (typeof torch !== "string") {
+      await torch.step(CTX);
+      await torch.step(length);
+    }
   }
   if (typeof torch !== "string") torch.stop();
   let tfjsSeconds: number | null = null;
@@ -212,21 +222,28 @@ export async function runPromptLearners(argv: string[]): Promise<void> {
   dP.dispose();
 
   const stepsPerS = steps / seconds;
-  const torchStepsPerS = typeof torch === "string" ? null : steps / torch.seconds;
+  const torchRate = (l: number) => (typeof torch === "string" ? null : steps / torch.seconds.get(l)!);
+  const [torchStepsPerS, torchCutStepsPerS] = [torchRate(CTX), torchRate(length)];
   log(`onnxruntime: ${stepsPerS.toFixed(3)} steps/s (${(stepsPerS * sequences).toFixed(2)} sequences/s forward + backward)`);
   if (typeof torch === "string") log(`PyTorch comparison unavailable: ${torch}`);
-  else log(`PyTorch ${torch.version}, same step: ${torchStepsPerS!.toFixed(3)} steps/s; onnxruntime / PyTorch = ${(stepsPerS / torchStepsPerS!).toFixed(2)}`);
+  else {
+    log(`PyTorch ${torch.version}, same step on 77 tokens: ${torchStepsPerS!.toFixed(3)} steps/s; onnxruntime / PyTorch = ${(stepsPerS / torchStepsPerS!).toFixed(2)}`);
+    log(`PyTorch, same step cut at ${length} tokens like ours: ${torchCutStepsPerS!.toFixed(3)} steps/s; onnxruntime / PyTorch = ${(stepsPerS / torchCutStepsPerS!).toFixed(2)}`);
+  }
   if (tfjsSeconds !== null) log(`tfjs text tower (previous route), one step: ${(1 / tfjsSeconds).toFixed(3)} steps/s; onnxruntime / tfjs = ${(tfjsSeconds / (1 / stepsPerS)).toFixed(1)}`);
   if (values.json) {
     process.stdout.write(
       JSON.stringify({
         method, batch, classes, steps, threads, backend, random_weights: true,
         sequences_per_step: sequences,
+        sequence_length: length,
         steps_per_s: stepsPerS,
         torch_steps_per_s: torchStepsPerS,
         speedup_vs_torch: torchStepsPerS === null ? null : stepsPerS / torchStepsPerS,
+        torch_cut_steps_per_s: torchCutStepsPerS,
+        speedup_vs_torch_cut: torchCutStepsPerS === null ? null : stepsPerS / torchCutStepsPerS,
         tfjs_steps_per_s: tfjsSeconds === null ? null : 1 / tfjsSeconds,
-        note: "step = prompt features of the batch (text tower forward) and the pullback of dL/dP to the trainable variables (text tower backward); the vision-side loss terms are not included",
+        note: "step = prompt features of the batch (text tower forward) and the pullback of dL/dP to the trainable variables (text tower backward); the vision-side loss terms are not included. torch: the same step on all 77 tokens; torch_cut: cut at sequence_length like ours",
       }) + "\n",
     );
   }

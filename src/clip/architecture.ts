@@ -266,10 +266,21 @@ function replacePositions<T>(ops: ClipOps<T>, x: T, row: T, tokens: number, widt
   return ops.reshape(ops.add(ops.mul(ops.reshape(x, [-1, tokens, width]), keep), placed), [-1, width]);
 }
 
+export interface TextTowerOptions<T> {
+  deep?: DeepTextPrompts<T>;
+  /**
+   * Sequence length L <= contextLength: the inputs are the first L positions of each row (default:
+   * all). Under the causal mask no position sees a later one, so every output up to position L - 1,
+   * the EOT features included when each row's EOT is before L, is the same as with the full context.
+   */
+  length?: number;
+}
+
 /**
- * inputEmbeds: [n, contextLength, width] token embeddings (learnable context vectors can replace rows,
- * as CoOp does). eotOneHot: [n, 1, contextLength], 1 at each row's EOT position (argmax of the ids in
- * OpenAI's code); pooling as a product with it keeps the path differentiable in both executors.
+ * inputEmbeds: [n, L, width] token embeddings (learnable context vectors can replace rows, as CoOp
+ * does), L = `opts.length` or the context length. eotOneHot: [n, 1, L], 1 at each row's EOT position
+ * (argmax of the ids in OpenAI's code); pooling as a product with it keeps the path differentiable in
+ * every executor.
  */
 export function textTower<T>(
   ops: ClipOps<T>,
@@ -277,13 +288,27 @@ export function textTower<T>(
   config: ClipConfig,
   inputEmbeds: T,
   eotOneHot: T,
-  deep?: DeepTextPrompts<T>,
+  opts: TextTowerOptions<T> = {},
 ): TextTowerResult<T> {
   const p = new Params(ops, weights, config.activation);
-  const { width, heads, layers, contextLength: tokens } = config.text;
-  if (deep) checkDeepTextPrompts(config, deep.depth, deep.length);
+  const { width, heads, layers, contextLength } = config.text;
+  const tokens = opts.length ?? contextLength;
+  const deep = opts.deep;
+  if (!Number.isInteger(tokens) || tokens < 1 || tokens > contextLength)
+    throw new ShapeError(`text tower: sequence length ${tokens} must be an integer in 1..${contextLength}`);
+  if (deep) {
+    checkDeepTextPrompts(config, deep.depth, deep.length);
+    if (tokens < deep.length + 1) throw new ShapeError(`text tower: deep prompts of length ${deep.length} need sequences of at least ${deep.length + 1} tokens, got ${tokens}`);
+  }
   const mask = { key: `causal_mask_${tokens}`, make: () => causalMask(tokens) };
-  let x = ops.reshape(ops.add(inputEmbeds, p.raw("positional_embedding")), [-1, width]);
+  const pos =
+    tokens === contextLength
+      ? p.raw("positional_embedding")
+      : ops.constant(`positional_embedding[:${tokens}]`, () => {
+          const w = need(weights, "positional_embedding");
+          return { data: w.data.slice(0, tokens * width), shape: [tokens, width] };
+        });
+  let x = ops.reshape(ops.add(inputEmbeds, pos), [-1, width]);
   for (let l = 0; l < layers; l++) {
     if (deep && l >= 1 && l <= deep.depth) {
       const row = ops.reshape(ops.slice(deep.prompts, 0, l - 1, l), [deep.length, width]);

@@ -12,7 +12,7 @@ export * from "./tokenizer.js";
 export * from "./preprocess.js";
 export * from "./resample.js";
 export type { ClipOps } from "./ops.js";
-export { visionTower, textTower, textTokenEmbeds, type VisionTowerOptions, type VisionTowerResult, type TextTowerResult, type DeepTextPrompts } from "./architecture.js";
+export { visionTower, textTower, textTokenEmbeds, type VisionTowerOptions, type VisionTowerResult, type TextTowerResult, type TextTowerOptions, type DeepTextPrompts } from "./architecture.js";
 export { interpolatePosEmbed, resizeBicubicAA } from "./pos-embed.js";
 export { OnnxGraphBuilder } from "./onnx/graph-builder.js";
 export { buildVisionGraph, buildTextGraph, buildTextVjpGraphs, type VisionGraphSpec, type TextVjpSpec } from "./onnx/clip-graphs.js";

@@ -5,8 +5,9 @@
  * input-side prompt learners (CoOp, CoCoOp, AnomalyCLIP) used to get from the tfjs executor, at
  * onnxruntime's speed; the tfjs executor (`tfjs-forward.ts`) stays as the reference.
  *
- * Sessions are built once per (weights, activation, deep-prompt shape, onnxruntime options) and kept
- * until `releaseOrtTextTowers(weights)` (ClipModel.dispose calls it).
+ * Sessions are built once per (weights, activation, deep-prompt shape, onnxruntime options, sequence
+ * length: see `OrtTextTower.sequenceLength`) and kept until `releaseOrtTextTowers(weights)`
+ * (ClipModel.dispose calls it); each holds its own copy of the tower's weights.
  */
 import type { InferenceSession } from "onnxruntime-node";
 import { tf } from "../tf.js";
@@ -14,6 +15,7 @@ import type { ClipConfig } from "./config.js";
 import type { ClipWeights } from "./weights.js";
 import { buildTextVjpGraphs, type TextVjpSpec } from "./onnx/clip-graphs.js";
 import { gradName, type VjpGraphs } from "./autodiff/vjp-graphs.js";
+import { checkDeepTextPrompts } from "./architecture.js";
 import { createOrtSession, ort, type OrtSessionOptions } from "./ort-executor.js";
 import { eotOneHot } from "./tfjs-forward.js";
 import { ShapeError } from "../errors.js";
@@ -38,6 +40,8 @@ export interface TextTowerGradients {
 /** One forward pass with what its backward pass needs; `backward` may be called once. */
 export interface TextTowerTrace {
   n: number;
+  /** The sequence length the batch ran at (`OrtTextTower.sequenceLength`). */
+  length: number;
   /** [n, width]: ln_final at each row's EOT position, before the projection. */
   pooled: Float32Array;
   /** [n, embedDim]: pooled @ text_projection. */
@@ -48,48 +52,77 @@ export interface TextTowerTrace {
 
 type Feeds = Record<string, ort.Tensor>;
 
-export class OrtTextTower {
-  private constructor(
-    readonly config: ClipConfig,
-    readonly spec: TextVjpSpec,
-    private readonly forwardSession: InferenceSession,
-    private readonly backwardSession: InferenceSession,
-    private readonly residuals: VjpGraphs["residuals"],
-  ) {}
-
+/** The two sessions of one sequence length. */
+interface LengthGraphs {
+  forward: InferenceSession;
+  backward: InferenceSession;
+  residuals: VjpGraphs["residuals"];
   /**
    * Residual buffers of the last finished backward pass, reused by the next forward pass of the same
    * batch size: onnxruntime writes them in place, sparing an allocation and copy of ~10 activations
    * per token and block every step.
    */
-  private spare: { n: number; tensors: Feeds } | null = null;
+  spare: { n: number; tensors: Feeds } | null;
+}
 
-  private residualBuffers(n: number): Feeds {
-    const spare = this.spare;
-    this.spare = null;
-    if (spare?.n === n) return spare.tensors;
-    return Object.fromEntries(
-      this.residuals.map((r) => {
-        const shape = r.shape.map((d) => (d > 0 ? d : -d * n));
-        return [r.name, new ort.Tensor("float32", new Float32Array(shape.reduce((a, b) => a * b, 1)), shape)];
-      }),
-    );
-  }
+/** Sequence lengths are rounded up to a multiple of this, so few graphs serve all batches. */
+const LENGTH_STEP = 8;
 
+export class OrtTextTower {
+  private readonly graphs = new Map<number, Promise<LengthGraphs>>();
+
+  private constructor(
+    private readonly weights: ClipWeights,
+    readonly config: ClipConfig,
+    readonly spec: TextVjpSpec,
+    private readonly opts: OrtSessionOptions,
+  ) {}
+
+  /** Sessions are built per sequence length on first use (`sequenceLength`). */
   static async create(weights: ClipWeights, config: ClipConfig, spec: TextVjpSpec = {}, opts: OrtSessionOptions = {}): Promise<OrtTextTower> {
-    const g = buildTextVjpGraphs(weights, config, spec);
-    const [f, b] = await Promise.all([createOrtSession(g.forward, opts), createOrtSession(g.backward, opts)]);
-    return new OrtTextTower(config, spec, f, b, g.residuals);
+    if (spec.deep) checkDeepTextPrompts(config, spec.deep.depth, spec.deep.length);
+    return new OrtTextTower(weights, config, spec, opts);
   }
 
-  private feeds(x: TextTowerInputs): Feeds {
+  /**
+   * The length a batch runs at: its last EOT + 1, rounded up to a multiple of 8, at most the context
+   * length. The causal mask makes every position after a row's EOT dead work for its EOT feature, and
+   * prompt learners' prompts are short (CoOp's 16 context words and a class name end near position
+   * 21 of 77), so this cuts most of the tower's cost with the same outputs and gradients.
+   */
+  sequenceLength(eotIndex: number[]): number {
+    const ctx = this.config.text.contextLength;
+    const needed = Math.max(...eotIndex, this.spec.deep?.length ?? 0) + 1;
+    return Math.min(ctx, Math.ceil(needed / LENGTH_STEP) * LENGTH_STEP);
+  }
+
+  private lengthGraphs(length: number): Promise<LengthGraphs> {
+    let g = this.graphs.get(length);
+    if (!g) {
+      g = (async () => {
+        const built = buildTextVjpGraphs(this.weights, this.config, this.spec, length);
+        const [forward, backward] = await Promise.all([createOrtSession(built.forward, this.opts), createOrtSession(built.backward, this.opts)]);
+        return { forward, backward, residuals: built.residuals, spare: null };
+      })();
+      this.graphs.set(length, g);
+      g.catch(() => this.graphs.delete(length));
+    }
+    return g;
+  }
+
+  private feeds(x: TextTowerInputs, length: number): Feeds {
     const { contextLength: ctx, width } = this.config.text;
     const { n } = x;
     if (!Number.isInteger(n) || n < 1 || x.embeds.length !== n * ctx * width || x.eotIndex.length !== n)
       throw new ShapeError(`text tower: embeds must be n x ${ctx} x ${width} floats with n = eotIndex.length = ${x.eotIndex.length}, found ${x.embeds.length} floats for n = ${n}`);
+    let embeds = x.embeds;
+    if (length < ctx) {
+      embeds = new Float32Array(n * length * width);
+      for (let r = 0; r < n; r++) embeds.set(x.embeds.subarray(r * ctx * width, (r * ctx + length) * width), r * length * width);
+    }
     const feeds: Feeds = {
-      input_embeds: new ort.Tensor("float32", x.embeds, [n, ctx, width]),
-      eot_onehot: new ort.Tensor("float32", eotOneHot(x.eotIndex, ctx), [n, 1, ctx]),
+      input_embeds: new ort.Tensor("float32", embeds, [n, length, width]),
+      eot_onehot: new ort.Tensor("float32", eotOneHot(x.eotIndex, length), [n, 1, length]),
     };
     const deep = this.spec.deep;
     if (deep) {
@@ -104,21 +137,36 @@ export class OrtTextTower {
 
   /** Forward only: [n, width] pooled features and [n, embedDim] text embeddings. */
   async run(x: TextTowerInputs): Promise<{ pooled: Float32Array; textEmbeds: Float32Array }> {
-    const res = await this.forwardSession.run(this.feeds(x), ["pooled", "text_embeds"]);
+    const length = this.sequenceLength(x.eotIndex);
+    const feeds = this.feeds(x, length);
+    const res = await (await this.lengthGraphs(length)).forward.run(feeds, ["pooled", "text_embeds"]);
     return { pooled: res.pooled!.data as Float32Array, textEmbeds: res.text_embeds!.data as Float32Array };
   }
 
   async forward(x: TextTowerInputs): Promise<TextTowerTrace> {
-    const feeds = this.feeds(x);
+    const length = this.sequenceLength(x.eotIndex);
+    const feeds = this.feeds(x, length);
+    const g = await this.lengthGraphs(length);
     const { n } = x;
-    const residuals = this.residualBuffers(n);
-    const res = await this.forwardSession.run(feeds, { pooled: null, text_embeds: null, ...residuals });
-    const { width } = this.config.text;
+    const spare = g.spare;
+    g.spare = null;
+    const residuals =
+      spare?.n === n
+        ? spare.tensors
+        : Object.fromEntries(
+            g.residuals.map((r) => {
+              const shape = r.shape.map((d) => (d > 0 ? d : -d * n));
+              return [r.name, new ort.Tensor("float32", new Float32Array(shape.reduce((a, b) => a * b, 1)), shape)];
+            }),
+          );
+    const res = await g.forward.run(feeds, { pooled: null, text_embeds: null, ...residuals });
+    const { contextLength: ctx, width } = this.config.text;
     const { embedDim } = this.config;
     let saved: Feeds | null = { ...residuals };
-    for (const name of this.backwardSession.inputNames) if (feeds[name]) saved[name] = feeds[name]!;
+    for (const name of g.backward.inputNames) if (feeds[name]) saved[name] = feeds[name]!;
     return {
       n,
+      length,
       pooled: res.pooled!.data as Float32Array,
       textEmbeds: res.text_embeds!.data as Float32Array,
       backward: async (dPooled, dTextEmbeds) => {
@@ -128,20 +176,28 @@ export class OrtTextTower {
           return new ort.Tensor("float32", d ?? new Float32Array(n * cols), [n, cols]);
         };
         const feedsB: Feeds = { ...saved, [gradName("pooled")]: upstream(dPooled, width, "pooled"), [gradName("text_embeds")]: upstream(dTextEmbeds, embedDim, "text_embeds") };
-        // The residuals are large (about ten activations per token and block): let them go now.
         saved = null;
-        const out = await this.backwardSession.run(feedsB);
-        this.spare = { n, tensors: residuals };
-        return {
-          inputEmbeds: out[gradName("input_embeds")]!.data as Float32Array,
-          deepPrompts: this.spec.deep ? (out[gradName("deep_prompts")]!.data as Float32Array) : null,
-        };
+        const out = await g.backward.run(feedsB);
+        g.spare = { n, tensors: residuals };
+        let inputEmbeds = out[gradName("input_embeds")]!.data as Float32Array;
+        if (length < ctx) {
+          // Positions from `length` on never reach an EOT feature: their gradient is zero.
+          const full = new Float32Array(n * ctx * width);
+          for (let r = 0; r < n; r++) full.set(inputEmbeds.subarray(r * length * width, (r + 1) * length * width), r * ctx * width);
+          inputEmbeds = full;
+        }
+        return { inputEmbeds, deepPrompts: this.spec.deep ? (out[gradName("deep_prompts")]!.data as Float32Array) : null };
       },
     };
   }
 
   async release(): Promise<void> {
-    await Promise.all([this.forwardSession.release(), this.backwardSession.release()]);
+    const graphs = [...this.graphs.values()];
+    this.graphs.clear();
+    for (const g of graphs) {
+      const { forward, backward } = await g;
+      await Promise.all([forward.release(), backward.release()]);
+    }
   }
 }
 
@@ -170,6 +226,9 @@ export async function releaseOrtTextTowers(weights: ClipWeights): Promise<void> 
 
 /** `TextTowerTrace` as tfjs tensors, for trainable parts that live on tfjs. */
 export interface TextTowerTraceTf {
+  /** Sequences through the tower, and the length they ran at. */
+  n: number;
+  length: number;
   pooled: tf.Tensor2D;
   textEmbeds: tf.Tensor2D;
   backward(dPooled: tf.Tensor | null, dTextEmbeds: tf.Tensor | null): Promise<{ inputEmbeds: tf.Tensor3D; deepPrompts: tf.Tensor3D | null }>;
@@ -190,6 +249,8 @@ export async function textForwardOrt(tower: OrtTextTower, embeds: tf.Tensor, eot
   });
   const data = async (t: tf.Tensor | null) => (t ? ((await t.data()) as Float32Array) : null);
   return {
+    n,
+    length: trace.length,
     pooled: tf.tensor2d(trace.pooled, [n, width]),
     textEmbeds: tf.tensor2d(trace.textEmbeds, [n, tower.config.embedDim]),
     async backward(dPooled, dTextEmbeds) {

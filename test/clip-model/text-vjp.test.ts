@@ -107,7 +107,7 @@ test("VJP on onnxruntime = float64 central finite differences within 1e-5 (both 
     const ops = new F64ClipOps();
     const onehot: F64 = { data: Float64Array.from(eotOneHot(eot, 77)), shape: [n, 1, 77] };
     const f = (x: Float64Array, d: Float64Array) => {
-      const o = textTower(ops, weights, config, { data: x, shape: [n, 77, W] }, onehot, { prompts: { data: d, shape: [DEEP.depth, DEEP.length, W] }, ...DEEP });
+      const o = textTower(ops, weights, config, { data: x, shape: [n, 77, W] }, onehot, { deep: { prompts: { data: d, shape: [DEEP.depth, DEEP.length, W] }, ...DEEP } });
       let s = 0;
       for (let i = 0; i < n * W; i++) s += gP[i]! * o.pooled.data[i]! + gE[i]! * o.textEmbeds.data[i]!;
       return s;
@@ -152,6 +152,13 @@ test("VJP on onnxruntime = float64 central finite differences within 1e-5 (both 
     assert.ok(Math.abs(numeric - g.deepPrompts![W + 7]!) <= 1e-5 * Math.max(...g.deepPrompts!.map(Math.abs)), `${activation}: deep prompt entry: ${numeric} vs ${g.deepPrompts![W + 7]}`);
   }
   embeds.dispose();
+});
+
+test("batches run cut after their last EOT (rounded up to 8 positions): the tests above cover cut and full lengths", async () => {
+  const { weights, config } = await loaded;
+  const tower = await ortTextTower(weights, config);
+  assert.deepEqual([[9, 11], [6], [0], [70, 3], [76]].map((e) => tower.sequenceLength(e)), [16, 8, 8, 72, 77]);
+  assert.equal((await ortTextTower(weights, config, { deep: DEEP })).sequenceLength([1]), 8);
 });
 
 test("a trace's backward runs once; malformed inputs are ShapeErrors", async () => {

@@ -59,7 +59,13 @@ class Transform {
 
   constructor(name: string, private readonly tape: Tape) {
     this.b = new OnnxGraphBuilder(`${name}_backward`);
-    for (const n of tape.nodes) for (const i of n.inputs) this.consumers.set(i, [...(this.consumers.get(i) ?? []), n]);
+    for (const n of tape.nodes) {
+      for (const i of n.inputs) {
+        const users = this.consumers.get(i);
+        if (users) users.push(n);
+        else this.consumers.set(i, [n]);
+      }
+    }
   }
 
   /** A MatMul whose only consumer adds a constant (a bias): the pair is stored as one residual. */

@@ -52,19 +52,21 @@ export interface TextVjpSpec {
 }
 
 /**
- * The text tower from token embeddings, differentiable with respect to them (and the deep prompts).
- * Inputs: input_embeds [batch, ctx, width], eot_onehot [batch, 1, ctx], deep_prompts [depth, length,
- * width] if the spec has them. Outputs: pooled [batch, width] (ln_final at the EOT position) and
- * text_embeds [batch, embedDim]; the backward graph returns grad_input_embeds (and grad_deep_prompts).
+ * The text tower from token embeddings, differentiable with respect to them (and the deep prompts),
+ * on sequences of `length` tokens (default: the context length; `TextTowerOptions.length`).
+ * Inputs: input_embeds [batch, length, width], eot_onehot [batch, 1, length], deep_prompts [depth,
+ * deep length, width] if the spec has them. Outputs: pooled [batch, width] (ln_final at the EOT
+ * position) and text_embeds [batch, embedDim]; the backward graph returns grad_input_embeds (and
+ * grad_deep_prompts).
  */
-export function buildTextVjpGraphs(weights: ClipWeights, config: ClipConfig, spec: TextVjpSpec = {}): VjpGraphs {
-  const { contextLength: ctx, width } = config.text;
+export function buildTextVjpGraphs(weights: ClipWeights, config: ClipConfig, spec: TextVjpSpec = {}, length = config.text.contextLength): VjpGraphs {
+  const { width } = config.text;
   if (spec.deep) checkDeepTextPrompts(config, spec.deep.depth, spec.deep.length);
   const tape = new Tape();
-  const embeds = tape.input("input_embeds", [-1, ctx, width], true);
-  const eot = tape.input("eot_onehot", [-1, 1, ctx], false);
+  const embeds = tape.input("input_embeds", [-1, length, width], true);
+  const eot = tape.input("eot_onehot", [-1, 1, length], false);
   const deep = spec.deep && { ...spec.deep, prompts: tape.input("deep_prompts", [spec.deep.depth, spec.deep.length, width], true) };
-  const out = textTower(tape, weights, config, embeds, eot, deep);
+  const out = textTower(tape, weights, config, embeds, eot, { deep, length });
   return buildVjpGraphs("clip_text", tape, [
     { name: "pooled", node: out.pooled },
     { name: "text_embeds", node: out.textEmbeds },

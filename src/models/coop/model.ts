@@ -55,6 +55,9 @@ const AGNOSTIC = "*";
 export interface PromptPairsTrace {
   /** [n, 2, E], normalised. */
   pairs: tf.Tensor3D;
+  /** How many sequences went through the text tower, and at what length (`OrtTextTower.sequenceLength`). */
+  sequences: number;
+  length: number;
   /** dL/dpairs -> dL/dv for every variable the pairs depend on; once. */
   pullback(dPairs: tf.Tensor3D): Promise<Map<tf.Variable, tf.Tensor>>;
   dispose(): void;
@@ -249,6 +252,8 @@ export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
     const pairs = this.pairsFromText(pooled, textEmbeds, pick);
     return {
       pairs,
+      sequences: trace.n,
+      length: trace.length,
       pullback: async (dP) => {
         const grads = new Map<tf.Variable, tf.Tensor>();
         const head = tf.variableGrads(
