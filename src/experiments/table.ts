@@ -103,10 +103,11 @@ export function undefinedMetricNotes(paper: PaperTable, runs: ExperimentRun[]): 
       if (!paper.metrics.includes(column) || v === undefined || !Number.isNaN(value(v))) continue;
       const why = (run.results.notes ?? []).flatMap((n) => {
         const at = n.indexOf(` ${name}: `);
-        return at > 0 ? [`${n.slice(0, at)}: ${n.slice(at + name.length + 3)}`] : [];
+        // The metrics module words its reasons "<metric> is undefined: <why>"; the note says the first part once.
+        return at > 0 ? [`for class ${n.slice(0, at)}, ${n.slice(at + name.length + 3).replace(/^\S+ is undefined: /, "")}`] : [];
       });
       const row = paper.keys.map((k) => `${k} ${run.key[k] || "–"}`).join(", ");
-      notes.push(`${row}: ${column} is undefined because it is undefined for ${why.length > 0 ? why.join("; ") : "a class the evaluation gave no reason for"}.`);
+      notes.push(`${row}: ${column} is undefined, as its macro mean is undefined when one class's value is: ${why.length > 0 ? why.join("; ") : "the evaluation gave no reason"}.`);
     }
   }
   return notes;

@@ -54,7 +54,7 @@ test("experimentTable: runs merged by key with their dataset prefix; an undefine
   const undefinedPro: EvaluationResults = {
     method: "april-gan", dataset: "mvtec:/x", shots: 0, per_category: {},
     mean: { i_auroc: 0.5, i_ap: 0.625, p_auroc: 0.75, p_pro: Number.NaN },
-    notes: ["screw p_pro: every threshold with fpr < 0.3 has the same fpr (0)", "wood i_ap: no anomalous image"],
+    notes: ["screw p_pro: pro is undefined: every threshold with fpr < 0.3 has the same fpr (0)", "wood i_ap: no anomalous image"],
   };
   const runs: ExperimentRun[] = [
     { key: { setup: "0-shot", method: "APRIL-GAN" }, dataset: "VisA", results: zeroShot },
@@ -71,7 +71,7 @@ test("experimentTable: runs merged by key with their dataset prefix; an undefine
     },
   }]);
   assert.deepEqual(t.notes, [
-    "setup 0-shot, method APRIL-GAN: MVTec P-PRO is undefined because it is undefined for screw: every threshold with fpr < 0.3 has the same fpr (0).",
+    "setup 0-shot, method APRIL-GAN: MVTec P-PRO is undefined, as its macro mean is undefined when one class's value is: for class screw, every threshold with fpr < 0.3 has the same fpr (0).",
   ]);
   assert.ok(formatExperimentTable(t, PAPER_TABLE_1).endsWith(`\nnote: ${t.notes[0]}`), "the terminal table ends with the note");
 });
