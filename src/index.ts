@@ -45,14 +45,41 @@ export {
   openMethodFeatures, samplesTrainSource, trainLoop, type TrainHistory, type TrainOptions,
   loadCheckpoint, saveCheckpoint, CheckpointMismatchError, type LoadedCheckpoint,
   predictImages, type Prediction, type PredictOptions,
-  PromptFeatureStore, frozenMatMul, gaussianFilter, gaussianMatrix, upsampleBilinear, upsampleBilinearArray,
+  PromptFeatureStore, gaussianFilter, upsampleBilinear,
   SimClip, loadSimClip, saveSimClip, exportSimClipOnnx, resolveSimClipConfig, type SimClipConfig,
   SimClipPlus, resolveSimClipPlusConfig, type SimClipPlusConfig,
   ClipAc, AprilGan, PatchCore, PromptLearnerClip,
 } from "./models/index.js";
 export { writePrediction, renderPrediction, predictionNames, type RenderedPrediction } from "./viz/prediction.js";
 
-// Notebooks, experiments (the paper's tables and figures) and charts
-export * from "./notebook/index.js";
-export * from "./viz/index.js";
-export * from "./experiments/index.js";
+// The paper's tables and figures, the demo, and what they run on
+export {
+  table1, table3, table4, table5, table6, type Table1Options,
+  table2, type Table2Result,
+  figure5, type Figure5Options, type Figure5Data,
+  heatmapFigure, anomalousTestSamples, anomalyMaps, type HeatmapFigureOptions, type HeatmapFigureData,
+  runDemo, type DemoOptions, type DemoResult,
+  FIGURE_JOBS, type FigureJob,
+  ExperimentContext, withExperiment, CROSS_DATASET_DIRECTIONS, type CrossDatasetDirection, type TrainedMethod,
+  loadExperimentSetup, experimentSetupFrom, experimentLabel, type ExperimentSetup,
+  loadExperimentConfig, describeExperimentConfig, setupLabel, type ExperimentConfig,
+  openBackbone, openDataset,
+  experimentRow, experimentTable, formatExperimentTable, type ResultRow, type ExperimentTable,
+  PAPER_TABLES, type PaperRow, type PaperTable, type PaperTableId,
+  backboneSummary, layerDistanceRows, maxLayerDistance, statePromptSimilarity,
+} from "./experiments/index.js";
+
+// Notebook display (tslab)
+export {
+  setupNotebook, inTslab, NotInNotebookError, showHtml, showMarkdown, showPng, showPlotly, type PlotlyFigure,
+  showExperiment, experimentHtml, comparisonTable, recordsHtml, type ComparisonOptions,
+  figureTitle, heatmapGridFigure, rocFigure, prFigure, lossFigure, scatterFigure,
+} from "./notebook/index.js";
+
+// Static figures and map files
+export {
+  rocCurve, prCurve, type RocCurve, type PrCurve, type ScatterPoint,
+  tsne2d, type TsneOptions,
+  heatmapGridPng, writeHeatmapGridFile, writeChartFiles, type HeatmapRow, type HeatmapGridOptions,
+  colorize, jetColor, readNpy, encodeNpy, type NpyArray,
+} from "./viz/index.js";
