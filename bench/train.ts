@@ -5,7 +5,7 @@
  * SimCLIP training speed on cached features of ViT-L/14-336's shape (width 1024, joint/text width
  * 768, 77 tokens, 518 px = a 37 x 37 grid, 4 hooked layers), random values. Reported as training
  * images/s and its ratio to the forward-only (scoring) rate of the same model on the same batch,
- * measured in the same run. Reference (performance.md): the authors' PyTorch step on this kind of
+ * measured in the same run. Reference (docs/performance.md): the authors' PyTorch step on this kind of
  * machine is ~1.3 images/s.
  */
 import { parseArgs } from "node:util";

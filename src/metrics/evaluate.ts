@@ -1,7 +1,7 @@
 /**
  * Per-category evaluation as every peer reports it: each metric computed within each category
  * (class), then the unweighted mean over categories (macro). Micro-averaging over a whole dataset
- * changes VisA I-AUROC by several points (peer-conventions.md), so no pooled numbers are offered.
+ * changes VisA I-AUROC by several points, so no pooled numbers are offered.
  */
 import { MetricInputError, MetricUndefinedError } from "./errors.js";
 import { averagePrecision, imageAuroc } from "./image-metrics.js";

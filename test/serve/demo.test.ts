@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 /**
- * `simclip serve` with no model (issue 14): it builds what `npm start` builds (here the quick, tiny
+ * `simclip serve` with no model: it builds what `npm start` builds (here the quick, tiny
  * configuration in a scratch cache), offers the synthetic benchmark's images as samples, and says on
  * the page that the backbone is random. The page part needs Chromium: skipped where it is missing,
  * unless SIMCLIP_REQUIRE_NOTEBOOKS=1 (CI) makes that a failure.

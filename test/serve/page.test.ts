@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
 /**
- * `simclip serve`'s page in a real browser (issue 14, "Must show"): headless Chromium loads the
+ * `simclip serve`'s page in a real browser: headless Chromium loads the
  * page, uploads two synthetic images and a reference, waits for the maps, and the scores it shows
  * equal `simclip predict`'s for the same inputs; the threshold slider redraws the mask; a screenshot
  * shows a drawn map. Skipped, with the reason, where Chromium is missing, unless

@@ -1,5 +1,5 @@
 /**
- * `simclip serve`'s reliability and security (issue 14): every kind of bad upload is refused with a
+ * `simclip serve`'s reliability and security: every kind of bad upload is refused with a
  * message and leaves nothing behind; client names are never paths; bad and failing jobs are answered
  * and the server goes on; a storm of concurrent requests (127.0.0.1 only, bounded in count and time)
  * loses nothing and gives predict's scores; the uploads' directory goes when the process ends.

@@ -2,7 +2,7 @@
  * The scoring loop SimCLIP and the text-prompt baselines (CLIP-AC, CoOp, CoCoOp, AnomalyCLIP) share:
  * the batch goes through the model a few images at a time, each chunk giving its summed per-layer
  * maps and text probabilities; the maps are then split per image and, for sigma > 0, smoothed with
- * a Gaussian filter of the method's sigma (SimCLIP 7, AnomalyCLIP 4: peer-conventions.md).
+ * a Gaussian filter of the method's sigma (SimCLIP 7, AnomalyCLIP 4: docs/baselines-provenance.md).
  */
 import { gaussianFilter } from "./gaussian.js";
 import type { FeatureBatch, ImageFeatures, MethodOutput } from "./types.js";

@@ -1,6 +1,6 @@
 /**
  * The two big products of a linear adapter on frozen features, on onnxruntime instead of tfjs-wasm
- * (performance.md: ~195 vs ~25 GFLOP/s on this kind of machine):
+ * (docs/performance.md: ~195 vs ~25 GFLOP/s on this kind of machine):
  *   forward   Y  = X W        [n, k] @ [k, m]
  *   backward  dW = X^T dY     [n, k]^T @ [n, m]   (X is frozen: dL/dX is never needed)
  * Everything after Y (normalisation, maps, losses) stays on tfjs for automatic differentiation.

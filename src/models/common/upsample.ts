@@ -4,7 +4,7 @@
  *
  * Bilinear resizing is separable and linear: out = U X U^T with U the [S, g] interpolation matrix.
  * Applying it as two plain matMuls (no transposed operands: tfjs-wasm is 10-30x slower with them) is
- * what keeps training fast at 518 x 518 (performance.md), and it is differentiable for free.
+ * what keeps training fast at 518 x 518 (docs/performance.md), and it is differentiable for free.
  */
 import { tf } from "../../tf.js";
 import { InvalidArgumentError } from "../../errors.js";

@@ -1,6 +1,6 @@
 /**
  * CLIP's own frozen head, ln_post then visual.proj, applied to patch tokens: how CLIP-AC and
- * AnomalyCLIP bring patch tokens into the joint space (peer-conventions.md: "AnomalyCLIP instead
+ * AnomalyCLIP bring patch tokens into the joint space (docs/baselines-provenance.md: "AnomalyCLIP instead
  * applies ln_post and the projection to patch tokens"), and how the pooled class token becomes the
  * image embedding.
  */

@@ -2,7 +2,7 @@
  * Prompt features from the frozen text tower, as the training-free methods use them (CLIP-AC,
  * APRIL-GAN): each prompt's text embedding (EOT feature @ CLIP's own text_projection) L2-normalised,
  * the state's prompts averaged and normalised again (the peers' ensemble rule,
- * peer-conventions.md "SimCLIP (zero-shot)"), giving one [2, E] pair per class: normal, anomalous.
+ * docs/simclip.md), giving one [2, E] pair per class: normal, anomalous.
  */
 import { ShapeError } from "../../errors.js";
 import { PromptCache, type PromptSet, type TextTower } from "../common/prompts.js";

@@ -59,7 +59,7 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D | number[]
  * focal + dice of p = sigmoid(z) in one op with a hand-written gradient: the same numbers as
  * `focalLossBinary(p, g)` and `diceLoss(p, g)`, but the backward pass is a handful of elementwise
  * products instead of autodiff's chain through every intermediate, which matters at 518 x 518 per
- * image and layer (performance.md: per-pixel work dominates training). z: logits [n, ...]; g: 0/1.
+ * image and layer (docs/performance.md: per-pixel work dominates training). z: logits [n, ...]; g: 0/1.
  * Returns [focal, dice].
  */
 export function focalDiceFromLogits(z: tf.Tensor, target: tf.Tensor): tf.Tensor1D {

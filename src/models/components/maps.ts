@@ -2,7 +2,7 @@
  * Zero-shot anomaly maps, paper Eq. 6: per hooked layer, the softmax over the two refined prompts of
  * the similarity to each adapted patch feature, anomalous channel; summed over layers.
  *
- * Authors' details (peer-conventions.md): similarity = 100 x cosine, computed on the patch grid,
+ * Authors' details (docs/simclip.md, docs/baselines-provenance.md): similarity = 100 x cosine, computed on the patch grid,
  * upsampled bilinearly (align_corners = True) to the input size, then the softmax. Because bilinear
  * upsampling is linear and a two-way softmax is a sigmoid of the logit difference,
  *   softmax(up(z0), up(z1))[1] = sigmoid(up(z1 - z0)),

@@ -6,7 +6,7 @@
  * Rows are L2-normalised once in JS; the search is then one MatMul [n, W] @ [W, m] followed by
  * ReduceMax and ArgMax over the memory axis, all inside one onnxruntime graph, so only two [n]
  * vectors come back instead of the [n, m] similarity matrix (30 MB per image and layer at ViT-L/14
- * 4-shot shapes). onnxruntime's MatMul runs ~8x faster than tfjs-wasm here (performance.md).
+ * 4-shot shapes). onnxruntime's MatMul runs ~8x faster than tfjs-wasm here (docs/performance.md).
  * ArgMax keeps the first index on ties, as numpy's argmax does.
  */
 import type { InferenceSession } from "onnxruntime-node";

@@ -4,7 +4,7 @@
  * weighted by the nearest-neighbour similarity D_l, and subtracted from the query's own zero-shot map:
  *   M'_l = M_l,zero(F_l) - D_l * M_l,zero(f_l),   M_zero^prior = sum_l M'_l.
  *
- * Details the paper leaves open, from the authors' released code (peer-conventions.md):
+ * Details the paper leaves open, from the authors' released code (docs/simclip-plus.md):
  * - everything happens on the patch grid (the softmax before any upsampling);
  * - D_l = (1 + cos) / 2, the similarity in [0, 1];
  * - the sum is clipped to [0, 4] (a constant there, whatever the number of layers), then upsampled

@@ -1,6 +1,6 @@
 /**
- * SimCLIP's configuration: the defaults follow the authors' code (peer-conventions.md, "SimCLIP
- * (zero-shot)"); where the paper says otherwise the alternative is a switch, named for the paper.
+ * SimCLIP's configuration: the defaults follow the authors' released code (docs/simclip.md,
+ * "What we follow, and the switches"); where the paper says otherwise the alternative is a switch, named for the paper.
  * Saved with every checkpoint and compared on load.
  */
 import { InvalidArgumentError } from "../../errors.js";

@@ -1,6 +1,6 @@
 /**
  * Implicit prompt tuning, paper Eqs. 4-5, in the form the authors implemented it
- * (peer-conventions.md, "IPT as implemented"), on the frozen text tower's ln_final output
+ * (the released code's IPT; docs/simclip.md), on the frozen text tower's ln_final output
  * x = T_last [77, Wt] of each prompt:
  *
  *   ori     = x^T w + b_w            the token weighting W of Eq. 5 (a Linear(77 -> 1) over the token

@@ -1,5 +1,5 @@
 /**
- * SimCLIP's training objective, as the authors weight it (peer-conventions.md):
+ * SimCLIP's training objective, as the authors weight it (released code; docs/simclip.md):
  *   loss = 1.3 * CE(100 * <image feature, prompt features>, label)
  *        + 0.08 * sum over hooked layers of (focal + dice) on the upsampled anomaly maps.
  * The CE compares the global image feature (ln_post'd class token @ trainable visual projection) with

@@ -1,5 +1,5 @@
 /**
- * SimCLIP's test-time scoring (authors' code, peer-conventions.md):
+ * SimCLIP's test-time scoring (the authors' released code; docs/simclip.md):
  * - map: per hooked layer, softmax over the two refined prompts of 100 x cos (Eq. 6) upsampled to
  *   S x S (align_corners = True), anomalous channel; summed over layers (paper: sum_l M_l,zero);
  *   then a Gaussian filter with sigma 7 (scipy defaults). The filter is linear, so smoothing the sum
