@@ -41,6 +41,11 @@ export interface PromptLearnerConfig {
   /** Std of the context init (CoOp: N(0, 0.02^2)). */
   contextStd: number;
   /**
+   * Words whose token embeddings initialise the context instead of random values (CoCoOp's released
+   * configs: "a photo of a", 4 tokens = contextLength). Shared context only.
+   */
+  contextInit?: string;
+  /**
    * Learnable tokens inside the text tower as well (AnomalyCLIP's released model: `depth` 8 blocks
    * after the first, i.e. its "depth 9" counting the input, `length` 4): positions 1..length are
    * replaced before each of blocks 2..depth + 1 (`DeepTextPrompts` in clip/architecture.ts). Absent:
@@ -69,7 +74,7 @@ export function promptLearnerPreset(variant: PromptLearnerVariant, config: ClipC
     case "coop":
       return { ...base(config), variant, contextLength: 16, sharedContext: true, metaNet: false };
     case "cocoop":
-      return { ...base(config), variant, contextLength: 4, sharedContext: true, metaNet: true };
+      return { ...base(config), variant, contextLength: 4, sharedContext: true, metaNet: true, contextInit: "a photo of a" };
     case "anomalyclip":
       // AnomalyCLIP's train.py: loss = 4 * sum_l (focal + dice(p1, g) + dice(p0, 1 - g)) + CE(cos / 0.07).
       return {
@@ -89,6 +94,9 @@ export function resolvePromptLearnerConfig(variant: PromptLearnerVariant, partia
   c.layers = g.layers;
   if (!(Number.isInteger(c.contextLength) && c.contextLength >= 1 && c.contextLength <= config.text.contextLength - 8)) {
     throw new InvalidArgumentError(`${variant}: contextLength ${c.contextLength} must be an integer in 1..${config.text.contextLength - 8} (room for the class words)`);
+  }
+  if (c.contextInit !== undefined && !c.sharedContext) {
+    throw new InvalidArgumentError(`${variant}: contextInit initialises one shared context; this variant learns one context per state`);
   }
   const deep = c.deepTextPrompts;
   if (deep) {

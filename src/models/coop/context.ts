@@ -39,14 +39,34 @@ export function templatePair(weights: ClipWeights, config: ClipConfig, tokenizer
   return { embeds: tf.keep(textTokenEmbedsTf(weights, config, ids, 2)), eotIndex: eotIndices(ids, 2, L) };
 }
 
+/**
+ * The token embeddings [M * Wt] of `words`, which must tokenise to exactly M tokens: the context
+ * CoCoOp starts from (its `ctx_init`, rows 1..M of the embedded prompt).
+ */
+export function wordContext(weights: ClipWeights, config: ClipConfig, tokenizer: PromptTokenizer, words: string, m: number): Float32Array {
+  const L = config.text.contextLength;
+  const ids = tokenizer.tokenize([words], L);
+  const eot = eotIndices(ids, 1, L)[0]!;
+  if (eot - 1 !== m) {
+    throw new ShapeError(`context init "${words}" is ${eot - 1} tokens; the context has ${m} (set contextLength to ${eot - 1})`);
+  }
+  return tf.tidy(() => tf.slice(textTokenEmbedsTf(weights, config, ids, 1), [0, 1, 0], [1, m, -1]).dataSync() as Float32Array);
+}
+
 /** Context tensor [k, M, Wt] with k = 1 (shared by both states) or 2 (normal, anomalous). */
 export class LearnableContext {
   readonly vectors: tf.Variable;
 
-  constructor(readonly states: 1 | 2, readonly length: number, readonly width: number, std: number, rng: Rng) {
-    const init = new Float32Array(states * length * width);
-    for (let i = 0; i < init.length; i++) init[i] = rng.normal() * std;
-    this.vectors = namedVariable(tf.tensor3d(init, [states, length, width]), "prompt_context");
+  /** `init` [states * length * width] (token embeddings of words), else N(0, std^2) from `rng`. */
+  constructor(readonly states: 1 | 2, readonly length: number, readonly width: number, std: number, rng: Rng, init?: Float32Array) {
+    let values = init;
+    if (values === undefined) {
+      values = new Float32Array(states * length * width);
+      for (let i = 0; i < values.length; i++) values[i] = rng.normal() * std;
+    } else if (values.length !== states * length * width) {
+      throw new ShapeError(`context init: expected ${states} x ${length} x ${width} values, found ${values.length}`);
+    }
+    this.vectors = namedVariable(tf.tensor3d(values, [states, length, width]), "prompt_context");
   }
 
   /** [2, M, Wt] for the two states. */

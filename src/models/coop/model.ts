@@ -35,7 +35,7 @@ import { ClipPatchProjection, backboneTensor } from "../components/clip-projecti
 import { summedPromptMaps, textAnomalyProbability } from "../components/prompt-maps.js";
 import { CoCoOpMetaNet } from "../components/meta-net.js";
 import { resolvePromptLearnerConfig, type PromptLearnerConfig, type PromptLearnerVariant } from "./config.js";
-import { LearnableContext, placeholderPrefix, templatePair, type PromptTemplatePair, type PromptTokenizer } from "./context.js";
+import { LearnableContext, placeholderPrefix, templatePair, wordContext, type PromptTemplatePair, type PromptTokenizer } from "./context.js";
 import { promptLearnerLossAndGradients, promptLearnerTerms } from "./objective.js";
 
 /** What the prompt learners need beyond SimCLIP's backbone: the tokenizer (ClipModel has it). */
@@ -81,7 +81,9 @@ export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
     this.config = resolvePromptLearnerConfig(variant, partial, c);
     this.grid = this.config.size / c.vision.patchSize;
     const rng = createRng(`${variant}-init`, seed);
-    this.context = new LearnableContext(this.config.sharedContext ? 1 : 2, this.config.contextLength, c.text.width, this.config.contextStd, rng);
+    const words = this.config.contextInit;
+    const init = words === undefined ? undefined : wordContext(backbone.weights, c, backbone.tokenizer, words, this.config.contextLength);
+    this.context = new LearnableContext(this.config.sharedContext ? 1 : 2, this.config.contextLength, c.text.width, this.config.contextStd, rng, init);
     this.metaNet = this.config.metaNet ? new CoCoOpMetaNet(c.embedDim, c.text.width, rng) : null;
     const adapter = this.config.patches === "adapter";
     this.mhva = adapter ? new MultiHierarchyVisionAdapter(this.config.layers, c.vision.width, c.embedDim, rng) : null;
