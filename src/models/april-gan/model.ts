@@ -4,7 +4,8 @@
  * patch tokens (the same Linear(W -> E) shape as SimCLIP's MHVA, whose module is reused), trained
  * with focal + dice only (no image loss, no IPT, projections frozen). Test maps: 100 x cos, bilinear
  * upsampling, softmax, summed over layers, no Gaussian smoothing; image score: the text probability
- * from CLIP's own image embedding (peer-conventions.md "APRIL-GAN").
+ * from CLIP's own image embedding (docs/baselines-provenance.md "APRIL-GAN"; what still differs from
+ * the released code: docs/baselines.md "APRIL-GAN").
  *
  * Few-shot (its test.py): per layer, min over the k normal images' raw patch tokens of (1 - cos)
  * (SimCLIP+'s memory gallery and its nearest-neighbour search are reused), upsampled and summed over
