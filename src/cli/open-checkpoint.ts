@@ -2,7 +2,8 @@
  * The backbone and the checkpoint of `eval`, `predict` and `convert-checkpoint`, opened together
  * because each decides something about the other: the checkpoint says which activation the backbone
  * was trained with (ours record it; the authors' were trained with the released rule at their size),
- * and the authors' checkpoint is checked against the backbone's frozen tensors.
+ * and the authors' checkpoint is checked against the backbone. Which authors' format `--checkpoint`
+ * takes is the method's (`MethodDescriptor.releasedCheckpoint`).
  */
 import path from "node:path";
 import { Option } from "commander";
@@ -11,12 +12,13 @@ import { ClipModel } from "../clip/model.js";
 import { InvalidArgumentError, MissingFileError } from "../errors.js";
 import { statOrUndefined } from "../fs-stat.js";
 import { CHECKPOINT_CONFIG, loadCheckpoint, type LoadedCheckpoint } from "../models/common/checkpoint.js";
+import type { ReleasedCheckpointFormat } from "../models/common/released-checkpoint.js";
+import { methodDescriptor } from "../models/registry.js";
 import { SIMCLIP_DEFAULTS } from "../models/simclip/config.js";
-import {
-  RELEASED_ADAPTER_FILE, RELEASED_CLIP_FILE, isReleasedSimClipDir, readReleasedSimClip, releasedSimClipCheckpoint,
-} from "../models/simclip/released-checkpoint.js";
 
 export interface BackboneCliOptions {
+  /** The method the checkpoint is for (default simclip): it names the authors' format. */
+  method?: string;
   model: string;
   checkpoint?: string;
   size?: number;
@@ -36,16 +38,16 @@ export function activationOption(defaultText: string): Option {
 export interface OpenedBackbone {
   model: ClipModel;
   checkpoint?: LoadedCheckpoint;
-  /** "ours", "released" (the authors' clip.pth + visionAdapter.pth) or none. */
+  /** "ours", "released" (the method's authors' format, e.g. SimCLIP's clip.pth + visionAdapter.pth) or none. */
   checkpointKind?: "ours" | "released";
 }
 
-async function checkpointKind(dir: string): Promise<"ours" | "released"> {
-  if (await statOrUndefined(path.join(dir, CHECKPOINT_CONFIG))) return "ours";
-  if (await isReleasedSimClipDir(dir)) return "released";
+async function checkpointKind(location: string, released: ReleasedCheckpointFormat | undefined): Promise<"ours" | "released"> {
+  if (await statOrUndefined(path.join(location, CHECKPOINT_CONFIG))) return "ours";
+  if (released && (await released.holds(location))) return "released";
   throw new MissingFileError(
-    dir,
-    `not a checkpoint: expected ${CHECKPOINT_CONFIG} (a "simclip train --out" directory) or the authors' ${RELEASED_CLIP_FILE} + ${RELEASED_ADAPTER_FILE}`,
+    location,
+    `not a checkpoint: expected ${CHECKPOINT_CONFIG} (a "simclip train --out" directory)${released ? ` or ${released.description}` : ""}`,
   );
 }
 
@@ -57,7 +59,9 @@ export async function openBackboneAndCheckpoint(o: BackboneCliOptions): Promise<
   const load = (activation: ClipActivation | undefined, size: number | undefined) =>
     ClipModel.load(o.model, { threads: o.threads, ...(activation ? { activation } : {}), ...(size !== undefined ? { size } : {}) });
   if (!o.checkpoint) return { model: await load(o.activation, o.size ?? SIMCLIP_DEFAULTS.size) };
-  const kind = await checkpointKind(o.checkpoint);
+  const descriptor = methodDescriptor(o.method ?? "simclip");
+  const released = await descriptor.releasedCheckpoint?.();
+  const kind = await checkpointKind(o.checkpoint, released);
   if (kind === "ours") {
     const checkpoint = await loadCheckpoint(o.checkpoint);
     if (o.activation && checkpoint.activation && o.activation !== checkpoint.activation) {
@@ -67,13 +71,15 @@ export async function openBackboneAndCheckpoint(o: BackboneCliOptions): Promise<
     // Without a recorded activation, no size: the weights' own activation, as such checkpoints were trained.
     return { model: await load(activation, undefined), checkpoint, checkpointKind: kind };
   }
-  const files = await readReleasedSimClip(o.checkpoint);
-  if (o.size !== undefined && o.size !== files.size) {
+  const files = await released!.read(o.checkpoint);
+  if (o.size !== undefined && files.size !== undefined && o.size !== files.size) {
     throw new InvalidArgumentError(`--size ${o.size}: the released checkpoint in ${o.checkpoint} was trained at ${files.size} (its positional embedding's grid); omit --size`);
   }
-  const model = await load(o.activation, files.size);
+  // A released file that fixes no size runs at --size, else at the authors' 518.
+  const size = files.size ?? o.size ?? SIMCLIP_DEFAULTS.size;
+  const model = await load(o.activation, size);
   try {
-    return { model, checkpoint: releasedSimClipCheckpoint(files, model, o.layers), checkpointKind: kind };
+    return { model, checkpoint: files.checkpoint(model, size, o.layers), checkpointKind: kind };
   } catch (err) {
     await model.dispose();
     throw err;

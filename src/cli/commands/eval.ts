@@ -58,7 +58,7 @@ export function register(program: Command): void {
     .description("Evaluate a method on a dataset's test split: I-AUROC, I-AP, P-AUROC, PRO per class and their mean.")
     .option("--method <name>", `method (${methodNames().join(", ")})`, "simclip")
     .requiredOption("--model <dir>", "CLIP model directory (the one the checkpoint was trained on)")
-    .option("--checkpoint <dir>", "trained checkpoint: a simclip train --out directory, or the authors' released clip.pth + visionAdapter.pth; without it the method runs untrained")
+    .option("--checkpoint <dir>", "trained checkpoint: a simclip train --out directory, or the method's authors' released one (SimCLIP: a directory with clip.pth + visionAdapter.pth; APRIL-GAN: its .pth file, run at --size, default 518); without it the method runs untrained")
     .requiredOption("--dataset <spec>", "mvtec:ROOT | visa:ROOT | custom:ROOT")
     .requiredOption("--out <file>", "results JSON")
     .option("--shots <k>", "k normal reference images per class (0 = zero-shot)", parseNonNegativeInt("shots"), 0)

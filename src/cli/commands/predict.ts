@@ -41,7 +41,7 @@ export function register(program: Command): void {
     )
     .option("--method <name>", `method (${methodNames().join(", ")})`, "simclip")
     .requiredOption("--model <dir>", "CLIP model directory (the one the checkpoint was trained on)")
-    .option("--checkpoint <dir>", "trained checkpoint: a simclip train --out directory, or the authors' released clip.pth + visionAdapter.pth")
+    .option("--checkpoint <dir>", "trained checkpoint: a simclip train --out directory, or the method's authors' released one (SimCLIP: a directory with clip.pth + visionAdapter.pth; APRIL-GAN: its .pth file, run at --size, default 518)")
     .requiredOption("--out <dir>", "output directory")
     .option("--category <name>", "object name used in the prompts (\"a photo of a [cls] with defect.\")", "object")
     .option("--references <images...>", "few-shot: normal reference images of the class (put them after the query images, or end the list with --)")

@@ -10,4 +10,5 @@ export const aprilGanMethod: MethodDescriptor = {
     if (!ctx.checkpoint) return AprilGan.create(ctx.backbone, contextGeometry(ctx), ctx.seed);
     return checkTrainedGeometry(await AprilGan.fromState(ctx.backbone, ctx.checkpoint.state, ctx.checkpoint.dir), ctx);
   },
+  releasedCheckpoint: async () => (await import("./released-checkpoint.js")).releasedAprilGanFormat,
 };

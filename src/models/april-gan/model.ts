@@ -4,7 +4,8 @@
  * patch tokens (the same Linear(W -> E) shape as SimCLIP's MHVA, whose module is reused), trained
  * with focal + dice only (no image loss, no IPT, projections frozen). Test maps: 100 x cos, bilinear
  * upsampling, softmax, summed over layers, no Gaussian smoothing; image score: the text probability
- * from CLIP's own image embedding (docs/baselines-provenance.md).
+ * from CLIP's own image embedding (docs/baselines-provenance.md "APRIL-GAN"; what still differs from
+ * the released code: docs/baselines.md "APRIL-GAN").
  *
  * Few-shot (its test.py): per layer, min over the k normal images' raw patch tokens of (1 - cos)
  * (SimCLIP+'s memory gallery and its nearest-neighbour search are reused), upsampled and summed over
@@ -19,7 +20,7 @@ import { upsampleBilinearArray } from "../common/upsample.js";
 import { CheckpointMismatchError, checkCheckpointBackbone, restoreTrainableVariables, saveCheckpoint, variableTensors } from "../common/checkpoint.js";
 import { trainLoop } from "../common/train-loop.js";
 import { scoreInChunks } from "../common/chunked-scoring.js";
-import type { TrainHistory, TrainOptions } from "../common/train-options.js";
+import type { TrainHistory, TrainingProtocol, TrainOptions } from "../common/train-options.js";
 import type {
   AnomalyMethod, FeatureBatch, GradientResult, ImageFeatures, LossTerm, MethodOutput, MethodState, TrainItem, TrainSource, TrainableObjective,
 } from "../common/types.js";
@@ -35,6 +36,19 @@ import { aprilGanPrompts } from "./prompts.js";
 import { aprilGanLossAndGradients, aprilGanObjective } from "./objective.js";
 
 export const APRIL_GAN_METHOD = "april-gan";
+
+/** The fixed scale of its logits (test.py and train.py multiply by 100, not by CLIP's logit_scale). */
+export const APRIL_GAN_LOGIT_SCALE = 100;
+
+/**
+ * The released train.sh: batch 8, Adam lr 1e-3 (train.py's default) with betas (0.5, 0.999), no
+ * schedule, seed 111; on MVTec AD 3 epochs with mosaic rate 0.2, on VisA 15 epochs without mosaic
+ * (its VisaDataset has none). Another layout trains as VisA does: the mosaic is MVTecDataset's alone.
+ */
+export function aprilGanTrainingProtocol(trainLayout: string): TrainingProtocol {
+  const mvtec = trainLayout === "mvtec";
+  return { epochs: mvtec ? 3 : 15, batchSize: 8, lr: 1e-3, betas: [0.5, 0.999], schedule: "constant", seed: 111, mosaicRate: mvtec ? 0.2 : 0 };
+}
 
 export interface AprilGanConfig {
   size: number;
@@ -55,7 +69,7 @@ export class AprilGan implements AnomalyMethod, TrainableObjective {
   private constructor(readonly backbone: SimClipBackbone, config: Partial<AprilGanConfig>, seed: number) {
     const c = backbone.config;
     const g = resolveGeometry("APRIL-GAN", c, config.size, config.layers, quarterLayers(c));
-    this.config = { size: g.size, layers: g.layers, logitScale: config.logitScale ?? 100 };
+    this.config = { size: g.size, layers: g.layers, logitScale: config.logitScale ?? APRIL_GAN_LOGIT_SCALE };
     this.grid = g.grid;
     this.adapters = new MultiHierarchyVisionAdapter(g.layers, c.vision.width, c.embedDim, createRng("april-gan-init", seed));
     this.prompts = new FrozenPromptEmbeddings(backbone, aprilGanPrompts, c.embedDim);
@@ -100,10 +114,15 @@ export class AprilGan implements AnomalyMethod, TrainableObjective {
     return aprilGanLossAndGradients(this, items);
   }
 
+  trainingProtocol(trainLayout: string): TrainingProtocol {
+    return aprilGanTrainingProtocol(trainLayout);
+  }
+
+  /** Unset options take the released recipe's (the epochs and mosaic depend on the training set: `trainingProtocol`). */
   async fit(source: TrainSource, opts: TrainOptions = {}): Promise<TrainHistory> {
     await this.prepare(source.categories);
-    // APRIL-GAN's train.py: batch 8, constant learning rate (no scheduler).
-    const o: TrainOptions = { batchSize: 8, schedule: "constant", label: "train april-gan", ...opts };
+    const { batchSize, lr, betas, schedule, seed } = aprilGanTrainingProtocol("");
+    const o: TrainOptions = { batchSize, lr, betas, schedule, seed, label: "train april-gan", ...opts };
     return trainLoop(this, source, o, (dir) => saveCheckpoint(dir, this.state(), this.backbone));
   }
 

@@ -7,6 +7,7 @@ import { InvalidArgumentError } from "../../errors.js";
 import type { SimClipBackbone } from "./backbone.js";
 import { CheckpointMismatchError, type LoadedCheckpoint } from "./checkpoint.js";
 import type { MethodOptionSchema, MethodOptionValue } from "./method-options.js";
+import type { ReleasedCheckpointFormat } from "./released-checkpoint.js";
 import type { AnomalyMethod } from "./types.js";
 
 export interface MethodContext {
@@ -57,6 +58,8 @@ export interface MethodDescriptor {
   readonly ownBackbone?: boolean;
   /** It takes `MethodContext.overrides` (its config's fields). */
   readonly configOverrides?: boolean;
+  /** The format of its authors' released checkpoints, which `--checkpoint` takes besides ours. */
+  readonly releasedCheckpoint?: () => Promise<ReleasedCheckpointFormat>;
 }
 
 /** For methods that learn nothing. */

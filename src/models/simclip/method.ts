@@ -7,4 +7,5 @@ export const simClipMethod: MethodDescriptor = {
   configOverrides: true,
   table1Roles: ["zero-shot"],
   create: async (ctx) => (await import("./factory.js")).createSimClipMethod(ctx),
+  releasedCheckpoint: async () => (await import("./released-checkpoint.js")).releasedSimClipFormat,
 };

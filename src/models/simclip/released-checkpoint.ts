@@ -17,8 +17,10 @@ import type { ClipWeights, WeightTensor } from "../../clip/weights.js";
 import { FileFormatError } from "../../errors.js";
 import { statOrUndefined } from "../../fs-stat.js";
 import { CheckpointMismatchError, type LoadedCheckpoint } from "../common/checkpoint.js";
+import type { ReleasedBackbone, ReleasedCheckpointFormat } from "../common/released-checkpoint.js";
 import type { MethodState } from "../common/types.js";
 import { quarterLayers } from "../components/geometry.js";
+import { RELEASED_LINEAR_LAYER_KEY, releasedLinearLayerTensors, transposed } from "../components/released-linear-layer.js";
 import { SIMCLIP_DEFAULTS, resolveSimClipConfig, type SimClipConfig } from "./config.js";
 import { SIMCLIP_METHOD, simclipDims } from "./model.js";
 
@@ -61,20 +63,12 @@ export async function readReleasedSimClip(dir: string): Promise<ReleasedSimClipF
   const clipPath = path.join(dir, RELEASED_CLIP_FILE);
   const adapterPath = path.join(dir, RELEASED_ADAPTER_FILE);
   const clip = torchStateDict(await readTorchCheckpoint(clipPath), clipPath, "clip");
-  const adapter = torchStateDict(await readTorchCheckpoint(adapterPath), adapterPath, "trainable_linearlayer");
+  const adapter = torchStateDict(await readTorchCheckpoint(adapterPath), adapterPath, RELEASED_LINEAR_LAYER_KEY);
   const pos = need(clip, "visual.positional_embedding", clipPath, 2);
   const patch = need(clip, "visual.conv1.weight", clipPath, 4).shape[3]!;
   const grid = Math.round(Math.sqrt(pos.shape[0]! - 1));
   if (grid * grid + 1 !== pos.shape[0]) throw new FileFormatError(clipPath, `visual.positional_embedding has ${pos.shape[0]} rows, expected 1 + grid^2`);
   return { dir, clip, adapter, size: grid * patch };
-}
-
-/** [rows, cols] -> [cols, rows] (PyTorch Linear weights [out, in] to our [in, out]). */
-function transposed(t: WeightTensor): WeightTensor {
-  const [r, c] = [t.shape[0]!, t.shape[1]!];
-  const out = new Float32Array(r * c);
-  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = t.data[i * c + j]!;
-  return { data: out, shape: [c, r] };
 }
 
 const reshaped = (t: WeightTensor, shape: number[]): WeightTensor => ({ data: t.data, shape });
@@ -127,11 +121,7 @@ export function releasedTrainableTensors(
   layers: number[],
   where: { clip: string; adapter: string },
 ): MethodState["tensors"] {
-  const tensors: MethodState["tensors"] = new Map();
-  layers.forEach((layer, i) => {
-    tensors.set(`mhva.${layer}.weight`, transposed(need(adapter, `fc.${i}.weight`, where.adapter, 2)));
-    tensors.set(`mhva.${layer}.bias`, need(adapter, `fc.${i}.bias`, where.adapter, 1));
-  });
+  const tensors = releasedLinearLayerTensors(adapter, layers, where.adapter);
   const c = (key: string, rank: number) => need(clip, key, where.clip, rank);
   const tokenWeight = c("x_learner_proj.linear.weight", 2);
   tensors.set("ipt.token_weight", reshaped(tokenWeight, [tokenWeight.shape[1]!, 1]));
@@ -149,13 +139,6 @@ export function releasedTrainableTensors(
   return tensors;
 }
 
-/** What the backbone must provide to take a released checkpoint. */
-export interface ReleasedBackbone {
-  readonly config: ClipConfig;
-  readonly weights: ClipWeights;
-  readonly fingerprint: string;
-}
-
 /**
  * Our checkpoint state for the released files on `backbone`. `layers`: the hooked blocks, one per
  * adapter in order (default: four spread over the depth, the authors' 6, 12, 18, 24 on ViT-L/14).
@@ -164,11 +147,8 @@ export function releasedSimClipCheckpoint(files: ReleasedSimClipFiles, backbone:
   const clipPath = path.join(files.dir, RELEASED_CLIP_FILE);
   const adapterPath = path.join(files.dir, RELEASED_ADAPTER_FILE);
   checkFrozenBackbone(files, backbone.weights, backbone.config);
-  const count = [...files.adapter.keys()].filter((k) => /^fc\.\d+\.weight$/.test(k)).length;
   const hooked = layers ?? quarterLayers(backbone.config);
-  if (hooked.length !== count) {
-    throw new CheckpointMismatchError(adapterPath, `it has ${count} adapters (fc.0..fc.${count - 1}) but ${hooked.length} hooked layers were given (${hooked.join(",")}): pass --layers with ${count} blocks`);
-  }
+  const tensors = releasedTrainableTensors(files.clip, files.adapter, hooked, { clip: clipPath, adapter: adapterPath });
   const dims = simclipDims(backbone.config);
   const seed = need(files.clip, "layer_learner_1", clipPath, 3);
   const config: SimClipConfig = resolveSimClipConfig(
@@ -181,10 +161,19 @@ export function releasedSimClipCheckpoint(files: ReleasedSimClipFiles, backbone:
     },
     dims,
   );
-  const tensors = releasedTrainableTensors(files.clip, files.adapter, hooked, { clip: clipPath, adapter: adapterPath });
   return {
     dir: files.dir,
     backboneFingerprint: backbone.fingerprint,
     state: { method: SIMCLIP_METHOD, config: { simclip: config, dims, backbone: backbone.fingerprint }, tensors },
   };
 }
+
+/** The authors' directory, for `--checkpoint` of the SimCLIP methods; its size is the one it was trained at. */
+export const releasedSimClipFormat: ReleasedCheckpointFormat = {
+  description: `the authors' ${RELEASED_CLIP_FILE} + ${RELEASED_ADAPTER_FILE}`,
+  holds: isReleasedSimClipDir,
+  read: async (dir) => {
+    const files = await readReleasedSimClip(dir);
+    return { size: files.size, checkpoint: (backbone, _size, layers) => releasedSimClipCheckpoint(files, backbone, layers) };
+  },
+};

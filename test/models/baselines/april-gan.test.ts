@@ -4,6 +4,7 @@ import { tf, tfReady } from "../../../src/tf.js";
 import { computeGradients } from "../../../src/models/common/train-loop.js";
 import { aprilGanPrompts, APRIL_GAN_TEMPLATES } from "../../../src/models/april-gan/prompts.js";
 import { AprilGan } from "../../../src/models/april-gan/model.js";
+import { trainingProtocolFor } from "../../../src/experiments/context.js";
 import { FrozenPromptEmbeddings } from "../../../src/models/components/frozen-prompts.js";
 import type { TrainItem } from "../../../src/models/common/types.js";
 import { fakeBackbone, fakeFeatures, TINY } from "../common/fake-backbone.js";
@@ -99,5 +100,17 @@ test("APRIL-GAN training (focal + dice on the adapters only): onnxruntime route 
   assert.equal(vars, 4, "one weight and one bias per hooked layer; nothing else trains");
   const h = await m.fit({ length: list.length, categories: ["pcb"], get: async (i) => list[i]! }, { epochs: 4, batchSize: 4 });
   assert.ok(h.epochLoss[3]! < h.epochLoss[0]!, `epoch losses ${h.epochLoss}`);
+  // train.py has no scheduler: lr 1e-3 throughout.
+  assert.deepEqual(h.epochLr, [1e-3, 1e-3, 1e-3, 1e-3]);
+  m.dispose();
+});
+
+test("APRIL-GAN trains with its train.sh recipe: batch 8, Adam 1e-3 (0.5, 0.999), no schedule; MVTec 3 epochs with mosaic 0.2, VisA 15 without; a quick setup still overrides", async () => {
+  await tfReady();
+  const m = await AprilGan.create(withTextEmbeds(fakeBackbone()), { size: 16, layers: [2, 4] });
+  const released = { batchSize: 8, lr: 1e-3, betas: [0.5, 0.999], schedule: "constant", seed: 111 };
+  assert.deepEqual(trainingProtocolFor(m, "mvtec"), { ...released, epochs: 3, mosaicRate: 0.2 });
+  assert.deepEqual(trainingProtocolFor(m, "visa"), { ...released, epochs: 15, mosaicRate: 0 });
+  assert.deepEqual(trainingProtocolFor(m, "mvtec", { epochs: 1, batchSize: 4, mosaicRate: 0 }), { ...released, epochs: 1, batchSize: 4, mosaicRate: 0 });
   m.dispose();
 });
