@@ -15,6 +15,7 @@ import { SIMCLIP_DEFAULTS } from "../models/simclip/config.js";
 import {
   RELEASED_ADAPTER_FILE, RELEASED_CLIP_FILE, isReleasedSimClipDir, readReleasedSimClip, releasedSimClipCheckpoint,
 } from "../models/simclip/released-checkpoint.js";
+import { readReleasedAnomalyClip, releasedAnomalyClipFile } from "../models/anomalyclip/released-checkpoint.js";
 
 export interface BackboneCliOptions {
   model: string;
@@ -36,17 +37,31 @@ export function activationOption(defaultText: string): Option {
 export interface OpenedBackbone {
   model: ClipModel;
   checkpoint?: LoadedCheckpoint;
-  /** "ours", "released" (the authors' clip.pth + visionAdapter.pth) or none. */
-  checkpointKind?: "ours" | "released";
+  /** "ours", "released" (the authors' SimCLIP clip.pth + visionAdapter.pth), "released-anomalyclip" (its prompt_learner .pth) or none. */
+  checkpointKind?: "ours" | "released" | "released-anomalyclip";
 }
 
-async function checkpointKind(dir: string): Promise<"ours" | "released"> {
-  if (await statOrUndefined(path.join(dir, CHECKPOINT_CONFIG))) return "ours";
-  if (await isReleasedSimClipDir(dir)) return "released";
+async function checkpointKind(dir: string): Promise<"ours" | "released" | "released-anomalyclip"> {
+  const st = await statOrUndefined(dir);
+  if (st?.isDirectory() && (await statOrUndefined(path.join(dir, CHECKPOINT_CONFIG)))) return "ours";
+  if (st?.isDirectory() && (await isReleasedSimClipDir(dir))) return "released";
+  if (st && (await releasedAnomalyClipFile(dir))) return "released-anomalyclip";
   throw new MissingFileError(
     dir,
-    `not a checkpoint: expected ${CHECKPOINT_CONFIG} (a "simclip train --out" directory) or the authors' ${RELEASED_CLIP_FILE} + ${RELEASED_ADAPTER_FILE}`,
+    `not a checkpoint: expected ${CHECKPOINT_CONFIG} (a "simclip train --out" directory), the authors' SimCLIP ${RELEASED_CLIP_FILE} + ${RELEASED_ADAPTER_FILE}, or an AnomalyCLIP prompt_learner .pth (a file or a directory holding one)`,
   );
+}
+
+/** The authors' AnomalyCLIP prompts: QuickGELU unless --activation says otherwise (its own CLIP runs QuickGELU at every size). */
+async function openReleasedAnomalyClip(o: BackboneCliOptions & { checkpoint: string }): Promise<OpenedBackbone> {
+  const file = (await releasedAnomalyClipFile(o.checkpoint))!;
+  const model = await ClipModel.load(o.model, { threads: o.threads, activation: o.activation ?? "quick-gelu" });
+  try {
+    return { model, checkpoint: await readReleasedAnomalyClip(file, model), checkpointKind: "released-anomalyclip" };
+  } catch (err) {
+    await model.dispose();
+    throw err;
+  }
 }
 
 /**
@@ -58,6 +73,7 @@ export async function openBackboneAndCheckpoint(o: BackboneCliOptions): Promise<
     ClipModel.load(o.model, { threads: o.threads, ...(activation ? { activation } : {}), ...(size !== undefined ? { size } : {}) });
   if (!o.checkpoint) return { model: await load(o.activation, o.size ?? SIMCLIP_DEFAULTS.size) };
   const kind = await checkpointKind(o.checkpoint);
+  if (kind === "released-anomalyclip") return openReleasedAnomalyClip({ ...o, checkpoint: o.checkpoint });
   if (kind === "ours") {
     const checkpoint = await loadCheckpoint(o.checkpoint);
     if (o.activation && checkpoint.activation && o.activation !== checkpoint.activation) {
