@@ -165,3 +165,51 @@ for (const [name, layers] of [["train-step", [1, 2, 3, 4]], ["train-step-top", [
     }
   });
 }
+
+test("the training recipe is train.sh's: 15 epochs, batch 8, Adam 1e-3 (0.5, 0.999), no schedule, seed 111", async () => {
+  const m = await released([4]);
+  try {
+    assert.deepEqual(trainingProtocolFor(m, "visa"), { epochs: 15, batchSize: 8, lr: 1e-3, betas: [0.5, 0.999], schedule: "constant", seed: 111, mosaicRate: 0 });
+  } finally {
+    m.dispose();
+  }
+});
+
+test("the command line: simclip predict --method anomalyclip --checkpoint FILE.pth or DIR writes the released maps and scores", async () => {
+  const tmp = await mkdtemp(path.join(os.tmpdir(), "simclip-anomalyclip-"));
+  const cli = (args: string[]) => run(process.execPath, ["--import", "tsx", MAIN, ...args], { env: { ...process.env, SIMCLIP_QUIET: "1" } });
+  try {
+    for (const [name, checkpointArg, extra] of [["test-80-top", PTH, []], ["test-80", path.dirname(PTH), ["--layers", "1,2,3,4"]]] as const) {
+      const r = await readJson<ReleasedTest>(`${name}.json`);
+      const im = r.images.find((i) => i.mask_path !== "")!;
+      const out = path.join(tmp, name);
+      await cli(["predict", "--method", "anomalyclip", "--model", TINY, "--checkpoint", checkpointArg, "--size", "80", ...extra, "--option", "dpamLayer=4", "--category", im.cls_name, "--out", out, path.join(DATA, im.img_path)]);
+      const stem = path.basename(im.img_path, ".png");
+      const d = maxAbsDiff((await readNpy(path.join(out, `${stem}_map.npy`))).data, (await readNpy(path.join(FIX, im.map))).data);
+      assert.ok(d < 1e-4, `${name}: map max diff ${d}`);
+      const json = JSON.parse(await readFile(path.join(out, `${stem}.json`), "utf8")) as { score: number };
+      assert.ok(Math.abs(json.score - im.pr_sp) < 1e-5, `${name}: score ${json.score} vs ${im.pr_sp}`);
+    }
+    const img = path.join(DATA, "metal_nut/test/good/000.png");
+    const base = ["predict", "--method", "anomalyclip", "--model", TINY, "--size", "80", "--category", "metal_nut", "--out", path.join(tmp, "x"), img];
+    // The released default DPAM_layer 20 needs 19 blocks; the tiny CLIP has 4.
+    await assert.rejects(cli([...base, "--checkpoint", PTH]), /DPAM layer 20: .* integer in 2\.\.5 for this 4-block vision tower/);
+    const other = path.join(tmp, "other.pth");
+    await writeFile(other, await readFile(path.join(FIX, "../released-simclip/checkpoint/visionAdapter.pth")));
+    await assert.rejects(cli([...base, "--checkpoint", other, "--option", "dpamLayer=4"]), /expected the key "prompt_learner"/);
+    await assert.rejects(cli([...base, "--checkpoint", PTH, "--option", "dpamLayer=4", "--option", "nCtx=12"]), /prompt shapes come from the checkpoint/);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+});
+
+test("typed errors: another file, another backbone, untrained DPAM out of range", async () => {
+  await assert.rejects(readReleasedAnomalyClip(path.join(FIX, "../released-simclip/checkpoint/visionAdapter.pth"), model), FileFormatError);
+  const shuffled = { ...model, weights: new Map([...model.weights].map(([k, v]) => [k, k === "token_embedding.weight" ? { data: v.data.map((x) => x + 0.01), shape: v.shape } : v])) };
+  await assert.rejects(readReleasedAnomalyClip(PTH, shuffled), CheckpointMismatchError);
+  await assert.rejects(createMethod("anomalyclip", { backbone: model, size: 80 }), ShapeError);
+  await assert.rejects(createMethod("anomalyclip", { backbone: model, size: 80, options: { dpamLayer: 1 } }), InvalidArgumentError);
+  const fresh = await createMethod("anomalyclip", { backbone: model, size: 80, options: { dpamLayer: 4, depth: 2, nCtx: 4, tNCtx: 2 } });
+  assert.deepEqual(fresh.layers, [4]);
+  fresh.dispose?.();
+});
