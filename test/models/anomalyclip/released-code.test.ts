@@ -22,7 +22,6 @@ import { CheckpointMismatchError, type LoadedCheckpoint } from "../../../src/mod
 import { variableKey } from "../../../src/models/common/init.js";
 import type { ImageFeatures, TrainItem } from "../../../src/models/common/types.js";
 import { trainingProtocolFor } from "../../../src/experiments/context.js";
-import { openBackboneAndCheckpoint } from "../../../src/cli/open-checkpoint.js";
 import { readNpy } from "../../../src/viz/npy.js";
 import { tf, tfReady } from "../../../src/tf.js";
 
