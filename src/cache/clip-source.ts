@@ -11,6 +11,8 @@ export interface ClipFeatureSourceOptions {
   batchSize?: number;
   /** "square" (default): the peers' whole-image resize to size x size; "clip": OpenAI's resize + centre crop. */
   transform?: ClipImageTransform;
+  /** AnomalyCLIP's DPAM variant of the tower (`EncodeImagesOptions.dpam`); it names itself in the id. */
+  dpam?: { blocks: number };
 }
 
 export function clipFeatureSource(model: ClipModel, opts: ClipFeatureSourceOptions): FeatureSourceInfo {
@@ -20,13 +22,14 @@ export function clipFeatureSource(model: ClipModel, opts: ClipFeatureSourceOptio
   const width = model.config.vision.width;
   return {
     // Mean/std belong to the model (its fingerprinted config), so the transform's name completes the key.
-    id: featureSourceId({ fingerprint: model.fingerprint, preprocessing: `clip-${transform}`, size: opts.size, layers }),
+    id: featureSourceId({ fingerprint: model.fingerprint, preprocessing: `clip-${transform}`, size: opts.size, layers }) + (opts.dpam ? `;vision=dpam-${opts.dpam.blocks}` : ""),
     layers,
     batchSize: opts.batchSize,
     async extract(paths: string[]): Promise<ImageFeatures[]> {
       // Peer convention (APRIL-GAN / SimCLIP): patch tokens are the raw residual stream of each hooked
-      // block (no ln_post, no projection) with the class token dropped; only the global feature is ln_post'd.
-      const out = await model.encodeImageFiles(paths, { size: opts.size, layers, batchSize: opts.batchSize, transform, lnPost: false });
+      // block (no ln_post, no projection) with the class token dropped; only the global feature is
+      // ln_post'd (in the DPAM variant it is not: AnomalyCLIP's image feature skips ln_post).
+      const out = await model.encodeImageFiles(paths, { size: opts.size, layers, batchSize: opts.batchSize, transform, lnPost: false, dpam: opts.dpam });
       const T = out.numTokens;
       return paths.map((_, i) => ({
         patchTokens: new Map(layers.map((l) => [l, out.hiddenStates.get(l)!.slice((i * T + 1) * width, (i + 1) * T * width)])),

@@ -77,7 +77,7 @@ export async function openBackboneAndCheckpoint(o: BackboneCliOptions): Promise<
   }
   // A released file that fixes no size runs at --size, else at the authors' 518.
   const size = files.size ?? o.size ?? SIMCLIP_DEFAULTS.size;
-  const model = await load(o.activation, size);
+  const model = await load(o.activation ?? files.activation, size);
   try {
     return { model, checkpoint: files.checkpoint(model, size, o.layers), checkpointKind: kind };
   } catch (err) {

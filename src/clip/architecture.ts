@@ -16,7 +16,7 @@ import type { ClipActivation, ClipConfig } from "./config.js";
 import type { ClipOps } from "./ops.js";
 import type { ClipWeights, WeightTensor } from "./weights.js";
 import { ShapeError } from "../errors.js";
-import { interpolatePosEmbed } from "./pos-embed.js";
+import { interpolatePosEmbed, interpolatePosEmbedBilinear } from "./pos-embed.js";
 
 const LN_EPS = 1e-5;
 const QUICK_GELU_ALPHA = 1.702;
@@ -118,26 +118,60 @@ interface BlockShape {
   mask?: { key: string; make: () => WeightTensor };
 }
 
-function attention<T>(p: Params<T>, x: T, prefix: string, s: BlockShape): T {
+/** q (pre-scaled by 1/sqrt(head_dim)), k^T and v per head [n, heads, tokens, head_dim], and the merge + out_proj of a context. */
+function attentionParts<T>(p: Params<T>, x: T, prefix: string, s: BlockShape) {
   const { ops } = p;
   const headDim = s.width / s.heads;
   const split = (t: T) => ops.reshape(t, [-1, s.tokens, s.heads, headDim]);
   const q = ops.transpose(split(p.inProj(x, prefix, 0, 1 / Math.sqrt(headDim))), [0, 2, 1, 3]);
   const kT = ops.transpose(split(p.inProj(x, prefix, 1, 1)), [0, 2, 3, 1]);
-  const v = ops.transpose(split(p.inProj(x, prefix, 2, 1)), [0, 2, 1, 3]);
+  const vRows = split(p.inProj(x, prefix, 2, 1));
+  const v = ops.transpose(vRows, [0, 2, 1, 3]);
+  const merge = (ctx: T) => p.linear(ops.reshape(ops.transpose(ctx, [0, 2, 1, 3]), [-1, s.width]), `${prefix}.out_proj`);
+  return { q, kT, v, vRows, headDim, merge };
+}
+
+function attention<T>(p: Params<T>, x: T, prefix: string, s: BlockShape): T {
+  const { ops } = p;
+  const { q, kT, v, merge } = attentionParts(p, x, prefix, s);
   let scores = ops.matmul(q, kT);
   if (s.mask) scores = ops.add(scores, ops.constant(s.mask.key, s.mask.make));
-  const ctx = ops.matmul(ops.softmax(scores), v);
-  const merged = ops.reshape(ops.transpose(ctx, [0, 2, 1, 3]), [-1, s.width]);
-  return p.linear(merged, `${prefix}.out_proj`);
+  return merge(ops.matmul(ops.softmax(scores), v));
+}
+
+/**
+ * AnomalyCLIP's DPAM attention: from one input, the block's own q-k attention and the v-v attention
+ * softmax(v v^T / sqrt(head_dim)) v, both through the block's in_proj / out_proj weights.
+ */
+function dualAttention<T>(p: Params<T>, x: T, prefix: string, s: BlockShape): { qk: T; vv: T } {
+  const { ops } = p;
+  const { q, kT, v, vRows, headDim, merge } = attentionParts(p, x, prefix, s);
+  const vT = ops.transpose(vRows, [0, 2, 3, 1]);
+  const scale = ops.constant(`attention_scale_${headDim}`, () => ({ data: Float32Array.of(1 / Math.sqrt(headDim)), shape: [] }));
+  return {
+    qk: merge(ops.matmul(ops.softmax(ops.matmul(q, kT)), v)),
+    vv: merge(ops.matmul(ops.softmax(ops.mul(ops.matmul(v, vT), scale)), v)),
+  };
 }
 
 /** x: the residual stream [n * tokens, width]. */
 function residualBlock<T>(p: Params<T>, x: T, prefix: string, s: BlockShape): T {
-  const { ops } = p;
-  const h = ops.add(x, attention(p, p.layerNorm(x, `${prefix}.ln_1`), `${prefix}.attn`, s));
+  return mlpResidual(p, p.ops.add(x, attention(p, p.layerNorm(x, `${prefix}.ln_1`), `${prefix}.attn`, s)), prefix);
+}
+
+function mlpResidual<T>(p: Params<T>, h: T, prefix: string): T {
   const fc = p.linear(p.layerNorm(h, `${prefix}.ln_2`), `${prefix}.mlp.c_fc`);
-  return ops.add(h, p.linear(p.mlpActivation(fc), `${prefix}.mlp.c_proj`));
+  return p.ops.add(h, p.linear(p.mlpActivation(fc), `${prefix}.mlp.c_proj`));
+}
+
+/**
+ * A DPAM block (AnomalyCLIP's released `ResidualAttentionBlock` with its attention replaced): both
+ * attentions read ln_1 of the q-k stream; the q-k stream goes on through the MLP, the v-v stream
+ * (starting from the q-k stream's value at the first replaced block) skips it.
+ */
+function dpamBlock<T>(p: Params<T>, x: { qk: T; vv: T | null }, prefix: string, s: BlockShape): { qk: T; vv: T } {
+  const a = dualAttention(p, p.layerNorm(x.qk, `${prefix}.ln_1`), `${prefix}.attn`, s);
+  return { qk: mlpResidual(p, p.ops.add(x.qk, a.qk), prefix), vv: p.ops.add(x.vv ?? x.qk, a.vv) };
 }
 
 export interface VisionTowerOptions {
@@ -147,12 +181,27 @@ export interface VisionTowerOptions {
   layers: number[];
   /** Apply ln_post to the returned hidden states (every token). */
   lnPost: boolean;
+  /**
+   * AnomalyCLIP's vision variant (its released `DAPM_replace`), absent for plain CLIP: the last
+   * `dpamBlocks` blocks run the dual path of `dpamBlock` and their hooked outputs are the v-v stream;
+   * the positional embedding is resized bilinearly (align_corners false, no antialias) instead of the
+   * open_clip peers' antialiased bicubic; `pooled` is the class token without ln_post.
+   */
+  dpam?: { blocks: number };
+}
+
+/** The number of blocks `DAPM_replace(DPAM_layer = n)` replaces: the last n - 1. */
+export function dpamBlocksOf(config: ClipConfig, dpamLayer: number): number {
+  const n = config.vision.layers;
+  if (!Number.isInteger(dpamLayer) || dpamLayer < 2 || dpamLayer > n + 1)
+    throw new ShapeError(`DPAM layer ${dpamLayer}: DAPM_replace(DPAM_layer = N) replaces the last N - 1 blocks, so N must be an integer in 2..${n + 1} for this ${n}-block vision tower`);
+  return dpamLayer - 1;
 }
 
 export interface VisionTowerResult<T> {
   /** layer -> [n, 1 + grid^2, width]: class token first, then patches row-major. */
   hidden: Map<number, T>;
-  /** [n, width]: ln_post(class token after the last block), before projection. */
+  /** [n, width]: ln_post(class token after the last block), before projection (DPAM: without ln_post). */
   pooled: T;
   /** [n, embedDim]: pooled @ visual.proj. */
   imageEmbeds: T;
@@ -192,8 +241,12 @@ export function visionTower<T>(
   // The class token enters as a zero row padded in front, and class_embedding is pre-added to the
   // class position's positional embedding: cls + pos[0] is the same single float32 addition OpenAI does.
   const seq = ops.pad(ops.matmul(patches, convT), [0, 1, 0], [0, 0, 0]);
-  const pos = ops.constant(`visual.positional_embedding@${g}+class_embedding`, () => {
-    const resized = interpolatePosEmbed(need(weights, "visual.positional_embedding"), g);
+  const dpam = opts.dpam;
+  if (dpam && (!Number.isInteger(dpam.blocks) || dpam.blocks < 1 || dpam.blocks > layers))
+    throw new ShapeError(`DPAM: ${dpam.blocks} replaced blocks requested, the vision tower has ${layers}`);
+  const resize = dpam ? interpolatePosEmbedBilinear : interpolatePosEmbed;
+  const pos = ops.constant(`visual.positional_embedding@${g}${dpam ? "-bilinear" : ""}+class_embedding`, () => {
+    const resized = resize(need(weights, "visual.positional_embedding"), g);
     const cls = need(weights, "visual.class_embedding");
     for (let i = 0; i < width; i++) resized.data[i] = resized.data[i]! + cls.data[i]!;
     return resized;
@@ -202,11 +255,22 @@ export function visionTower<T>(
   const hidden = new Map<number, T>();
   const wanted = new Set(opts.layers);
   const unflatten = (t: T) => ops.reshape(t, [-1, tokens, width]);
+  const firstDpam = dpam ? layers - dpam.blocks + 1 : layers + 1;
+  let vv: T | null = null;
   for (let l = 1; l <= layers; l++) {
-    x = residualBlock(p, x, `visual.transformer.resblocks.${l - 1}`, { tokens, width, heads });
-    if (wanted.has(l)) hidden.set(l, unflatten(opts.lnPost ? p.layerNorm(x, "visual.ln_post") : x));
+    const prefix = `visual.transformer.resblocks.${l - 1}`;
+    let hooked: T;
+    if (l < firstDpam) {
+      x = residualBlock(p, x, prefix, { tokens, width, heads });
+      hooked = x;
+    } else {
+      ({ qk: x, vv } = dpamBlock(p, { qk: x, vv }, prefix, { tokens, width, heads }));
+      hooked = vv;
+    }
+    if (wanted.has(l)) hidden.set(l, unflatten(opts.lnPost ? p.layerNorm(hooked, "visual.ln_post") : hooked));
   }
-  const pooled = p.layerNorm(ops.reshape(ops.slice(unflatten(x), 1, 0, 1), [-1, width]), "visual.ln_post");
+  const cls = ops.reshape(ops.slice(unflatten(x), 1, 0, 1), [-1, width]);
+  const pooled = dpam ? cls : p.layerNorm(cls, "visual.ln_post");
   const imageEmbeds = ops.matmul(pooled, p.raw("visual.proj"));
   return { hidden, pooled, imageEmbeds };
 }

@@ -28,7 +28,7 @@ export interface VisionOutput {
   width: number;
   /** 1-based layer -> [n, numTokens, width]: raw residual stream after that block (ln_post'd if asked). */
   hiddenStates: Map<number, Float32Array>;
-  /** [n, width]: ln_post(class token of the last block), before projection. */
+  /** [n, width]: ln_post(class token of the last block), before projection (DPAM: without ln_post). */
   pooled: Float32Array;
   /** [n, embedDim]: pooled @ visual.proj (not normalised). */
   imageEmbeds: Float32Array;
@@ -54,6 +54,11 @@ export interface EncodeImagesOptions {
   lnPost?: boolean;
   /** Images per onnxruntime run (default: about 4096 tokens' worth). */
   batchSize?: number;
+  /**
+   * AnomalyCLIP's DPAM variant of the tower (`VisionTowerOptions.dpam`): its last `blocks` blocks
+   * return the v-v stream and `pooled` is the class token without ln_post.
+   */
+  dpam?: { blocks: number };
 }
 
 export type ClipImageTransform = "clip" | "square";
@@ -144,11 +149,11 @@ export class ClipModel {
     return new ClipModel(this.dir, { ...this.config, activation }, this.weights, this.loaded, this.tokenizer, this.ortOptions);
   }
 
-  private visionSession(size: number, layers: number[], lnPost: boolean): Promise<InferenceSession> {
-    const key = `${size}|${layers.join(",")}|${lnPost}`;
+  private visionSession(size: number, layers: number[], lnPost: boolean, dpam?: { blocks: number }): Promise<InferenceSession> {
+    const key = `${size}|${layers.join(",")}|${lnPost}|${dpam ? `dpam${dpam.blocks}` : "plain"}`;
     let s = this.visionSessions.get(key);
     if (!s) {
-      s = createOrtSession(buildVisionGraph(this.weights, this.config, { size, layers, lnPost }), this.ortOptions);
+      s = createOrtSession(buildVisionGraph(this.weights, this.config, { size, layers, lnPost, dpam }), this.ortOptions);
       this.visionSessions.set(key, s);
       s.catch(() => this.visionSessions.delete(key));
     }
@@ -171,7 +176,7 @@ export class ClipModel {
     const numTokens = 1 + grid * grid;
     const batchSize = opts.batchSize ?? Math.max(1, Math.floor(4096 / numTokens));
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError(`batchSize must be a positive integer, got ${batchSize}`);
-    const session = await this.visionSession(size, layers, opts.lnPost ?? false);
+    const session = await this.visionSession(size, layers, opts.lnPost ?? false, opts.dpam);
     const embedDim = this.config.embedDim;
     const out: VisionOutput = {
       n,

@@ -96,3 +96,42 @@ export function interpolatePosEmbed(pos: WeightTensor, grid: number): WeightTens
   out.set(resized, width);
   return { data: out, shape: [1 + grid * grid, width] };
 }
+
+/** torch's 1-D linear-resize taps with align_corners false and no antialias: (i0, i1, weight of i1) per output. */
+function bilinearTaps(inSize: number, outSize: number): { i0: number; i1: number; w: number }[] {
+  return Array.from({ length: outSize }, (_, i) => {
+    const src = Math.max(((i + 0.5) * inSize) / outSize - 0.5, 0);
+    const i0 = Math.min(Math.floor(src), inSize - 1);
+    return { i0, i1: Math.min(i0 + 1, inSize - 1), w: src - i0 };
+  });
+}
+
+/**
+ * `interpolatePosEmbed` with AnomalyCLIP's resize: `F.interpolate(mode="bilinear")`, align_corners
+ * false, no antialias (its `VisionTransformer.forward`), the class position kept.
+ */
+export function interpolatePosEmbedBilinear(pos: WeightTensor, grid: number): WeightTensor {
+  const [tokens, width] = pos.shape as [number, number];
+  const g0 = Math.round(Math.sqrt(tokens - 1));
+  if (pos.shape.length !== 2 || g0 * g0 + 1 !== tokens)
+    throw new ShapeError(`visual.positional_embedding: expected [1 + g*g, width], found [${pos.shape.join(", ")}]`);
+  if (!Number.isInteger(grid) || grid < 1) throw new ShapeError(`positional-embedding grid must be a positive integer, got ${grid}`);
+  if (grid === g0) return { data: pos.data.slice(), shape: [tokens, width] };
+  const taps = bilinearTaps(g0, grid);
+  const out = new Float32Array((1 + grid * grid) * width);
+  out.set(pos.data.subarray(0, width), 0);
+  const at = (r: number, c: number, ch: number) => pos.data[(1 + r * g0 + c) * width + ch]!;
+  for (let y = 0; y < grid; y++) {
+    const ty = taps[y]!;
+    for (let x = 0; x < grid; x++) {
+      const tx = taps[x]!;
+      const o = (1 + y * grid + x) * width;
+      for (let ch = 0; ch < width; ch++) {
+        const top = at(ty.i0, tx.i0, ch) * (1 - tx.w) + at(ty.i0, tx.i1, ch) * tx.w;
+        const bottom = at(ty.i1, tx.i0, ch) * (1 - tx.w) + at(ty.i1, tx.i1, ch) * tx.w;
+        out[o + ch] = top * (1 - ty.w) + bottom * ty.w;
+      }
+    }
+  }
+  return { data: out, shape: [1 + grid * grid, width] };
+}

@@ -13,6 +13,8 @@ export interface VisionGraphSpec {
   size: number;
   layers: number[];
   lnPost: boolean;
+  /** AnomalyCLIP's DPAM variant (`VisionTowerOptions.dpam`). */
+  dpam?: { blocks: number };
 }
 
 export const visionOutputName = (layer: number): string => `hidden_${layer}`;
@@ -24,7 +26,7 @@ export function buildVisionGraph(weights: ClipWeights, config: ClipConfig, spec:
   const { width } = config.vision;
   const b = new OnnxGraphBuilder(`clip_vision_${spec.size}`);
   const pixels = b.input("pixel_values", "float32", ["batch", 3, spec.size, spec.size]);
-  const out = visionTower(b, weights, config, pixels, { grid, layers: spec.layers, lnPost: spec.lnPost });
+  const out = visionTower(b, weights, config, pixels, { grid, layers: spec.layers, lnPost: spec.lnPost, dpam: spec.dpam });
   for (const [l, t] of out.hidden) b.output(t, visionOutputName(l), ["batch", tokens, width]);
   b.output(out.pooled, "pooled", ["batch", width]);
   b.output(out.imageEmbeds, "image_embeds", ["batch", config.embedDim]);

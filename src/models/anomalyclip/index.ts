@@ -1,1 +1,2 @@
 export { createAnomalyClip } from "./create.js";
+export { readReleasedAnomalyClip, releasedAnomalyClipFile } from "./released-checkpoint.js";

@@ -119,11 +119,12 @@ export interface AnomalyMethod {
   finalizeCategory?(category: string, outputs: MethodOutput): MethodOutput;
   score(batch: FeatureBatch): Promise<MethodOutput>;
   /**
-   * A method that runs a frozen backbone of its own (PatchCore on WideResNet-50-2) names the source
-   * of the features it reads; the cache is opened on it instead of the CLIP backbone's features at
-   * `size` / `layers` (`openMethodFeatures`, `predictImages`).
+   * A method that runs a frozen backbone of its own (PatchCore on WideResNet-50-2) or its own variant
+   * of CLIP's (AnomalyCLIP's DPAM) names the source of the features it reads; the cache is opened on
+   * it instead of the CLIP backbone's features at `size` / `layers` (`openMethodFeatures`,
+   * `predictImages`). Undefined: the CLIP backbone's.
    */
-  featureSource?(): FeatureSourceInfo;
+  featureSource?(): FeatureSourceInfo | undefined;
   state?(): MethodState;
   dispose?(): void;
 }

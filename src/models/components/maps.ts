@@ -63,3 +63,16 @@ export function anomalyLogits(logitDiff: tf.Tensor3D, size: number, alignCorners
 export function anomalyProbability(logitDiff: tf.Tensor3D, size: number, alignCorners = true): tf.Tensor3D {
   return tf.tidy(() => tf.sigmoid(anomalyLogits(logitDiff, size, alignCorners)) as tf.Tensor3D);
 }
+
+/**
+ * AnomalyCLIP's order (`get_similarity_map`): the two-way softmax on the patch grid, then the
+ * probabilities upsampled bilinearly with align_corners false. [n, g, g] -> [n, S, S]
+ */
+export function gridSoftmaxProbability(logitDiff: tf.Tensor3D, size: number): tf.Tensor3D {
+  return tf.tidy(() => upsampleBilinear(tf.sigmoid(logitDiff) as tf.Tensor3D, size, false));
+}
+
+/** The anomalous channel at full resolution in either order (`PromptMapGeometry.mapOrder`). */
+export function promptProbability(logitDiff: tf.Tensor3D, size: number, order: "logits" | "grid-softmax"): tf.Tensor3D {
+  return order === "grid-softmax" ? gridSoftmaxProbability(logitDiff, size) : anomalyProbability(logitDiff, size);
+}

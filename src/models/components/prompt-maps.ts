@@ -4,18 +4,21 @@
  * anomalous) prompt embeddings, 100 x cosine, bilinear upsampling (align_corners = True), two-way
  * softmax, anomalous channel, summed over layers (APRIL-GAN's test.py; SimCLIP's Eq. 6 does the
  * same). The two-way softmax is computed as a sigmoid of the upsampled logit difference, exactly as
- * `simclip/maps.ts` does. AnomalyCLIP's (p1 + 1 - p0) / 2 equals p1 for a two-way softmax.
+ * `simclip/maps.ts` does. AnomalyCLIP's (p1 + 1 - p0) / 2 equals p1 for a two-way softmax; its order differs
+ * (softmax on the grid, then align_corners false: `mapOrder`).
  */
 import { tf } from "../../tf.js";
 import { stackLayerTokens } from "../common/features.js";
 import type { ImageFeatures } from "../common/types.js";
-import { anomalyProbability, l2NormalizeRows, logitDifferenceGrid } from "./maps.js";
+import { l2NormalizeRows, logitDifferenceGrid, promptProbability } from "./maps.js";
 
 export interface PromptMapGeometry {
   size: number;
   grid: number;
   layers: number[];
   logitScale: number;
+  /** Softmax after upsampling (default, align_corners true) or on the grid before it (AnomalyCLIP's `promptProbability`). */
+  mapOrder?: "logits" | "grid-softmax";
 }
 
 /** Patch tokens of one layer [rows, W] (frozen, as a flat array) -> joint-space features [rows, E]. */
@@ -37,7 +40,7 @@ export async function summedPromptMaps(
   try {
     for (const layer of g.layers) {
       const adapted = await project(layer, stackLayerTokens(features, layer), n * P, features[0]!.width);
-      const p = tf.tidy(() => anomalyProbability(logitDifferenceGrid(adapted, diff, g.logitScale, g.grid), g.size));
+      const p = tf.tidy(() => promptProbability(logitDifferenceGrid(adapted, diff, g.logitScale, g.grid), g.size, g.mapOrder ?? "logits"));
       adapted.dispose();
       const next: tf.Tensor = sum ? tf.add(sum, p) : p;
       if (sum) tf.dispose([sum, p]);

@@ -9,7 +9,7 @@ import { InvalidArgumentError } from "../../errors.js";
 import type { ClipConfig } from "../../clip/config.js";
 import { SIMCLIP_DEFAULTS } from "../simclip/config.js";
 import { quarterLayers, resolveGeometry } from "../components/geometry.js";
-import { checkDeepTextPrompts } from "../../clip/architecture.js";
+import { checkDeepTextPrompts, dpamBlocksOf } from "../../clip/architecture.js";
 
 export type PromptLearnerVariant = "coop" | "cocoop" | "anomalyclip";
 
@@ -52,6 +52,22 @@ export interface PromptLearnerConfig {
    * only the input-level context is learned (every preset).
    */
   deepTextPrompts?: { depth: number; length: number };
+  /**
+   * The deep text prompts enter the text tower rounded to float16 (AnomalyCLIP's released
+   * `compound_prompts_text[i].half()`), and their gradients come back rounded the same way.
+   */
+  deepPromptsHalf: boolean;
+  /**
+   * AnomalyCLIP's DPAM: the features come from the vision tower with `DAPM_replace(DPAM_layer =
+   * dpamLayer)` applied (its last dpamLayer - 1 blocks dual-path, `dpamBlocksOf`). Absent: CLIP's tower.
+   */
+  dpamLayer?: number;
+  /**
+   * "logits": the logit difference is upsampled (align_corners true), then the two-way softmax
+   * (SimCLIP's maps). "grid-softmax": the softmax on the patch grid, then the probabilities are
+   * upsampled with align_corners false (AnomalyCLIP's `get_similarity_map`).
+   */
+  mapOrder: "logits" | "grid-softmax";
 }
 
 function base(config: ClipConfig): Omit<PromptLearnerConfig, "variant" | "contextLength" | "sharedContext" | "metaNet"> {
@@ -66,6 +82,8 @@ function base(config: ClipConfig): Omit<PromptLearnerConfig, "variant" | "contex
     segWeight: SIMCLIP_DEFAULTS.segWeight,
     normalDice: false,
     contextStd: 0.02,
+    deepPromptsHalf: false,
+    mapOrder: "logits",
   };
 }
 
@@ -76,10 +94,13 @@ export function promptLearnerPreset(variant: PromptLearnerVariant, config: ClipC
     case "cocoop":
       return { ...base(config), variant, contextLength: 4, sharedContext: true, metaNet: true, contextInit: "a photo of a" };
     case "anomalyclip":
-      // AnomalyCLIP's train.py: loss = 4 * sum_l (focal + dice(p1, g) + dice(p0, 1 - g)) + CE(cos / 0.07).
+      // The released train.sh / test.sh: n_ctx 12, depth 9 (8 deep prompts), t_n_ctx 4, DPAM_layer 20,
+      // hooked layer 24 of 24 (the top block; `--layers 6,12,18,24` is the scripts' old default); train.py's loss
+      // 4 * sum_l (focal + dice(p1, g) + dice(p0, 1 - g)) + CE(cos / 0.07).
       return {
-        ...base(config), variant, contextLength: 12, sharedContext: false, metaNet: false, objectAgnostic: true,
+        ...base(config), variant, layers: [config.vision.layers], contextLength: 12, sharedContext: false, metaNet: false, objectAgnostic: true,
         patches: "clip", logitScale: 1 / 0.07, sigma: 4, ceWeight: 1, segWeight: 4, normalDice: true,
+        deepTextPrompts: { depth: 8, length: 4 }, deepPromptsHalf: true, dpamLayer: 20, mapOrder: "grid-softmax",
       };
     default:
       throw new InvalidArgumentError(`unknown prompt learner "${String(variant)}"; expected coop, cocoop or anomalyclip`);
@@ -105,5 +126,7 @@ export function resolvePromptLearnerConfig(variant: PromptLearnerVariant, partia
       throw new InvalidArgumentError(`${variant}: deep text prompts of length ${deep.length} would overwrite class words; at most contextLength = ${c.contextLength}`);
     }
   }
+  if (c.dpamLayer !== undefined) dpamBlocksOf(config, c.dpamLayer);
+  if (c.deepPromptsHalf && !deep) throw new InvalidArgumentError(`${variant}: deepPromptsHalf rounds the deep text prompts, but there are none (deepTextPrompts)`);
   return c;
 }

@@ -8,15 +8,14 @@
  * CoOp/CoCoOp, and CLIP's own frozen patch projection for AnomalyCLIP; see `config.ts` for the
  * presets and `objective.ts` for the losses.
  *
- * AnomalyCLIP simplifications (documented, not hidden): no DPAM (its V-V attention changes the
- * vision tower's last blocks, but the frozen features come from the shared cache of the unmodified
- * tower), and its deep learnable text tokens (depth 9, length 4) are opt-in (`deepTextPrompts`), so
- * the preset learns the input-level object-agnostic context only.
+ * AnomalyCLIP as released: its features come from the DPAM variant of the vision tower
+ * (`featureSource`, a cache entry of its own), its deep text tokens enter rounded to float16, and its
+ * maps take the softmax on the grid (`config.ts`); docs/baselines.md lists what still differs.
  */
 import { tf, tfReady } from "../../tf.js";
 import { InvalidArgumentError, ShapeError } from "../../errors.js";
 import { textForwardTf } from "../../clip/tfjs-forward.js";
-import { ortTextTower, textForwardOrt, type OrtTextTower } from "../../clip/text-vjp.js";
+import { ortTextTower, textForwardOrt, type OrtTextTower, type TextTowerTraceTf } from "../../clip/text-vjp.js";
 import type { TextVjpSpec } from "../../clip/onnx/clip-graphs.js";
 import { createRng, namedVariable } from "../common/init.js";
 import { promptClassName } from "../common/prompts.js";
@@ -37,6 +36,66 @@ import { CoCoOpMetaNet } from "../components/meta-net.js";
 import { resolvePromptLearnerConfig, type PromptLearnerConfig, type PromptLearnerVariant } from "./config.js";
 import { LearnableContext, placeholderPrefix, templatePair, wordContext, type PromptTemplatePair, type PromptTokenizer } from "./context.js";
 import { promptLearnerLossAndGradients, promptLearnerTerms } from "./objective.js";
+import { ClipModel } from "../../clip/model.js";
+import { dpamBlocksOf } from "../../clip/architecture.js";
+import { float16ToFloat32, float32ToFloat16 } from "../../clip/float16.js";
+import { clipFeatureSource, type FeatureSourceInfo } from "../../cache/index.js";
+import { simclipTrainingProtocol, type TrainingProtocol } from "../common/train-options.js";
+
+function roundedToHalf(x: Float32Array): Float32Array {
+  return x.map((v) => float16ToFloat32(float32ToFloat16(v)));
+}
+
+/**
+ * AnomalyCLIP's `.half()` on a tfjs tape: the value rounded to float16, the gradient passed through
+ * unrounded (the onnxruntime route, what training runs, rounds it as torch does: `halfPromptTrace`).
+ */
+const halfOnTape = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const x = inputs[0] as tf.Tensor;
+  return { value: tf.tensor(roundedToHalf(x.dataSync() as Float32Array), x.shape), gradFunc: (dy: tf.Tensor) => [dy] };
+});
+
+/**
+ * `textForwardOrt` one sequence at a time, for deep prompts that enter as float16: the released code
+ * expands each deep prompt to every sequence and then casts it (`.half()`), so autograd rounds each
+ * sequence's gradient to float16 before summing them; one sequence per trace gives those gradients.
+ */
+async function halfPromptTrace(tower: OrtTextTower, embeds: tf.Tensor3D, eot: number[], deep: tf.Tensor): Promise<TextTowerTraceTf> {
+  const traces: TextTowerTraceTf[] = [];
+  for (let i = 0; i < eot.length; i++) {
+    const one = tf.slice(embeds, [i, 0, 0], [1, -1, -1]);
+    traces.push(await textForwardOrt(tower, one, [eot[i]!], deep));
+    one.dispose();
+  }
+  const rowOf = (t: tf.Tensor | null, i: number) => (t ? tf.slice(t, [i, 0], [1, -1]) : null);
+  return {
+    n: eot.length,
+    length: traces[0]!.length,
+    pooled: tf.concat(traces.map((t) => t.pooled)) as tf.Tensor2D,
+    textEmbeds: tf.concat(traces.map((t) => t.textEmbeds)) as tf.Tensor2D,
+    async backward(dPooled, dTextEmbeds) {
+      const inputs: tf.Tensor3D[] = [];
+      let deepGrad: tf.Tensor3D | null = null;
+      for (const [i, t] of traces.entries()) {
+        const [p, e] = [rowOf(dPooled, i), rowOf(dTextEmbeds, i)];
+        const g = await t.backward(p, e);
+        tf.dispose([...(p ? [p] : []), ...(e ? [e] : [])]);
+        inputs.push(g.inputEmbeds);
+        const rounded = tf.tensor(roundedToHalf((await g.deepPrompts!.data()) as Float32Array), g.deepPrompts!.shape) as tf.Tensor3D;
+        g.deepPrompts!.dispose();
+        const next: tf.Tensor3D = deepGrad ? tf.add(deepGrad, rounded) : rounded;
+        if (deepGrad) tf.dispose([deepGrad, rounded]);
+        deepGrad = next;
+      }
+      const inputEmbeds = tf.concat(inputs) as tf.Tensor3D;
+      tf.dispose(inputs);
+      return { inputEmbeds, deepPrompts: deepGrad };
+    },
+  };
+}
+
+/** The released train.sh: 15 epochs, batch 8, Adam 1e-3 with betas (0.5, 0.999), no schedule, seed 111, no augmentation. */
+export const ANOMALYCLIP_TRAINING: TrainingProtocol = { epochs: 15, batchSize: 8, lr: 1e-3, betas: [0.5, 0.999], schedule: "constant", seed: 111, mosaicRate: 0 };
 
 /** What the prompt learners need beyond SimCLIP's backbone: the tokenizer (ClipModel has it). */
 export interface PromptLearnerBackbone extends SimClipBackbone {
@@ -219,7 +278,8 @@ export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
   promptPairs(categories: string[], imageEmbN?: tf.Tensor2D): tf.Tensor3D {
     return tf.tidy(() => {
       const { embeds, eot, pick } = this.promptInputs(categories, imageEmbN);
-      const out = textForwardTf(this.backbone.weights, this.backbone.config, embeds, eot, this.deepPrompts ?? undefined);
+      const deep = this.deepPrompts && this.config.deepPromptsHalf ? (halfOnTape(this.deepPrompts) as tf.Tensor) : this.deepPrompts;
+      const out = textForwardTf(this.backbone.weights, this.backbone.config, embeds, eot, deep ?? undefined);
       return this.pairsFromText(out.pooled, out.textEmbeds, pick);
     });
   }
@@ -228,11 +288,18 @@ export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
   async promptPairsOrt(categories: string[], imageEmbN?: tf.Tensor2D): Promise<tf.Tensor3D> {
     const { embeds, eot, pick } = this.promptInputs(categories, imageEmbN);
     const tower = await this.textTower();
-    const deepPrompts = this.deepPrompts ? ((await this.deepPrompts.data()) as Float32Array) : undefined;
+    const deepPrompts = await this.deepPromptValues();
     const out = await tower.run({ embeds: (await embeds.data()) as Float32Array, n: eot.length, eotIndex: eot, deepPrompts });
     embeds.dispose();
     const { config } = this.backbone;
     return tf.tidy(() => this.pairsFromText(tf.tensor2d(out.pooled, [eot.length, config.text.width]), tf.tensor2d(out.textEmbeds, [eot.length, config.embedDim]), pick));
+  }
+
+  /** The deep prompts as the text tower takes them (rounded to float16 where the config says so). */
+  private async deepPromptValues(): Promise<Float32Array | undefined> {
+    if (!this.deepPrompts) return undefined;
+    const v = (await this.deepPrompts.data()) as Float32Array;
+    return this.config.deepPromptsHalf ? roundedToHalf(v) : v;
   }
 
   /**
@@ -246,7 +313,11 @@ export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
     const img = this.metaNet ? this.imageEmbeddings(features) : undefined;
     const { embeds, eot, pick } = this.promptInputs(categories, img);
     img?.dispose();
-    const trace = await textForwardOrt(await this.textTower(), embeds, eot, this.deepPrompts ?? undefined);
+    const deepValues = await this.deepPromptValues();
+    const deepInput = deepValues && tf.tensor(deepValues, this.deepPrompts!.shape);
+    const tower = await this.textTower();
+    const trace = this.config.deepPromptsHalf ? await halfPromptTrace(tower, embeds, eot, deepInput!) : await textForwardOrt(tower, embeds, eot, deepInput);
+    deepInput?.dispose();
     embeds.dispose();
     const pooled = namedVariable(trace.pooled, "text-pooled");
     const textEmbeds = namedVariable(trace.textEmbeds, "text-embeds");
@@ -291,10 +362,26 @@ export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
     return promptLearnerLossAndGradients(this, items);
   }
 
+  /** AnomalyCLIP's released recipe; CoOp/CoCoOp train in SimCLIP's framework and with its recipe. */
+  trainingProtocol(trainLayout: string): TrainingProtocol {
+    return this.config.variant === "anomalyclip" ? ANOMALYCLIP_TRAINING : simclipTrainingProtocol(trainLayout);
+  }
+
+  /**
+   * With DPAM (`config.dpamLayer`), the features of its variant of the vision tower, cached apart
+   * from CLIP's own; without it, none of its own (the shared CLIP features).
+   */
+  featureSource(): FeatureSourceInfo | undefined {
+    if (this.config.dpamLayer === undefined) return undefined;
+    if (!(this.backbone instanceof ClipModel)) {
+      throw new InvalidArgumentError(`${this.name} with DPAM runs its own variant of the vision tower and needs a ClipModel backbone (ClipModel.load(dir))`);
+    }
+    return clipFeatureSource(this.backbone, { size: this.size, layers: this.layers, dpam: { blocks: dpamBlocksOf(this.backbone.config, this.config.dpamLayer) } });
+  }
+
   async fit(source: TrainSource, opts: TrainOptions = {}): Promise<TrainHistory> {
     await this.prepare(source.categories);
-    // AnomalyCLIP's train.py: batch 8, no scheduler; CoOp/CoCoOp train in SimCLIP's loop settings.
-    const o: TrainOptions = this.config.variant === "anomalyclip" ? { batchSize: 8, schedule: "constant", ...opts } : opts;
+    const o: TrainOptions = this.config.variant === "anomalyclip" ? { batchSize: ANOMALYCLIP_TRAINING.batchSize, schedule: ANOMALYCLIP_TRAINING.schedule, ...opts } : opts;
     return trainLoop(this, source, { label: `train ${this.name}`, ...o }, (dir) => saveCheckpoint(dir, this.state(), this.backbone));
   }
 

@@ -20,7 +20,7 @@ import { stackLayerTokens, stackMasks } from "../common/features.js";
 import { accumulateGradients, gradientsOfTerms } from "../common/gradients.js";
 import { namedVariable } from "../common/init.js";
 import type { GradientResult, LossTerm, TrainItem } from "../common/types.js";
-import { anomalyProbability, logitDifferenceGrid } from "../components/maps.js";
+import { logitDifferenceGrid, promptProbability } from "../components/maps.js";
 import { frozenAdapterGradients } from "../components/frozen-adapter.js";
 import type { PromptLearnerClip } from "./model.js";
 
@@ -50,7 +50,7 @@ function buildTerms(m: PromptLearnerClip, items: TrainItem[], prompts: () => tf.
   };
   const seg = (layer: number, adapted: () => tf.Tensor2D): LossTerm => () => {
     const [t0, t1] = tf.unstack(prompts(), 1) as [tf.Tensor2D, tf.Tensor2D];
-    const p = anomalyProbability(logitDifferenceGrid(adapted(), tf.sub(t1, t0) as tf.Tensor2D, c.logitScale, m.grid), S);
+    const p = promptProbability(logitDifferenceGrid(adapted(), tf.sub(t1, t0) as tf.Tensor2D, c.logitScale, m.grid), S, c.mapOrder);
     const g = tf.tensor3d(masks, [n, S, S]);
     const focal = focalLossBinary(p, g);
     const dice = diceLoss(p, g);

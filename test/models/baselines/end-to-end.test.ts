@@ -33,8 +33,10 @@ test("all baselines run end to end through runRegisteredMethod and `simclip eval
     try {
       const reference = (await runRegisteredMethod("simclip", common)).results!;
       const format = (r: typeof reference) => ({ perCategory: Object.keys(r.per_category).sort(), metrics: Object.keys(r.mean).sort() });
+      // AnomalyCLIP's released DPAM_layer 20 and depth 9 need ViT-L's depth: scaled to the 4-block tiny CLIP.
+      const tinyAnomalyClip = { options: { dpamLayer: 4, depth: 2 } };
       for (const name of ["clip-ac", "april-gan", "coop", "cocoop", "anomalyclip"]) {
-        const { results, method } = await runRegisteredMethod(name, common);
+        const { results, method } = await runRegisteredMethod(name, { ...common, ...(name === "anomalyclip" ? tinyAnomalyClip : {}) });
         assert.equal(results!.method, name);
         assert.deepEqual(format(results!), format(reference), name);
         for (const v of Object.values(results!.mean)) assert.ok(typeof v === "number" && v >= 0 && v <= 1, `${name}: ${JSON.stringify(results!.mean)}`);
@@ -56,7 +58,7 @@ test("all baselines run end to end through runRegisteredMethod and `simclip eval
 
       // Trained: one epoch on the test split, checkpoint reloaded by the CLI gives the same table.
       const ckpt = path.join(dir, "ckpt");
-      const trained = await runRegisteredMethod("anomalyclip", { ...common, train: { dataset: spec, options: { epochs: 1, checkpointDir: ckpt } } });
+      const trained = await runRegisteredMethod("anomalyclip", { ...common, ...tinyAnomalyClip, train: { dataset: spec, options: { epochs: 1, checkpointDir: ckpt } } });
       assert.equal(trained.history!.epochLoss.length, 1);
       const out = path.join(dir, "cli.json");
       await promisify(execFile)(process.execPath, ["--import", "tsx", "src/cli/main.ts", "eval", "--method", "anomalyclip", "--checkpoint", ckpt, "--model", path.join(dir, "tiny"), "--dataset", spec, "--out", out, "--cache", cache], { cwd: ROOT });

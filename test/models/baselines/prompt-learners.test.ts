@@ -8,6 +8,8 @@ import type { TrainItem } from "../../../src/models/common/types.js";
 import { cosine, referenceFeatures, tinyModel, tinyReference } from "./tiny.js";
 
 const S = 64, LAYERS = [2, 4];
+/** AnomalyCLIP's released settings scaled to the tiny CLIP (4 vision blocks, 2 text blocks): DPAM_layer 4, depth 2. */
+const TINY_AC = { dpamLayer: 4, deepTextPrompts: { depth: 1, length: 4 } };
 
 function items(): TrainItem[] {
   return [0, 1, 2, 3].map((i) => {
@@ -32,8 +34,8 @@ test("learnable-context shapes and trainable sets of CoOp, CoCoOp and AnomalyCLI
   assert.deepEqual(cs.prompt_context, [1, 4, 32]);
   // Meta-net: Linear(E = 32 -> 32 / 16 = 2), ReLU, Linear(2 -> Wt = 32).
   assert.deepEqual([cs["meta_net.linear1.weight"], cs["meta_net.linear2.weight"]], [[32, 2], [2, 32]]);
-  const ac = await PromptLearnerClip.create(clip, "anomalyclip", { size: S, layers: LAYERS });
-  assert.deepEqual(shapes(ac), { prompt_context: [2, 12, 32] });
+  const ac = await PromptLearnerClip.create(clip, "anomalyclip", { size: S, layers: LAYERS, ...TINY_AC });
+  assert.deepEqual(shapes(ac), { prompt_context: [2, 12, 32], deep_text_prompts: [1, 4, 32] });
   for (const m of [coop, cocoop, ac]) m.dispose();
 });
 
@@ -82,7 +84,7 @@ for (const variant of ["coop", "cocoop", "anomalyclip"] as const) {
   test(`${variant}: gradients reach the context vectors through the text tower; the one-VJP, onnxruntime-adapter training route equals plain autodiff and finite differences`, async () => {
     await tfReady();
     const clip = await tinyModel();
-    const m = await PromptLearnerClip.create(clip, variant, { size: S, layers: LAYERS, logitScale: 5 }, 7);
+    const m = await PromptLearnerClip.create(clip, variant, { size: S, layers: LAYERS, logitScale: 5, ...(variant === "anomalyclip" ? TINY_AC : {}) }, 7);
     const batch = items();
     await m.prepare(batch.map((b) => b.category));
     const fast = await m.lossAndGradients(batch);
@@ -123,10 +125,10 @@ for (const variant of ["coop", "cocoop", "anomalyclip"] as const) {
   });
 }
 
-test("AnomalyCLIP: only the context trains, the loss falls, and scoring gives S x S maps and probabilities", async () => {
+test("AnomalyCLIP: only the prompts train, the loss falls, and scoring gives S x S maps and probabilities", async () => {
   await tfReady();
   const clip = await tinyModel();
-  const m = await PromptLearnerClip.create(clip, "anomalyclip", { size: S, layers: LAYERS });
+  const m = await PromptLearnerClip.create(clip, "anomalyclip", { size: S, layers: LAYERS, ...TINY_AC });
   const list = items();
   const h = await m.fit({ length: list.length, categories: ["bottle", "metal_nut"], get: async (i) => list[i]! }, { epochs: 4, batchSize: 4 });
   assert.ok(h.epochLoss[3]! < h.epochLoss[0]!, `epoch losses ${h.epochLoss}`);
@@ -139,8 +141,9 @@ test("AnomalyCLIP: only the context trains, the loss falls, and scoring gives S 
 test("AnomalyCLIP with deep text prompts: the onnxruntime route's gradients of the input context and the deep tokens equal the tfjs route's and finite differences", async () => {
   await tfReady();
   const clip = await tinyModel();
-  const plainAc = await PromptLearnerClip.create(clip, "anomalyclip", { size: S, layers: LAYERS }, 7);
-  const m = await PromptLearnerClip.create(clip, "anomalyclip", { size: S, layers: LAYERS, deepTextPrompts: { depth: 1, length: 3 } }, 7);
+  // Without the float16 rounding of the released code, so that both routes and finite differences agree to float32.
+  const plainAc = await PromptLearnerClip.create(clip, "anomalyclip", { size: S, layers: LAYERS, dpamLayer: 4, deepTextPrompts: undefined, deepPromptsHalf: false }, 7);
+  const m = await PromptLearnerClip.create(clip, "anomalyclip", { size: S, layers: LAYERS, dpamLayer: 4, deepTextPrompts: { depth: 1, length: 3 }, deepPromptsHalf: false }, 7);
   // The deep tokens are drawn after everything else: the input context starts where the preset's does.
   assert.deepEqual(m.context.vectors.dataSync(), plainAc.context.vectors.dataSync());
   assert.deepEqual(m.deepPrompts!.shape, [1, 3, 32]);

@@ -121,7 +121,7 @@ test("the released checkpoint loads: size from its positional embedding, exact G
     const w = other.get("visual.transformer.resblocks.2.mlp.c_fc.weight")!;
     other.set("visual.transformer.resblocks.2.mlp.c_fc.weight", { data: w.data.map((v) => v * 1.01), shape: w.shape });
     assert.throws(
-      () => releasedSimClipCheckpoint(files, { config: original.config, weights: other, fingerprint: "x" }, LAYERS),
+      () => releasedSimClipCheckpoint(files, { config: original.config, weights: other, fingerprint: "x", tokenizer: original.tokenizer }, LAYERS),
       (e: unknown) => e instanceof CheckpointMismatchError && /resblocks\.2\.mlp\.c_fc\.weight.*differs/.test(e.message),
     );
   } finally {
