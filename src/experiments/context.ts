@@ -102,12 +102,15 @@ export class ExperimentContext {
   /** An untrained method at the context's geometry; `simclip` takes config overrides (ablations). */
   async create(name: string, opts: { simclip?: Partial<SimClipConfig>; layers?: number[] } = {}): Promise<AnomalyMethod> {
     const seed = this.setup.training.seed;
-    // A method on its own backbone (PatchCore's WideResNet) runs at the size every map of the table is scored at, on its own layers.
-    const layers = opts.layers ?? (methodDescriptor(name).ownBackbone ? undefined : this.layers);
+    // Every map of a table is scored at one size; a method with its own layers (PatchCore, AnomalyCLIP) keeps them.
+    const descriptor = methodDescriptor(name);
+    const layers = opts.layers ?? (descriptor.ownLayers ? undefined : this.layers);
+    const options = descriptor.scaledOptions?.(this.model.config);
     return createMethod(name, {
       backbone: this.model,
       size: this.size,
       ...(layers ? { layers } : {}),
+      ...(options ? { options } : {}),
       ...(seed !== undefined ? { seed } : {}),
       ...(opts.simclip ? { overrides: opts.simclip } : {}),
     });

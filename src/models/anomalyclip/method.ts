@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from "../../errors.js";
 import { checkTrainedGeometry, contextGeometry, type MethodContext, type MethodDescriptor } from "../common/method.js";
-import type { MethodOptionSchema } from "../common/method-options.js";
+import type { MethodOptionSchema, MethodOptions } from "../common/method-options.js";
+import type { ClipConfig } from "../../clip/config.js";
 import type { AnomalyMethod } from "../common/types.js";
 import { quarterLayers } from "../components/geometry.js";
 import type { PromptLearnerConfig } from "../coop/config.js";
@@ -21,19 +22,43 @@ type Settings = Partial<PromptLearnerConfig>;
 function promptSettings(ctx: MethodContext): Settings {
   const o = ctx.options ?? {};
   const nCtx = (o.nCtx as number | undefined) ?? 12;
-  const depth = (o.depth as number | undefined) ?? 9;
+  const depth = (o.depth as number | undefined) ?? releasedDefault(ctx, "depth", 9, ctx.backbone.config.text.layers, "text layers");
   const tNCtx = (o.tNCtx as number | undefined) ?? 4;
   return depth === 1
     ? { contextLength: nCtx, deepTextPrompts: undefined, deepPromptsHalf: false }
     : { contextLength: nCtx, deepTextPrompts: { depth: depth - 1, length: tNCtx }, deepPromptsHalf: true };
 }
 
+/**
+ * A released default that only fits ViT-L/14; on a shallower backbone, an error naming the option and
+ * its value carried over to this depth (the released code fails there with an IndexError).
+ */
+function releasedDefault(ctx: MethodContext, key: "dpamLayer" | "depth", released: number, max: number, what: string): number {
+  if (released <= max) return released;
+  const scaled = scaledAnomalyClipOptions(ctx.backbone.config)[key];
+  throw new InvalidArgumentError(`anomalyclip: the released ${key} ${released} needs more depth than this backbone has (at most ${max} = ${what}); pass --option ${key}=N (the released proportion here: ${key}=${scaled})`);
+}
+
 /** What the run decides whatever the prompts: DPAM, size and hooked layers. */
 function runSettings(ctx: MethodContext): Settings {
   const o = ctx.options ?? {};
-  const s: Settings = { ...contextGeometry(ctx), dpamLayer: (o.dpamLayer as number | undefined) ?? 20 };
+  const dpamLayer = (o.dpamLayer as number | undefined) ?? releasedDefault(ctx, "dpamLayer", 20, ctx.backbone.config.vision.layers + 1, "vision blocks + 1");
+  const s: Settings = { ...contextGeometry(ctx), dpamLayer };
   if (ctx.layers === undefined && o.hookedLayers === "quarters") s.layers = quarterLayers(ctx.backbone.config);
   return s;
+}
+
+/**
+ * The released settings carried over to `config`'s depth: DPAM on the last 19 of 24 vision blocks and
+ * 8 deep prompts in a 12-layer text tower, scaled (round(20 L / 24), round(9 T / 12)); exactly the
+ * released values on ViT-L/14.
+ */
+export function scaledAnomalyClipOptions(config: ClipConfig): MethodOptions {
+  const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
+  return {
+    dpamLayer: clamp(Math.round((20 * config.vision.layers) / 24), 2, config.vision.layers + 1),
+    depth: clamp(Math.round((9 * config.text.layers) / 12), 1, config.text.layers),
+  };
 }
 
 async function createAnomalyClip(ctx: MethodContext): Promise<AnomalyMethod> {
@@ -62,6 +87,8 @@ export const anomalyClipMethod: MethodDescriptor = {
   label: "AnomalyCLIP",
   auxiliaryTrained: true,
   table1Roles: ["zero-shot"],
+  ownLayers: true,
+  scaledOptions: scaledAnomalyClipOptions,
   options: async () => ANOMALYCLIP_OPTIONS,
   create: createAnomalyClip,
   releasedCheckpoint: async () => (await import("./released-checkpoint.js")).releasedAnomalyClipFormat,

@@ -6,7 +6,8 @@
 import { InvalidArgumentError } from "../../errors.js";
 import type { SimClipBackbone } from "./backbone.js";
 import { CheckpointMismatchError, type LoadedCheckpoint } from "./checkpoint.js";
-import type { MethodOptionSchema, MethodOptionValue } from "./method-options.js";
+import type { ClipConfig } from "../../clip/config.js";
+import type { MethodOptionSchema, MethodOptionValue, MethodOptions } from "./method-options.js";
 import type { ReleasedCheckpointFormat } from "./released-checkpoint.js";
 import type { AnomalyMethod } from "./types.js";
 
@@ -52,10 +53,18 @@ export interface MethodDescriptor {
   /** Its rows of Table 1. */
   readonly table1Roles?: readonly Table1Role[];
   /**
-   * By default it runs a frozen backbone of its own (PatchCore on WideResNet-50-2), so CLIP's hooked
-   * layers are no default of it: only layers asked for explicitly reach it.
+   * The layers the experiments hook for every CLIP method are no default of it: it keeps its own
+   * (PatchCore: its own backbone's; AnomalyCLIP: the top block, as its published protocol) unless
+   * layers are asked for explicitly.
    */
-  readonly ownBackbone?: boolean;
+  readonly ownLayers?: boolean;
+  /**
+   * Options that carry released settings tied to the released backbone's depth over to another
+   * backbone (AnomalyCLIP's DPAM and deep-prompt depths, set for ViT-L/14), for the experiments,
+   * which run every method on whatever backbone they are given. Equal to the defaults on the
+   * released backbone.
+   */
+  readonly scaledOptions?: (config: ClipConfig) => MethodOptions;
   /** It takes `MethodContext.overrides` (its config's fields). */
   readonly configOverrides?: boolean;
   /** The format of its authors' released checkpoints, which `--checkpoint` takes besides ours. */

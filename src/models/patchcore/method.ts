@@ -4,7 +4,7 @@ export const patchCoreMethod: MethodDescriptor = {
   name: "patchcore",
   label: "PatchCore",
   table1Roles: ["few-shot"],
-  ownBackbone: true,
+  ownLayers: true,
   options: async () => (await import("./wide-resnet-method.js")).PATCHCORE_OPTIONS,
   create: async (ctx) => {
     rejectCheckpoint("PatchCore", ctx);
