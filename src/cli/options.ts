@@ -25,6 +25,14 @@ export function parsePositiveNumber(flag: string): (v: string) => number {
   };
 }
 
+export function parseProbability(flag: string): (v: string) => number {
+  return (v) => {
+    const x = Number(v);
+    if (v.trim() === "" || !(Number.isFinite(x) && x >= 0 && x <= 1)) throw new InvalidArgumentError(`--${flag} must be a probability in [0, 1]; got "${v}"`);
+    return x;
+  };
+}
+
 export function parseLayerList(v: string): number[] {
   const parts = v.split(",").map((s) => s.trim());
   if (parts.some((p) => !/^\d+$/.test(p) || Number(p) < 1)) {

@@ -17,12 +17,12 @@ import { loadCheckpoint } from "../models/common/checkpoint.js";
 import { evaluateMethod, type EvaluationResults } from "../models/common/evaluate.js";
 import { createMethod, methodDescriptor } from "../models/registry.js";
 import { samplesTrainSource } from "../models/common/train-data.js";
-import { simclipTrainingProtocol, type TrainHistory, type TrainingProtocol } from "../models/common/train-options.js";
+import { trainingProtocolFor, type TrainHistory } from "../models/common/train-options.js";
 import type { AnomalyMethod } from "../models/common/types.js";
 import type { SimClipConfig } from "../models/simclip/config.js";
 import { quarterLayers } from "../models/components/geometry.js";
 import { openBackbone, openDataset } from "./resources.js";
-import type { ExperimentSetup, ExperimentTraining } from "./setup.js";
+import type { ExperimentSetup } from "./setup.js";
 
 export type PaperDatasetName = "mvtec" | "visa";
 
@@ -182,14 +182,6 @@ export class ExperimentContext {
   async dispose(): Promise<void> {
     await this.model.dispose();
   }
-}
-
-/**
- * The recipe `method` trains with on a training set of layout `trainLayout`: its own (as its released
- * script runs it), with only the fields `overrides` names replaced (the quick CI mode's).
- */
-export function trainingProtocolFor(method: Pick<AnomalyMethod, "trainingProtocol">, trainLayout: string, overrides: ExperimentTraining = {}): TrainingProtocol {
-  return { ...(method.trainingProtocol?.(trainLayout) ?? simclipTrainingProtocol(trainLayout)), ...overrides };
 }
 
 /**

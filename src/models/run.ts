@@ -2,6 +2,7 @@
  * One library call for any registered method: build, optionally train, evaluate.
  * RegAD and AnomalyGPT are not implemented: tables quote the paper's numbers for them.
  */
+import path from "node:path";
 import { InvalidArgumentError } from "../errors.js";
 import type { ClipModel } from "../clip/model.js";
 import { loadMask } from "../clip/preprocess.js";
@@ -10,10 +11,10 @@ import type { Dataset } from "../data/sample.js";
 import { createMethod } from "./registry.js";
 import type { MethodOptionValue } from "./common/method-options.js";
 import { loadCheckpoint } from "./common/checkpoint.js";
-import { openMethodFeatures } from "./common/setup.js";
+import { defaultFeatureCacheDir, openMethodFeatures } from "./common/setup.js";
 import { samplesTrainSource } from "./common/train-data.js";
 import { evaluateMethod, type EvaluationResults } from "./common/evaluate.js";
-import type { TrainHistory, TrainOptions } from "./common/train-options.js";
+import { trainingProtocolFor, type TrainHistory, type TrainOptions } from "./common/train-options.js";
 import type { AnomalyMethod } from "./common/types.js";
 
 export interface RunRegisteredMethodOptions {
@@ -25,9 +26,11 @@ export interface RunRegisteredMethodOptions {
   checkpoint?: string;
   /**
    * Train first on the test split of this auxiliary dataset (the zero-shot protocol: train on MVTec,
-   * test on VisA and back), with these options (their `checkpointDir` saves the result).
+   * test on VisA and back) with the method's own recipe for that dataset (`trainingProtocol`: epochs,
+   * batch, schedule, mosaic rate), any field of `options` replacing the recipe's (their
+   * `checkpointDir` saves the result). Mosaics are written under `<cacheDir>/mosaics`.
    */
-  train?: { dataset: string | Dataset; options?: TrainOptions };
+  train?: { dataset: string | Dataset; options?: TrainOptions & { mosaicRate?: number } };
   shots?: number;
   seeds?: number[];
   size?: number;
@@ -58,13 +61,18 @@ const asDataset = (d: string | Dataset, categories?: string[]): Promise<Dataset>
 export async function runRegisteredMethod(name: string, o: RunRegisteredMethodOptions): Promise<RunRegisteredMethodResult> {
   const checkpoint = o.checkpoint ? await loadCheckpoint(o.checkpoint) : undefined;
   const method = await createMethod(name, { backbone: o.model, checkpoint, size: o.size, layers: o.layers, ...(o.options ? { options: o.options } : {}) });
-  const features = await openMethodFeatures(o.model, method, o.cacheDir);
+  const cacheDir = o.cacheDir ?? defaultFeatureCacheDir();
+  const features = await openMethodFeatures(o.model, method, cacheDir);
   let history: TrainHistory | undefined;
   if (o.train) {
     if (!method.fit) throw new InvalidArgumentError(`method "${name}" has nothing to train; drop the \`train\` option`);
     const aux = await asDataset(o.train.dataset);
-    const source = await samplesTrainSource(aux.samples.filter((s) => s.split === "test"), { features, loadMask, size: method.size });
-    history = await method.fit(source, o.train.options ?? {});
+    const { mosaicRate: asked, ...options } = o.train.options ?? {};
+    const { mosaicRate, ...protocol } = trainingProtocolFor(method, aux.name, { ...options, mosaicRate: asked });
+    const source = await samplesTrainSource(aux.samples.filter((s) => s.split === "test"), {
+      features, loadMask, size: method.size, mosaic: { rate: mosaicRate, dir: path.join(cacheDir, "mosaics") },
+    });
+    history = await method.fit(source, { ...options, ...protocol });
   }
   if (!o.dataset) return history ? { method, history } : { method };
   const dataset = await asDataset(o.dataset, o.categories);

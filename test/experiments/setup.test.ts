@@ -6,8 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { loadExperimentSetup, isSyntheticExperiment, experimentLabel } from "../../src/experiments/setup.js";
 import { InvalidArgumentError } from "../../src/errors.js";
-import { trainingProtocolFor } from "../../src/experiments/context.js";
-import { simclipTrainingProtocol } from "../../src/models/common/train-options.js";
+import { simclipTrainingProtocol, trainingProtocolFor } from "../../src/models/common/train-options.js";
 import { SimClip } from "../../src/models/simclip/model.js";
 import { fakeBackbone } from "../models/common/fake-backbone.js";
 

@@ -12,7 +12,7 @@ import { isRandomDemoModel } from "../../clip/demo-model.js";
 import { runRegisteredMethod } from "../../models/run.js";
 import { promptLearningComplexity } from "../../models/complexity.js";
 import { defaultFeatureCacheDir } from "../../models/common/setup.js";
-import { parseLayerList, parsePositiveInt, parsePositiveNumber } from "../options.js";
+import { parseLayerList, parsePositiveInt, parsePositiveNumber, parseProbability } from "../options.js";
 
 const TRAINABLE = ["april-gan", "coop", "cocoop", "anomalyclip"];
 
@@ -27,6 +27,7 @@ interface TrainBaselineOptions {
   epochs?: number;
   batch?: number;
   lr?: number;
+  mosaic?: number;
   cache: string;
   threads?: number;
 }
@@ -42,9 +43,10 @@ export function register(program: Command): void {
     .option("--test <spec>", "also evaluate on this dataset afterwards; results in <out>/results.json")
     .option("--size <px>", "input and map size", parsePositiveInt("size"), 518)
     .option("--layers <list>", "1-based hooked blocks (default: the method's)", parseLayerList)
-    .option("--epochs <n>", "epochs (default: the shared loop's 5)", parsePositiveInt("epochs"))
+    .option("--epochs <n>", "epochs (default: the method's released recipe for the training set, e.g. APRIL-GAN 3 on MVTec, 15 on VisA)", parsePositiveInt("epochs"))
     .option("--batch <n>", "batch size (default: the method's: APRIL-GAN and AnomalyCLIP 8, CoOp/CoCoOp 16)", parsePositiveInt("batch"))
-    .option("--lr <x>", "Adam learning rate (default 1e-3)", parsePositiveNumber("lr"))
+    .option("--lr <x>", "Adam learning rate (default: the method's, 1e-3 for all)", parsePositiveNumber("lr"))
+    .option("--mosaic <rate>", "2 x 2 mosaic rate (default: the method's recipe for the training set, e.g. APRIL-GAN 0.2 on MVTec); mosaics are written under CACHE/mosaics", parseProbability("mosaic"))
     .option("--cache <dir>", "feature cache root", defaultFeatureCacheDir())
     .option("--threads <n>", "onnxruntime intra-op threads", parsePositiveInt("threads"))
     .action(async (o: TrainBaselineOptions) => {
@@ -56,6 +58,7 @@ export function register(program: Command): void {
           ...(o.epochs ? { epochs: o.epochs } : {}),
           ...(o.batch ? { batchSize: o.batch } : {}),
           ...(o.lr ? { lr: o.lr } : {}),
+          ...(o.mosaic !== undefined ? { mosaicRate: o.mosaic } : {}),
         };
         const { results, method, history } = await runRegisteredMethod(o.method, {
           model, ...(o.test ? { dataset: o.test } : {}), train: { dataset: o.train, options }, size: o.size, cacheDir: o.cache,

@@ -6,7 +6,6 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Command, Option } from "commander";
-import { InvalidArgumentError } from "../../errors.js";
 import type { ClipActivation } from "../../clip/config.js";
 import { ClipModel } from "../../clip/model.js";
 import { isRandomDemoModel } from "../../clip/demo-model.js";
@@ -19,7 +18,7 @@ import { simclipTrainingProtocol } from "../../models/common/train-options.js";
 import type { PromptClassNames } from "../../models/common/prompts.js";
 import { activationOption } from "../open-checkpoint.js";
 import { defaultFeatureCacheDir, openMethodFeatures } from "../../models/common/setup.js";
-import { parseLayerList, parseNameList, parseNonNegativeInt, parsePositiveInt, parsePositiveNumber } from "../options.js";
+import { parseLayerList, parseNameList, parseNonNegativeInt, parsePositiveInt, parsePositiveNumber, parseProbability } from "../options.js";
 
 interface TrainCliOptions {
   model: string;
@@ -47,12 +46,6 @@ interface TrainCliOptions {
 /** The released train.py's recipe; `--mosaic`'s default depends on the training set's layout. */
 const RELEASED = simclipTrainingProtocol("mvtec");
 
-function parseMosaicRate(v: string): number {
-  const x = Number(v);
-  if (v.trim() === "" || !(Number.isFinite(x) && x >= 0 && x <= 1)) throw new InvalidArgumentError(`--mosaic must be a probability in [0, 1] (the authors: 0.2); got "${v}"`);
-  return x;
-}
-
 export function register(program: Command): void {
   program
     .command("train")
@@ -76,7 +69,7 @@ export function register(program: Command): void {
     .option(
       "--mosaic <rate>",
       "2 x 2 mosaic augmentation: probability an item becomes a mosaic of its class (default: the released 0.2 on an MVTec-layout set, else 0); mosaics are written under CACHE/mosaics",
-      parseMosaicRate,
+      parseProbability("mosaic"),
     )
     .option("--cache <dir>", "feature cache root", defaultFeatureCacheDir())
     .option("--threads <n>", "onnxruntime intra-op threads (default: all cores)", parsePositiveInt("threads"))

@@ -26,6 +26,15 @@ export function simclipTrainingProtocol(trainLayout: string): TrainingProtocol {
   return { epochs: 5, batchSize: 16, lr: 1e-3, betas: [0.5, 0.999], schedule: "cosine", seed: 111, mosaicRate: trainLayout === "mvtec" ? 0.2 : 0 };
 }
 
+/**
+ * The recipe `method` trains with on a training set of layout `trainLayout`: its own (as its released
+ * script runs it), with only the fields `overrides` names replaced (a user's options, CI's quick mode).
+ */
+export function trainingProtocolFor(method: { trainingProtocol?(trainLayout: string): TrainingProtocol }, trainLayout: string, overrides: Partial<TrainingProtocol> = {}): TrainingProtocol {
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as Partial<TrainingProtocol>;
+  return { ...(method.trainingProtocol?.(trainLayout) ?? simclipTrainingProtocol(trainLayout)), ...defined };
+}
+
 export interface TrainOptions {
   /** Passes over the training source. Default 5 (the paper; the authors' released checkpoints are from epoch 20). */
   epochs?: number;

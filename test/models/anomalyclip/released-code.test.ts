@@ -21,7 +21,7 @@ import { readReleasedAnomalyClip } from "../../../src/models/anomalyclip/release
 import { CheckpointMismatchError, type LoadedCheckpoint } from "../../../src/models/common/checkpoint.js";
 import { variableKey } from "../../../src/models/common/init.js";
 import type { ImageFeatures, TrainItem } from "../../../src/models/common/types.js";
-import { trainingProtocolFor } from "../../../src/experiments/context.js";
+import { trainingProtocolFor } from "../../../src/models/common/train-options.js";
 import { readNpy } from "../../../src/viz/npy.js";
 import { tf, tfReady } from "../../../src/tf.js";
 
@@ -192,7 +192,7 @@ test("the command line: simclip predict --method anomalyclip --checkpoint FILE.p
     const img = path.join(DATA, "metal_nut/test/good/000.png");
     const base = ["predict", "--method", "anomalyclip", "--model", TINY, "--size", "80", "--category", "metal_nut", "--out", path.join(tmp, "x"), img];
     // The released default DPAM_layer 20 needs 19 blocks; the tiny CLIP has 4.
-    await assert.rejects(cli([...base, "--checkpoint", PTH]), /DPAM layer 20: .* integer in 2\.\.5 for this 4-block vision tower/);
+    await assert.rejects(cli([...base, "--checkpoint", PTH]), /the released dpamLayer 20 needs more depth than this backbone has \(at most 5 = vision blocks \+ 1\); pass --option dpamLayer=N/);
     const other = path.join(tmp, "other.pth");
     await writeFile(other, await readFile(path.join(FIX, "../released-simclip/checkpoint/visionAdapter.pth")));
     await assert.rejects(cli([...base, "--checkpoint", other, "--option", "dpamLayer=4"]), /expected the key "prompt_learner"/);
@@ -206,7 +206,8 @@ test("typed errors: another file, another backbone, untrained DPAM out of range"
   await assert.rejects(readReleasedAnomalyClip(path.join(FIX, "../released-simclip/checkpoint/visionAdapter.pth"), model), FileFormatError);
   const shuffled = { ...model, weights: new Map([...model.weights].map(([k, v]) => [k, k === "token_embedding.weight" ? { data: v.data.map((x) => x + 0.01), shape: v.shape } : v])) };
   await assert.rejects(readReleasedAnomalyClip(PTH, shuffled), CheckpointMismatchError);
-  await assert.rejects(createMethod("anomalyclip", { backbone: model, size: 80 }), ShapeError);
+  await assert.rejects(createMethod("anomalyclip", { backbone: model, size: 80 }), InvalidArgumentError);
+  await assert.rejects(createMethod("anomalyclip", { backbone: model, size: 80, options: { depth: 2, dpamLayer: 6 } }), ShapeError);
   await assert.rejects(createMethod("anomalyclip", { backbone: model, size: 80, options: { dpamLayer: 1 } }), InvalidArgumentError);
   const fresh = await createMethod("anomalyclip", { backbone: model, size: 80, options: { dpamLayer: 4, depth: 2, nCtx: 4, tNCtx: 2 } });
   assert.deepEqual(fresh.layers, [4]);

@@ -4,7 +4,7 @@ import { tf, tfReady } from "../../../src/tf.js";
 import { computeGradients } from "../../../src/models/common/train-loop.js";
 import { aprilGanPrompts, APRIL_GAN_TEMPLATES } from "../../../src/models/april-gan/prompts.js";
 import { AprilGan } from "../../../src/models/april-gan/model.js";
-import { trainingProtocolFor } from "../../../src/experiments/context.js";
+import { trainingProtocolFor } from "../../../src/models/common/train-options.js";
 import { FrozenPromptEmbeddings } from "../../../src/models/components/frozen-prompts.js";
 import type { TrainItem } from "../../../src/models/common/types.js";
 import { fakeBackbone, fakeFeatures, TINY } from "../common/fake-backbone.js";
