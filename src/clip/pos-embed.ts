@@ -84,16 +84,23 @@ export function resizeBicubicAA(data: Float32Array | Float64Array, h: number, w:
  * the grid is already native, so callers may modify it.
  */
 export function interpolatePosEmbed(pos: WeightTensor, grid: number): WeightTensor {
+  return resizePatchPositions(pos, grid, (patches, g0, width) => resizeBicubicAA(patches, g0, g0, width, grid, grid));
+}
+
+/**
+ * The class position kept, the g0 x g0 patch positions resized to grid x grid by `resize` (called
+ * only when the grid changes); checks the shapes.
+ */
+function resizePatchPositions(pos: WeightTensor, grid: number, resize: (patches: Float32Array, g0: number, width: number) => ArrayLike<number>): WeightTensor {
   const [tokens, width] = pos.shape as [number, number];
   const g0 = Math.round(Math.sqrt(tokens - 1));
   if (pos.shape.length !== 2 || g0 * g0 + 1 !== tokens)
     throw new ShapeError(`visual.positional_embedding: expected [1 + g*g, width], found [${pos.shape.join(", ")}]`);
   if (!Number.isInteger(grid) || grid < 1) throw new ShapeError(`positional-embedding grid must be a positive integer, got ${grid}`);
   if (grid === g0) return { data: pos.data.slice(), shape: [tokens, width] };
-  const resized = resizeBicubicAA(pos.data.subarray(width), g0, g0, width, grid, grid);
   const out = new Float32Array((1 + grid * grid) * width);
   out.set(pos.data.subarray(0, width), 0);
-  out.set(resized, width);
+  out.set(resize(pos.data.subarray(width), g0, width), width);
   return { data: out, shape: [1 + grid * grid, width] };
 }
 
@@ -111,27 +118,22 @@ function bilinearTaps(inSize: number, outSize: number): { i0: number; i1: number
  * false, no antialias (its `VisionTransformer.forward`), the class position kept.
  */
 export function interpolatePosEmbedBilinear(pos: WeightTensor, grid: number): WeightTensor {
-  const [tokens, width] = pos.shape as [number, number];
-  const g0 = Math.round(Math.sqrt(tokens - 1));
-  if (pos.shape.length !== 2 || g0 * g0 + 1 !== tokens)
-    throw new ShapeError(`visual.positional_embedding: expected [1 + g*g, width], found [${pos.shape.join(", ")}]`);
-  if (!Number.isInteger(grid) || grid < 1) throw new ShapeError(`positional-embedding grid must be a positive integer, got ${grid}`);
-  if (grid === g0) return { data: pos.data.slice(), shape: [tokens, width] };
-  const taps = bilinearTaps(g0, grid);
-  const out = new Float32Array((1 + grid * grid) * width);
-  out.set(pos.data.subarray(0, width), 0);
-  const at = (r: number, c: number, ch: number) => pos.data[(1 + r * g0 + c) * width + ch]!;
-  for (let y = 0; y < grid; y++) {
-    const ty = taps[y]!;
-    for (let x = 0; x < grid; x++) {
-      const tx = taps[x]!;
-      const o = (1 + y * grid + x) * width;
-      for (let ch = 0; ch < width; ch++) {
-        const top = at(ty.i0, tx.i0, ch) * (1 - tx.w) + at(ty.i0, tx.i1, ch) * tx.w;
-        const bottom = at(ty.i1, tx.i0, ch) * (1 - tx.w) + at(ty.i1, tx.i1, ch) * tx.w;
-        out[o + ch] = top * (1 - ty.w) + bottom * ty.w;
+  return resizePatchPositions(pos, grid, (patches, g0, width) => {
+    const taps = bilinearTaps(g0, grid);
+    const out = new Float32Array(grid * grid * width);
+    const at = (r: number, c: number, ch: number) => patches[(r * g0 + c) * width + ch]!;
+    for (let y = 0; y < grid; y++) {
+      const ty = taps[y]!;
+      for (let x = 0; x < grid; x++) {
+        const tx = taps[x]!;
+        const o = (y * grid + x) * width;
+        for (let ch = 0; ch < width; ch++) {
+          const top = at(ty.i0, tx.i0, ch) * (1 - tx.w) + at(ty.i0, tx.i1, ch) * tx.w;
+          const bottom = at(ty.i1, tx.i0, ch) * (1 - tx.w) + at(ty.i1, tx.i1, ch) * tx.w;
+          out[o + ch] = top * (1 - ty.w) + bottom * ty.w;
+        }
       }
     }
-  }
-  return { data: out, shape: [1 + grid * grid, width] };
+    return out;
+  });
 }

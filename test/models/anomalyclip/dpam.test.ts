@@ -15,6 +15,7 @@ import { interpolatePosEmbedBilinear } from "../../../src/clip/pos-embed.js";
 import { clipFeatureSource } from "../../../src/cache/index.js";
 import { ShapeError } from "../../../src/errors.js";
 import { readNpy } from "../../../src/viz/npy.js";
+import { maxAbsDiff } from "../../clip-model/reference.js";
 
 const FIX = path.join(import.meta.dirname, "../../fixtures/released-anomalyclip");
 const TINY = path.join(import.meta.dirname, "../../fixtures/clip-tiny");
@@ -35,13 +36,6 @@ before(async () => {
 after(async () => {
   await model.dispose();
 });
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
 
 /** [n, E] = [n, W] @ visual.proj [W, E]. */
 function project(x: Float32Array, rows: number, proj: { data: Float32Array; shape: number[] }): Float32Array {

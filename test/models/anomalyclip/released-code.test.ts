@@ -24,6 +24,7 @@ import type { ImageFeatures, TrainItem } from "../../../src/models/common/types.
 import { trainingProtocolFor } from "../../../src/models/common/train-options.js";
 import { readNpy } from "../../../src/viz/npy.js";
 import { tf, tfReady } from "../../../src/tf.js";
+import { maxAbsDiff } from "../../clip-model/reference.js";
 
 const FIX = path.join(import.meta.dirname, "../../fixtures/released-anomalyclip");
 const TINY = path.join(import.meta.dirname, "../../fixtures/clip-tiny");
@@ -52,13 +53,6 @@ before(async () => {
 after(async () => {
   await model.dispose();
 });
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
 
 async function released(layers: number[]): Promise<PromptLearnerClip> {
   return (await createMethod("anomalyclip", { backbone: model, checkpoint, size: 80, layers, options: { dpamLayer: 4 } })) as PromptLearnerClip;
