@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- clip --arch ViT-B-16|ViT-L-14-336 [--images N] [--size S] [--batch B] [--threads T] [--no-torch] [--json]`
+ * `npm run bench -- clip --arch ViT-B-16|ViT-L-14-336 [--variant plain|dpam] [--dpam-layer N] [--images N] [--size S] [--batch B] [--threads T] [--no-torch] [--json]`
  * (`--arch wide_resnet50_2`: PatchCore's WideResNet backbone instead, bench/wide-resnet.ts)
  *
  * Feature extraction speed of the onnxruntime vision tower (4 hooked layers, as SimCLIP hooks
@@ -8,27 +8,48 @@
  * ([tokens, width] @ [width, 4 width], weights constant) and, when Debian's python3-torch and
  * torchvision exist, torchvision's VisionTransformer of the same shape on PyTorch CPU. This machine
  * is shared, so the three are interleaved batch by batch: each sees the same load.
+ *
+ * `--variant dpam` (implied by `--dpam-layer N`): AnomalyCLIP's DPAM variant of the tower
+ * (`VisionTowerOptions.dpam`, the released `DAPM_replace(DPAM_layer = N)`: the last N - 1 blocks also
+ * run the v-v attention). N defaults to the released 20 on ViT-L's 24 blocks, round(20 L / 24) on L
+ * blocks. Its PyTorch reference is the same computation written in bench/clip_dpam_reference.py; its
+ * GFLOP/s counts the v-v attention and the v-v stream's out_proj of every replaced block.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import type { ClipVisionConfig } from "../src/clip/config.js";
+import { dpamBlocksOf } from "../src/clip/architecture.js";
+import type { ClipConfig } from "../src/clip/config.js";
 import { buildDemoWeights } from "../src/clip/demo-model.js";
 import { buildVisionGraph } from "../src/clip/onnx/clip-graphs.js";
 import { createOrtSession, defaultThreads, ort } from "../src/clip/ort-executor.js";
+import { InvalidArgumentError } from "../src/errors.js";
 import { matmulReference } from "./matmul-reference.js";
 
 /** Input size per architecture: what the peers run (ViT-L/14-336 at 518 px), else the native size. */
 const BENCH_SIZES: Record<string, number> = { "ViT-B-16": 224, "ViT-L-14-336": 518 };
 
-/** Multiply-adds x 2 of one image through the tower (patch embedding, blocks, projection). */
-function visionFlops(width: number, layers: number, patch: number, grid: number, embedDim: number): number {
+/**
+ * Multiply-adds x 2 of one image through the tower (patch embedding, blocks, projection). Each of the
+ * `dpamBlocks` DPAM blocks adds its v-v attention (v v^T and the weighted sum of v) and that
+ * stream's own out_proj.
+ */
+function visionFlops(width: number, layers: number, patch: number, grid: number, embedDim: number, dpamBlocks = 0): number {
   const t = 1 + grid * grid;
-  const perBlock = 2 * t * width * width * (3 + 1 + 4 + 4) + 2 * 2 * t * t * width;
-  return 2 * grid * grid * 3 * patch * patch * width + layers * perBlock + 2 * width * embedDim;
+  const attention = 2 * 2 * t * t * width;
+  const perBlock = 2 * t * width * width * (3 + 1 + 4 + 4) + attention;
+  const vv = attention + 2 * t * width * width;
+  return 2 * grid * grid * 3 * patch * patch * width + layers * perBlock + dpamBlocks * vv + 2 * width * embedDim;
 }
 
-/** A persistent PyTorch process: each stdin line "B" runs one batch of B images and answers its seconds. */
+/** AnomalyCLIP's DPAM_layer 20 of ViT-L's 24 blocks, carried over in proportion to a tower of `layers` blocks. */
+const defaultDpamLayer = (layers: number): number => Math.min(Math.max(Math.round((20 * layers) / 24), 2), layers + 1);
+
+/**
+ * A persistent PyTorch process: each stdin line "B" runs one batch of B images and answers its
+ * seconds (bench/clip_dpam_reference.py answers the same way).
+ */
 const TORCH_WORKER = `
 import sys, time, json, torch
 from torchvision.models.vision_transformer import VisionTransformer
@@ -47,6 +68,8 @@ with torch.no_grad():
         print(json.dumps({"seconds": time.perf_counter() - t0}), flush=True)
 `;
 
+const DPAM_REFERENCE = fileURLToPath(new URL("./clip_dpam_reference.py", import.meta.url));
+
 class TorchWorker {
   private readonly lines: AsyncIterator<string>;
   version = "";
@@ -55,15 +78,26 @@ class TorchWorker {
     this.lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
   }
 
-  static async start(size: number, v: ClipVisionConfig, batch: number, threads: number): Promise<TorchWorker | string> {
+  /** `torchvision`'s ViT, or with `dpam` AnomalyCLIP's DPAM tower (bench/clip_dpam_reference.py). */
+  static async start(
+    size: number,
+    config: ClipConfig,
+    batch: number,
+    threads: number,
+    dpam?: { layer: number; hooks: number[] },
+  ): Promise<TorchWorker | string> {
     const env = { ...process.env };
     // Debian's OpenBLAS runs at half speed with the variables this environment sets (performance note).
     delete env.OPENBLAS_CORETYPE;
     delete env.OPENBLAS_L2_SIZE;
-    const args = [size, v.patchSize, v.layers, v.width, batch, threads].map(String);
-    const proc = spawn("/usr/bin/python3", ["-c", TORCH_WORKER, ...args], { env });
+    const v = config.vision;
+    const args = dpam
+      ? [DPAM_REFERENCE, ...[size, v.patchSize, v.layers, v.width, config.embedDim, batch, threads, dpam.layer].map(String), dpam.hooks.join(",")]
+      : ["-c", TORCH_WORKER, ...[size, v.patchSize, v.layers, v.width, batch, threads].map(String)];
+    const proc = spawn("/usr/bin/python3", args, { env });
     let stderr = "";
     proc.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    proc.on("error", (e) => (stderr += e.message));
     const w = new TorchWorker(proc);
     const first = await w.lines.next();
     if (first.done) return stderr.trim().split("\n").pop() || "python3 exited";
@@ -88,6 +122,8 @@ export async function run(argv: string[]): Promise<void> {
     args: argv,
     options: {
       arch: { type: "string", default: "ViT-L-14-336" },
+      variant: { type: "string" },
+      "dpam-layer": { type: "string" },
       images: { type: "string", default: "4" },
       size: { type: "string" },
       batch: { type: "string" },
@@ -111,13 +147,19 @@ export async function run(argv: string[]): Promise<void> {
   const tokens = 1 + grid * grid;
   const batch = Number(values.batch ?? Math.max(1, Math.floor(4096 / tokens)));
   const layers = [1, 2, 3, 4].map((q) => (q * v.layers) / 4);
+  const variant = values.variant ?? (values["dpam-layer"] === undefined ? "plain" : "dpam");
+  if (variant !== "plain" && variant !== "dpam") throw new InvalidArgumentError(`--variant must be plain or dpam, got ${variant}`);
+  if (variant === "plain" && values["dpam-layer"] !== undefined) throw new InvalidArgumentError(`--dpam-layer ${values["dpam-layer"]} given with --variant plain; it sets up the dpam variant`);
+  const dpamLayer = variant === "dpam" ? (values["dpam-layer"] === undefined ? defaultDpamLayer(v.layers) : Number(values["dpam-layer"])) : null;
+  const dpam = dpamLayer === null ? undefined : { blocks: dpamBlocksOf(config, dpamLayer) };
   log(`${values.arch} @ ${size} px (${tokens} tokens), hooks ${layers.join(",")}, ${n} images, batch ${batch}, ${threads} threads`);
+  if (dpam) log(`DPAM variant: DPAM_layer ${dpamLayer}, blocks ${v.layers - dpam.blocks + 1}-${v.layers} of ${v.layers} also run the v-v attention`);
   log("backbone: RANDOM weights of the real shape (speed only; not pretrained)");
-  const model = buildVisionGraph(weights, config, { size, layers, lnPost: false });
+  const model = buildVisionGraph(weights, config, { size, layers, lnPost: false, dpam });
   const session = await createOrtSession(model, { threads });
   log(`random weights + graph build + session: ${((performance.now() - t0) / 1000).toFixed(1)} s (${(model.byteLength / 2 ** 20).toFixed(0)} MiB ONNX)`);
 
-  const torch = values["no-torch"] ? "skipped (--no-torch)" : await TorchWorker.start(size, v, batch, threads);
+  const torch = values["no-torch"] ? "skipped (--no-torch)" : await TorchWorker.start(size, config, batch, threads, dpamLayer === null ? undefined : { layer: dpamLayer, hooks: layers });
   const matmul = await matmulReference(tokens, v.width, 4 * v.width, threads);
   const per = 3 * size * size;
   const pixels = new Float32Array(batch * per).map((_, i) => Math.sin(i * 0.001));
@@ -138,21 +180,24 @@ export async function run(argv: string[]): Promise<void> {
   if (typeof torch !== "string") torch.stop();
 
   const imagesPerS = n / seconds;
-  const gflopsPerS = (visionFlops(v.width, v.layers, v.patchSize, grid, config.embedDim) * imagesPerS) / 1e9;
+  const flops = visionFlops(v.width, v.layers, v.patchSize, grid, config.embedDim, dpam?.blocks ?? 0);
+  const gflopsPerS = (flops * imagesPerS) / 1e9;
   const matmulGflops = matmul.gflops();
   const torchImagesPerS = typeof torch === "string" ? null : n / torch.seconds;
-  log(`onnxruntime: ${imagesPerS.toFixed(3)} img/s, ${gflopsPerS.toFixed(1)} GFLOP/s`);
+  log(`onnxruntime: ${imagesPerS.toFixed(3)} img/s, ${gflopsPerS.toFixed(1)} GFLOP/s (${(flops / 1e9).toFixed(1)} GFLOP per image)`);
   log(
     `plain onnxruntime MatMul [${tokens}x${v.width}]@[${v.width}x${4 * v.width}]: ${matmulGflops.toFixed(1)} GFLOP/s; ` +
       `extraction / matmul = ${(gflopsPerS / matmulGflops).toFixed(3)}`,
   );
   if (typeof torch === "string") log(`PyTorch comparison unavailable: ${torch}`);
-  else log(`PyTorch ${torch.version} torchvision ViT: ${torchImagesPerS!.toFixed(3)} img/s; onnxruntime / PyTorch = ${(imagesPerS / torchImagesPerS!).toFixed(2)}`);
+  else log(`PyTorch ${torch.version} ${dpam ? "DPAM tower (bench/clip_dpam_reference.py)" : "torchvision ViT"}: ${torchImagesPerS!.toFixed(3)} img/s; onnxruntime / PyTorch = ${(imagesPerS / torchImagesPerS!).toFixed(2)}`);
 
   if (values.json) {
     process.stdout.write(
       JSON.stringify({
         arch: values.arch,
+        variant,
+        ...(dpamLayer === null ? {} : { dpam_layer: dpamLayer }),
         size,
         tokens,
         hooked_layers: layers,
