@@ -16,13 +16,15 @@ export function register(program: Command): void {
     .option("--only <names...>", `figures to write (default all: ${Object.keys(FIGURE_JOBS).join(", ")})`)
     .action(async (opts: { out: string; only?: string[] }) => {
       const names = opts.only ?? Object.keys(FIGURE_JOBS);
-      for (const n of names) {
-        if (!(n in FIGURE_JOBS)) throw new InvalidArgumentError(`--only: unknown figure "${n}"; known: ${Object.keys(FIGURE_JOBS).join(", ")}`);
-      }
+      const jobs = names.map((n) => {
+        const job = FIGURE_JOBS[n];
+        if (job === undefined) throw new InvalidArgumentError(`--only: unknown figure "${n}"; known: ${Object.keys(FIGURE_JOBS).join(", ")}`);
+        return [n, job] as const;
+      });
       const config = loadExperimentConfig();
       process.stderr.write(`${describeExperimentConfig(config).replace(/\*\*|`/g, "")}\n`);
-      for (const n of names) {
-        const files = await FIGURE_JOBS[n].run(config, opts.out);
+      for (const [n, job] of jobs) {
+        const files = await job.run(config, opts.out);
         process.stdout.write(`${n}: ${files.join(", ")}${isRealSetup(config) ? "" : " (synthetic setup)"}\n`);
       }
     });
