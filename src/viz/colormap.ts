@@ -41,7 +41,7 @@ function lookupTable(seg: Segments): Float64Array {
 
 const JET_LUT: Uint8Array = (() => {
   const lut = new Uint8Array(N * 3);
-  JET.forEach((seg, c) => lookupTable(seg).forEach((v, i) => (lut[i * 3 + c] = Math.floor(v * 255))));
+  JET.forEach((seg, c) => { lookupTable(seg).forEach((v, i) => { lut[i * 3 + c] = Math.floor(v * 255); }); });
   return lut;
 })();
 

@@ -89,7 +89,7 @@ export async function heatmapGridPng(rows: HeatmapRow[], opts: HeatmapGridOption
   if (labels) {
     const titles = ["image", "ground truth", ...first.maps.map((_, k) => opts.mapLabels?.[k] ?? `map ${k + 1}`)];
     const items: Parameters<typeof textSvg>[2] = titles.map((text, c) => ({ x: left + c * (cell + gap) + cell / 2, y: 17, text, anchor: "middle" }));
-    rows.forEach((row, r) => items.push({ x: left - 8, y: top + r * (cell + gap) + cell / 2 + 5, text: row.label ?? "", anchor: "end" }));
+    rows.forEach((row, r) => { items.push({ x: left - 8, y: top + r * (cell + gap) + cell / 2 + 5, text: row.label ?? "", anchor: "end" }); });
     composites.push({ input: textSvg(width, height, items), left: 0, top: 0 });
   }
   return sharp({ create: { width, height, channels: 3, background: { r: 255, g: 255, b: 255 } } })

@@ -47,7 +47,9 @@ test("8-connected labelling equals a flood fill (same partition of the pixels)",
     });
     assert.equal(new Set(map.values()).size, map.size);
     const areas = new Array(got.count).fill(0);
-    got.labels.forEach((l) => l > 0 && areas[l - 1]++);
+    got.labels.forEach((l) => {
+      if (l > 0) areas[l - 1]++;
+    });
     assert.deepEqual([...got.areas], areas);
   }
 });

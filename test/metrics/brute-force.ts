@@ -101,9 +101,11 @@ function regionsOf(masks: number[][][]): Region[] {
   masks.forEach((m, image) => {
     const lab = floodLabels(m);
     const byLabel = new Map<number, [number, number][]>();
-    lab.forEach((row, y) => row.forEach((l, x) => {
-      if (l !== 0) byLabel.set(l, [...(byLabel.get(l) ?? []), [y, x]]);
-    }));
+    lab.forEach((row, y) => {
+      row.forEach((l, x) => {
+        if (l !== 0) byLabel.set(l, [...(byLabel.get(l) ?? []), [y, x]]);
+      });
+    });
     for (const pixels of byLabel.values()) regions.push({ image, pixels });
   });
   return regions;
@@ -128,12 +130,16 @@ export function bruteCalPro(masks: number[][][], amaps: number[][][], maxStep = 
     pros.push(perRegion.reduce((a, b) => a + b, 0) / perRegion.length);
     let fp = 0;
     let normal = 0;
-    masks.forEach((m, i) => m.forEach((row, y) => row.forEach((v, x) => {
-      if (v === 0) {
-        normal++;
-        if (pixel(amaps, i, y, x) > th) fp++;
-      }
-    })));
+    masks.forEach((m, i) => {
+      m.forEach((row, y) => {
+        row.forEach((v, x) => {
+          if (v === 0) {
+            normal++;
+            if (pixel(amaps, i, y, x) > th) fp++;
+          }
+        });
+      });
+    });
     fprs.push(fp / normal);
   }
   const keep = fprs.map((f) => f < expectFpr);
@@ -155,12 +161,16 @@ export function bruteAuproExact(masks: number[][][], amaps: number[][][], maxFpr
   for (const s of distinctDescending(amaps.flat(2))) {
     let fp = 0;
     let normal = 0;
-    masks.forEach((m, i) => m.forEach((row, y) => row.forEach((v, x) => {
-      if (v === 0) {
-        normal++;
-        if (pixel(amaps, i, y, x) >= s) fp++;
-      }
-    })));
+    masks.forEach((m, i) => {
+      m.forEach((row, y) => {
+        row.forEach((v, x) => {
+          if (v === 0) {
+            normal++;
+            if (pixel(amaps, i, y, x) >= s) fp++;
+          }
+        });
+      });
+    });
     const perRegion = regions.map((r) => r.pixels.filter(([y, x]) => pixel(amaps, r.image, y, x) >= s).length / r.pixels.length);
     xs.push(Math.min(fp / normal, 1));
     ys.push(Math.min(perRegion.reduce((a, b) => a + b, 0) / perRegion.length, 1));

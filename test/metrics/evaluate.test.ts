@@ -77,7 +77,7 @@ test("image-only evaluation (no maps) streams categories and closes them one at 
   const ev = new CategoryEvaluator({ metrics: ["i_auroc", "i_ap"] });
   const labelsA = [0, 1, 0, 1, 1, 0];
   const scoresA = [0.1, 0.4, 0.35, 0.8, 0.4, 0.4];
-  labelsA.forEach((l, i) => ev.add("a", l, at(scoresA, i)));
+  labelsA.forEach((l, i) => { ev.add("a", l, at(scoresA, i)); });
   ev.closeCategory("a");
   assert.throws(() => ev.add("a", 0, 0.3), (e: unknown) => e instanceof MetricInputError && /already closed/.test(e.message));
   ev.add("b", 0, 0.2);

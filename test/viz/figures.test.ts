@@ -63,7 +63,7 @@ test("heatmapGridPng: a valid PNG of rows x (2 + maps) cells with the right pixe
   const lm = await sharp(labelled).metadata();
   assert.deepEqual([lm.width, lm.height], [160 + 4 * 32 + 3 * 4, 24 + 2 * 32 + 4], "title strip 24 px, label strip 160 px");
   assert.deepEqual(await pixel(labelled, 160 + 36 + 2 * 9, 24 + 2 * 5), [255, 255, 255], "cells shifted by the strips");
-  const { data, info } = await sharp(labelled).extract({ left: 0, top: 0, width: lm.width!, height: 24 }).raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(labelled).extract({ left: 0, top: 0, width: lm.width, height: 24 }).raw().toBuffer({ resolveWithObject: true });
   assert.ok(data.some((v, i) => i % info.channels === 0 && v < 128), "column titles are drawn in the title strip");
 });
 

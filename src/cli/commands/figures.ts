@@ -3,7 +3,7 @@
  * figures/ without a notebook, on the configuration the notebooks use (SIMCLIP_MODEL, MVTEC_ROOT,
  * VISA_ROOT, SIMCLIP_QUICK or simclip.config.json; otherwise demo backbone + synthetic benchmark).
  */
-import { Command } from "commander";
+import type { Command } from "commander";
 import { InvalidArgumentError } from "../../errors.js";
 import { describeExperimentConfig, isRealSetup, loadExperimentConfig } from "../../experiments/config.js";
 import { FIGURE_JOBS } from "../../experiments/figure-jobs.js";

@@ -26,7 +26,7 @@ test("CLIP-AC: image score from the image embedding and map from ln_post + proj 
         const f = matVec(tok, proj, 32);
         return 100 * (cosine(f, t1) - cosine(f, t0));
       });
-      bilinearAlignCorners(d, 8, 64).forEach((z, p) => (expected[p]! += 1 / (1 + Math.exp(-z))));
+      bilinearAlignCorners(d, 8, 64).forEach((z, p) => { expected[p]! += 1 / (1 + Math.exp(-z)); });
     }
     assertClose(out.maps[k]!, expected, `map of image ${img}`, 2e-4);
   });

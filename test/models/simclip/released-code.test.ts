@@ -319,7 +319,7 @@ test("one training step from the released state equals train.py's loss, gradient
     const extracted = new Map<string, ImageFeatures>();
     const clip = clipFeatureSource(model, { size: method.size, layers: LAYERS });
     const features = {
-      ensure: async (paths: string[]) => (await clip.extract(paths)).forEach((f, i) => extracted.set(paths[i]!, f)),
+      ensure: async (paths: string[]) => (await clip.extract(paths)).forEach((f, i) => { extracted.set(paths[i]!, f); }),
       get: async (p: string) => extracted.get(p)!,
     };
     const source = await samplesTrainSource(samples, { features, loadMask, size: method.size });
