@@ -133,15 +133,15 @@ export async function run(argv: string[]): Promise<void> {
     },
   });
   if (values.arch === "wide_resnet50_2") return (await import("./wide-resnet.js")).runWideResNetBench(values);
-  const archSize = BENCH_SIZES[values.arch!];
+  const archSize = BENCH_SIZES[values.arch];
   if (archSize === undefined) throw new Error(`--arch must be one of ${[...Object.keys(BENCH_SIZES), "wide_resnet50_2"].join(", ")}, got ${values.arch}`);
   const n = Number(values.images);
   const size = Number(values.size ?? archSize);
   const threads = Number(values.threads ?? defaultThreads());
-  const log = (s: string) => values.json || process.stderr.write(s + "\n");
+  const log = (s: string) => values.json || process.stderr.write(`${s}\n`);
 
   let t0 = performance.now();
-  const { config, weights } = buildDemoWeights(values.arch!, 1234);
+  const { config, weights } = buildDemoWeights(values.arch, 1234);
   const v = config.vision;
   const grid = size / v.patchSize;
   const tokens = 1 + grid * grid;
@@ -194,7 +194,7 @@ export async function run(argv: string[]): Promise<void> {
 
   if (values.json) {
     process.stdout.write(
-      JSON.stringify({
+      `${JSON.stringify({
         arch: values.arch,
         variant,
         ...(dpamLayer === null ? {} : { dpam_layer: dpamLayer }),
@@ -211,7 +211,7 @@ export async function run(argv: string[]): Promise<void> {
         ratio_to_matmul: gflopsPerS / matmulGflops,
         torch_images_per_s: torchImagesPerS,
         speedup_vs_torch: torchImagesPerS === null ? null : imagesPerS / torchImagesPerS,
-      }) + "\n",
+      })}\n`,
     );
   }
 }

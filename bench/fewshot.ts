@@ -39,7 +39,7 @@ export async function run(argv: string[]): Promise<void> {
     },
   });
   const shots = Number(values.shots), queries = Number(values.queries), size = Number(values.size);
-  const layers = values.layers!.split(",").map(Number);
+  const layers = values.layers.split(",").map(Number);
   const grid = size / PATCH;
   const P = grid * grid;
   const backend = await tfReady();
@@ -79,7 +79,7 @@ export async function run(argv: string[]): Promise<void> {
     set_memory_seconds: setMemorySeconds,
     note: "per query image, all layers; score = the whole SimCLIP+ map and text probability (per-class image-score finalisation excluded: O(images))",
   };
-  if (values.json) process.stdout.write(JSON.stringify(result) + "\n");
+  if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else {
     process.stdout.write(
       `SimCLIP+ ${shots}-shot on ViT-L/14-336-shaped features (${size} px, ${P} x ${W} tokens, layers ${layers.join(",")}, memory ${m} per layer, ${backend}):\n` +

@@ -50,7 +50,7 @@ function synthesise(n: number, size: number): { masks: Uint8Array; maps: Float32
       for (let x = 0; x < size; x++) {
         const p = y * size + x;
         const background = 0.3 * Math.sin((fy * y) / size) * Math.cos((fx * x) / size);
-        a[p] = background + 0.25 * r() + m[p] * strength * (0.5 + r());
+        a[p] = background + 0.25 * r() + m[p]! * strength * (0.5 + r());
       }
     }
   }

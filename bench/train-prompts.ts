@@ -165,7 +165,7 @@ export async function runPromptLearners(argv: string[]): Promise<void> {
   if (!METHODS.includes(method)) throw new InvalidArgumentError(`--method must be one of simclip, ${METHODS.join(", ")}; got ${values.method}`);
   const batch = Number(values.batch), classes = Math.min(Number(values.classes), batch), steps = Number(values.steps);
   const threads = Number(values.threads ?? defaultThreads());
-  const log = (s: string) => values.json || process.stderr.write(s + "\n");
+  const log = (s: string) => values.json || process.stderr.write(`${s}\n`);
   const backend = await tfReady();
   setProgressFactory(() => ({ update() {}, stop() {} }));
 
@@ -233,7 +233,7 @@ export async function runPromptLearners(argv: string[]): Promise<void> {
   if (tfjsSeconds !== null) log(`tfjs text tower (previous route), one step: ${(1 / tfjsSeconds).toFixed(3)} steps/s; onnxruntime / tfjs = ${(tfjsSeconds / (1 / stepsPerS)).toFixed(1)}`);
   if (values.json) {
     process.stdout.write(
-      JSON.stringify({
+      `${JSON.stringify({
         method, batch, classes, steps, threads, backend, random_weights: true,
         sequences_per_step: sequences,
         sequence_length: length,
@@ -244,7 +244,7 @@ export async function runPromptLearners(argv: string[]): Promise<void> {
         speedup_vs_torch_cut: torchCutStepsPerS === null ? null : stepsPerS / torchCutStepsPerS,
         tfjs_steps_per_s: tfjsSeconds === null ? null : 1 / tfjsSeconds,
         note: "step = prompt features of the batch (text tower forward) and the pullback of dL/dP to the trainable variables (text tower backward); the vision-side loss terms are not included. torch: the same step on all 77 tokens; torch_cut: cut at sequence_length like ours",
-      }) + "\n",
+      })}\n`,
     );
   }
 }

@@ -32,7 +32,7 @@ export async function run(argv: string[]): Promise<void> {
     },
   });
   const batch = Number(values.batch), steps = Number(values.steps), size = Number(values.size);
-  const layers = values.layers!.split(",").map(Number);
+  const layers = values.layers.split(",").map(Number);
   const grid = size / PATCH;
   const backend = await tfReady();
   setProgressFactory(() => ({ update() {}, stop() {} }));
@@ -71,7 +71,7 @@ export async function run(argv: string[]): Promise<void> {
     train_over_forward: trainRate / forwardRate,
     note: "train = loss + gradients of all terms as training computes them (adapter matmuls on onnxruntime, the rest on tfjs; the Adam update of ~3.5M parameters excluded); forward = scoring incl. Gaussian smoothing",
   };
-  if (values.json) process.stdout.write(JSON.stringify(result) + "\n");
+  if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else {
     process.stdout.write(
       `SimCLIP training on ViT-L/14-336-shaped cached features (${size} px, ${grid}x${grid} grid, layers ${layers.join(",")}, batch ${batch}, ${backend}):\n` +

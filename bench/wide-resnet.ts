@@ -87,7 +87,7 @@ export async function runWideResNetBench(values: WideResNetBenchOptions): Promis
   const size = Number(values.size ?? 256);
   const threads = Number(values.threads ?? defaultThreads());
   const batch = Number(values.batch ?? 4);
-  const log = (s: string) => values.json || process.stderr.write(s + "\n");
+  const log = (s: string) => values.json || process.stderr.write(`${s}\n`);
 
   let t0 = performance.now();
   const weights = randomWideResNetWeights({ seed: 1234, maxStage: 3 });
@@ -133,7 +133,7 @@ export async function runWideResNetBench(values: WideResNetBenchOptions): Promis
 
   if (values.json) {
     process.stdout.write(
-      JSON.stringify({
+      `${JSON.stringify({
         arch: "wide_resnet50_2",
         size,
         layers: [2, 3],
@@ -149,7 +149,7 @@ export async function runWideResNetBench(values: WideResNetBenchOptions): Promis
         ratio_to_matmul: gflopsPerS / matmulGflops,
         torch_images_per_s: torchImagesPerS,
         speedup_vs_torch: torchImagesPerS === null ? null : imagesPerS / torchImagesPerS,
-      }) + "\n",
+      })}\n`,
     );
   }
 }

@@ -71,7 +71,7 @@ function logLines(label: string, total: number): Progress {
     const rate = done / Math.max(s, 1e-3);
     const eta = rate > 0 ? (total - done) / rate : Infinity;
     process.stderr.write(
-      `${label}: ${done}/${total} (${rate.toFixed(2)}/s, ${s.toFixed(1)} s, ETA ${Number.isFinite(eta) ? eta.toFixed(0) + " s" : "?"}) ${formatInfo(lastInfo)}\n`,
+      `${label}: ${done}/${total} (${rate.toFixed(2)}/s, ${s.toFixed(1)} s, ETA ${Number.isFinite(eta) ? `${eta.toFixed(0)} s` : "?"}) ${formatInfo(lastInfo)}\n`,
     );
   };
   return {

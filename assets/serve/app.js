@@ -156,7 +156,7 @@ async function run() {
   const local = new Map([...state.queries, ...state.references].map((u) => [u.id, u.url]));
   const n = ++state.runs;
   const box = el("div", { class: "run", "data-run": String(n), "data-state": "submitting" });
-  const title = el("h3", { text: `Run ${n}: ${m}, class "${request.category}", layers ${request.layers.join(",")}, ${request.queries.length} image(s)` + (m === "simclip+" ? `, ${request.references.length} reference(s)` : "") });
+  const title = el("h3", { text: `Run ${n}: ${m}, class "${request.category}", layers ${request.layers.join(",")}, ${request.queries.length} image(s)${m === "simclip+" ? `, ${request.references.length} reference(s)` : ""}` });
   const bar = el("progress");
   const stage = el("span", { text: "submitting…" });
   box.append(title, el("div", { class: "progress" }, bar, stage));
@@ -323,13 +323,13 @@ async function start() {
     $("sample-category").append(el("option", { value: c, text: c }));
   }
   $("samples").hidden = categories.length === 0;
-  document.querySelectorAll("input[name=method]").forEach((i) => i.addEventListener("change", updateMethod));
+  document.querySelectorAll("input[name=method]").forEach((i) => { i.addEventListener("change", updateMethod); });
   updateMethod();
   setupZone($("queries-zone"), $("queries-input"), "query");
   setupZone($("references-zone"), $("references-input"), "reference");
   $("add-samples").addEventListener("click", () => addSamples());
   $("run").addEventListener("click", () => run());
-  $("colour-scale").addEventListener("change", () => state.maps.forEach((m) => drawMap(m.canvas, m.map, m.size, m.scale)));
+  $("colour-scale").addEventListener("change", () => state.maps.forEach((m) => { drawMap(m.canvas, m.map, m.size, m.scale); }));
   $("clear").addEventListener("click", () => {
     state.queries = [];
     state.references = [];

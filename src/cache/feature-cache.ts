@@ -14,7 +14,7 @@
  * so a VisA-scale cache never has to fit in memory.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { FileFormatError, InvalidArgumentError, ShapeError } from "../errors.js";
 import { startProgress } from "../progress.js";
@@ -137,7 +137,7 @@ export class FeatureCache {
 
   private async headerOk(hash: string): Promise<boolean> {
     const file = this.entryFile(hash);
-    let fh;
+    let fh: FileHandle;
     try {
       fh = await open(file, "r");
     } catch (err) {

@@ -250,8 +250,8 @@ export async function writeDemoModel(
       throw new MissingFileError(join(bpe, f), "simclip's bundled tokenizer file is missing; reinstall the package (it ships assets/clip-bpe/)");
     }
   }
-  await writeFile(join(dir, "config.json"), JSON.stringify(demoHfConfig(config, opts.arch, opts.seed), null, 2) + "\n");
-  await writeFile(join(dir, "preprocessor_config.json"), JSON.stringify(preprocessorConfig(config), null, 2) + "\n");
+  await writeFile(join(dir, "config.json"), `${JSON.stringify(demoHfConfig(config, opts.arch, opts.seed), null, 2)}\n`);
+  await writeFile(join(dir, "preprocessor_config.json"), `${JSON.stringify(preprocessorConfig(config), null, 2)}\n`);
   await writeSafetensors(join(dir, "model.safetensors"), openaiToHfWeights(weights), { format: "pt" }, { dtype: opts.dtype ?? "F32" });
   return { dir, config };
 }

@@ -81,7 +81,7 @@ function precomputeCoeffs(inSize: number, outSize: number, filter: PillowFilter)
 
 function clip8(acc: number): number {
   const v = acc >> PRECISION_BITS;
-  return v < 0 ? 0 : v > 255 ? 255 : v;
+  return Math.min(255, Math.max(0, v));
 }
 
 /** One separable pass along x (`horizontal`) or y, on interleaved uint8 pixels. */

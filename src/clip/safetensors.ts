@@ -104,7 +104,7 @@ export async function readSafetensorsHeader(path: string): Promise<SafetensorsHe
       if (!Array.isArray(shape) || !shape.every(isNonNegInt)) {
         bad(`${where}: shape must be a list of non-negative integers, found ${JSON.stringify(shape)}`);
       }
-      if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegInt) || offsets[0] > offsets[1]) {
+      if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegInt) || offsets[0]! > offsets[1]!) {
         bad(`${where}: data_offsets must be [begin, end] with 0 <= begin <= end, found ${JSON.stringify(offsets)}`);
       }
       const [begin, end] = offsets as [number, number];

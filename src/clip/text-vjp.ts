@@ -163,7 +163,10 @@ export class OrtTextTower {
     const { contextLength: ctx, width } = this.config.text;
     const { embedDim } = this.config;
     let saved: Feeds | null = { ...residuals };
-    for (const name of g.backward.inputNames) if (feeds[name]) saved[name] = feeds[name]!;
+    for (const name of g.backward.inputNames) {
+      const t = feeds[name];
+      if (t) saved[name] = t;
+    }
     return {
       n,
       length,

@@ -83,7 +83,7 @@ export function textForwardTf(
   const ops = opsFor(weights);
   return tf.tidy(() => {
     const onehot = tf.tensor3d(eotOneHot(eotIndex, ctx), [eotIndex.length, 1, ctx]);
-    const deep = deepPrompts && { prompts: deepPrompts, depth: deepPrompts.shape[0]!, length: deepPrompts.shape[1]! };
+    const deep = deepPrompts && { prompts: deepPrompts, depth: deepPrompts.shape[0], length: deepPrompts.shape[1]! };
     const out = textTower(ops, weights, config, inputEmbeds, onehot, { deep });
     return { lastHiddenState: out.lastHiddenState as tf.Tensor3D, pooled: out.pooled as tf.Tensor2D, textEmbeds: out.textEmbeds as tf.Tensor2D };
   });

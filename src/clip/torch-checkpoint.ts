@@ -285,7 +285,7 @@ function collectTensors(root: PickleTree<TensorRef>): Map<TensorRef, string> {
     } else if (typeof v === "object" && v !== null && !seen.has(v)) {
       seen.add(v);
       const join = (k: string | number) => (where ? `${where}.${k}` : String(k));
-      if (Array.isArray(v)) v.forEach((x, i) => visit(x, join(i)));
+      if (Array.isArray(v)) v.forEach((x, i) => { visit(x, join(i)); });
       else for (const [k, x] of v) visit(x, join(k));
     }
   };
@@ -405,7 +405,7 @@ export function torchStateDict(
   }
   const where = key === undefined ? "the checkpoint" : `"${key}"`;
   if (!(dict instanceof Map)) {
-    throw new FileFormatError(path, `expected ${where} to be a state dict, found ${describeValue(dict)}` + (root instanceof Map ? `; the top-level keys are ${topKeys(root)}` : ""));
+    throw new FileFormatError(path, `expected ${where} to be a state dict, found ${describeValue(dict)}${root instanceof Map ? `; the top-level keys are ${topKeys(root)}` : ""}`);
   }
   const out = new Map<string, WeightTensor>();
   const ancestors = new Set<object>();

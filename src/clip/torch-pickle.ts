@@ -448,7 +448,7 @@ function checkTree(root: Item, path: string, entry: string): PickleTree<TensorRe
     }
     if (typeof v !== "object" || v === null || seen.has(v)) return;
     seen.add(v);
-    if (Array.isArray(v)) v.forEach((x, i) => visit(x, where ? `${where}.${i}` : String(i)));
+    if (Array.isArray(v)) v.forEach((x, i) => { visit(x, where ? `${where}.${i}` : String(i)); });
     else if (v instanceof Map) for (const [k, x] of v) visit(x, where ? `${where}.${k}` : String(k));
   };
   visit(root, "");

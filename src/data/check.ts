@@ -32,8 +32,7 @@ export async function checkSamples(samples: Sample[], concurrency = 8): Promise<
       if (mask.width !== img.width || mask.height !== img.height) {
         throw new FileFormatError(
           s.maskPath,
-          `mask is ${mask.width}x${mask.height} but its image ${s.imagePath} is ${img.width}x${img.height}; ` +
-            `masks must have exactly their image's size`,
+          `mask is ${mask.width}x${mask.height} but its image ${s.imagePath} is ${img.width}x${img.height}; masks must have exactly their image's size`,
         );
       }
     }

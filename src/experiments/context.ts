@@ -148,7 +148,7 @@ export class ExperimentContext {
     });
     const { mosaicRate: _mosaic, ...options } = protocol;
     const history = await method.fit(source, { ...options, checkpointDir: work, label: `train ${name} on ${direction.train}` });
-    await writeFile(path.join(work, "history.json"), JSON.stringify({ key, ...history }, null, 2) + "\n");
+    await writeFile(path.join(work, "history.json"), `${JSON.stringify({ key, ...history }, null, 2)}\n`);
     try {
       await rename(work, dir);
     } catch (err) {

@@ -45,7 +45,11 @@ export const FIGURE_JOBS: Record<string, FigureJob> = {
         const prompts = config.quick ? figure5Prompts(FIGURE5_CLASSES.slice(0, 4), FIGURE5_TEMPLATES.slice(0, 1)) : figure5Prompts(FIGURE5_CLASSES, FIGURE5_TEMPLATES);
         const text = await model.encodeText(prompts.map((p) => p.text));
         const xy = tsne2d(text.textEmbeds, prompts.length, model.config.embedDim, { seed: 0 });
-        const points = prompts.map((p, i) => ({ x: xy[i][0], y: xy[i][1], group: p.group, kind: p.kind }));
+        const points = prompts.map((p, i) => {
+          // tsne2d returns one point per prompt.
+          const [x, y] = xy[i]!;
+          return { x, y, group: p.group, kind: p.kind };
+        });
         return writeChartFiles(outDir, "figure5a-prompt-tsne", scatterChartSpec(points, { title: "Original prompt features (t-SNE)", width: 640, height: 480 }));
       } finally {
         await model.dispose();

@@ -42,17 +42,17 @@ export function patchDistanceFromMean(tokens: Float32Array, numTokens: number, w
   if (tokens.length !== numTokens * width) throw new ShapeError(`patchDistanceFromMean: ${tokens.length} values, expected ${numTokens} tokens x ${width}`);
   const p = numTokens - 1;
   const mean = new Float64Array(width);
-  for (let t = 1; t < numTokens; t++) for (let k = 0; k < width; k++) mean[k] += tokens[t * width + k] / p;
+  for (let t = 1; t < numTokens; t++) for (let k = 0; k < width; k++) mean[k] += tokens[t * width + k]! / p;
   let meanNorm = 0;
-  for (let k = 0; k < width; k++) meanNorm += mean[k] * mean[k];
+  for (const m of mean) meanNorm += m * m;
   meanNorm = Math.sqrt(meanNorm);
   const out = new Float32Array(p);
   for (let t = 1; t < numTokens; t++) {
     let dot = 0;
     let norm = 0;
     for (let k = 0; k < width; k++) {
-      const v = tokens[t * width + k];
-      dot += v * mean[k];
+      const v = tokens[t * width + k]!;
+      dot += v * mean[k]!;
       norm += v * v;
     }
     out[t - 1] = 1 - dot / (Math.sqrt(norm) * meanNorm || 1);
@@ -66,7 +66,7 @@ export function upsampleNearest(grid: Float32Array, g: number, size: number): Fl
   const out = new Float32Array(size * size);
   for (let y = 0; y < size; y++) {
     const gy = Math.min(g - 1, Math.floor((y * g) / size));
-    for (let x = 0; x < size; x++) out[y * size + x] = grid[gy * g + Math.min(g - 1, Math.floor((x * g) / size))];
+    for (let x = 0; x < size; x++) out[y * size + x] = grid[gy * g + Math.min(g - 1, Math.floor((x * g) / size))]!;
   }
   return out;
 }

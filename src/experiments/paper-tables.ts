@@ -7,6 +7,8 @@
  * Rows with `onlyQuoted` are methods this project does not implement (RegAD, AnomalyGPT): they are
  * shown for reference and never have a computed counterpart.
  */
+import { ShapeError } from "../errors.js";
+
 export interface PaperRow {
   key: Record<string, string>;
   values: Record<string, number | null>;
@@ -56,7 +58,10 @@ function t1(setup: string, method: string, cells: ([number, number] | null)[], o
 }
 
 function pairs(keys: Record<string, string>, metrics: string[], values: number[]): PaperRow {
-  return { key: keys, values: Object.fromEntries(metrics.map((m, i) => [m, values[i]])) };
+  if (values.length !== metrics.length) {
+    throw new ShapeError(`paper table row ${JSON.stringify(keys)}: ${values.length} values for ${metrics.length} metrics`);
+  }
+  return { key: keys, values: Object.fromEntries(metrics.map((m, i) => [m, values[i]!])) };
 }
 
 export const PAPER_TABLE_1: PaperTable = {

@@ -15,9 +15,10 @@ export function labelRegions8(mask: ArrayLike<number>, height: number, width: nu
   const labels = new Int32Array(height * width);
   const parent: number[] = [0];
   const find = (x: number): number => {
+    // Every provisional label and every parent link is an index below parent.length.
     while (parent[x] !== x) {
-      parent[x] = parent[parent[x]];
-      x = parent[x];
+      parent[x] = parent[parent[x]!]!;
+      x = parent[x]!;
     }
     return x;
   };
@@ -35,12 +36,13 @@ export function labelRegions8(mask: ArrayLike<number>, height: number, width: nu
       if (mask[p] === 0) continue;
       let l = 0;
       // Already-visited neighbours: W, NW, N, NE.
-      if (x > 0 && labels[p - 1] !== 0) l = labels[p - 1];
+      if (x > 0 && labels[p - 1] !== 0) l = labels[p - 1]!;
       if (y > 0) {
         const up = p - width;
         for (const q of [x > 0 ? up - 1 : -1, up, x + 1 < width ? up + 1 : -1]) {
-          if (q < 0 || labels[q] === 0) continue;
-          l = l === 0 ? labels[q] : union(l, labels[q]);
+          const lq = q < 0 ? 0 : labels[q]!;
+          if (lq === 0) continue;
+          l = l === 0 ? lq : union(l, lq);
         }
       }
       if (l === 0) {
@@ -54,12 +56,13 @@ export function labelRegions8(mask: ArrayLike<number>, height: number, width: nu
   let count = 0;
   for (let l = 1; l < parent.length; l++) {
     const r = find(l);
-    compact[l] = r === l ? ++count : compact[r];
+    compact[l] = r === l ? ++count : compact[r]!;
   }
   const areas = new Uint32Array(count);
   for (let p = 0; p < labels.length; p++) {
-    if (labels[p] !== 0) {
-      const r = compact[labels[p]];
+    const l = labels[p]!;
+    if (l !== 0) {
+      const r = compact[l]!;
       labels[p] = r;
       areas[r - 1]++;
     }

@@ -161,12 +161,11 @@ export class CategoryEvaluator {
     });
     progress.stop();
     if (this.order.length === 0) throw new MetricInputError("records", undefined, "is empty; nothing to evaluate");
-    const perCategory: Record<string, Record<MetricName, number>> = {};
-    for (const c of this.order) perCategory[c] = this.rows.get(c)!;
+    // closeCategory above moved every category of this.order into this.rows.
+    const entries = this.order.map((c) => [c, this.rows.get(c)!] as const);
+    const perCategory: Record<string, Record<MetricName, number>> = Object.fromEntries(entries);
     const mean = {} as Record<MetricName, number>;
-    for (const m of this.metrics) {
-      mean[m] = this.order.reduce((s, c) => s + perCategory[c][m], 0) / this.order.length;
-    }
+    for (const m of this.metrics) mean[m] = entries.reduce((s, [, row]) => s + row[m], 0) / entries.length;
     return { metrics: [...this.metrics], categories: [...this.order], perCategory, mean, notes: [...this.notes] };
   }
 }
@@ -191,13 +190,22 @@ export function formatMetricTable(table: EvaluationTable, opts: { digits?: numbe
   const digits = opts.digits ?? 1;
   const scale = opts.percent === false ? 1 : 100;
   const fmt = (v: number) => (Number.isNaN(v) ? "-" : (v * scale).toFixed(digits));
+  const row = (c: string): Record<MetricName, number> => {
+    const r = table.perCategory[c];
+    if (r === undefined) {
+      throw new MetricInputError("table.perCategory", undefined, `has no row for category "${c}" of table.categories`);
+    }
+    return r;
+  };
+  const header = ["category", ...table.metrics];
   const rows = [
-    ["category", ...table.metrics],
-    ...table.categories.map((c) => [c, ...table.metrics.map((m) => fmt(table.perCategory[c][m]))]),
+    header,
+    ...table.categories.map((c) => [c, ...table.metrics.map((m) => fmt(row(c)[m]))]),
     ["mean", ...table.metrics.map((m) => fmt(table.mean[m]))],
   ];
-  const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
-  const line = (r: string[]) => r.map((cell, j) => (j === 0 ? cell.padEnd(widths[j]) : cell.padStart(widths[j]))).join("  ");
+  // Every row has header.length cells.
+  const widths = header.map((_, j) => Math.max(...rows.map((r) => r[j]!.length)));
+  const line = (r: string[]) => r.map((cell, j) => (j === 0 ? cell.padEnd(widths[j]!) : cell.padStart(widths[j]!))).join("  ");
   const out = rows.map(line);
   out.splice(1, 0, widths.map((w) => "-".repeat(w)).join("  "));
   out.splice(out.length - 1, 0, widths.map((w) => "-".repeat(w)).join("  "));

@@ -32,7 +32,7 @@ export function flattenImage(img: MetricImage, argument: string, index: number):
     throw new MetricInputError(argument, index, `expected { data, height, width } or nested rows (number[][]), got ${typeof img}`);
   }
   const height = img.length;
-  const width = height > 0 ? img[0].length : 0;
+  const width = height > 0 ? img[0]!.length : 0;
   if (height === 0 || width === 0 || typeof width !== "number") {
     throw new MetricInputError(argument, index, `expected a non-empty 2-D array of rows, got ${height} rows`);
   }
@@ -42,7 +42,7 @@ export function flattenImage(img: MetricImage, argument: string, index: number):
     if (row === null || typeof row !== "object" || row.length !== width) {
       throw new MetricInputError(argument, index, `row ${y} has ${row?.length} values, row 0 has ${width}; rows must be equally long`);
     }
-    for (let x = 0; x < width; x++) data[y * width + x] = row[x];
+    for (let x = 0; x < width; x++) data[y * width + x] = row[x]!;
   }
   return { data, height, width };
 }
@@ -82,14 +82,14 @@ export function splitByLabel(labels: MetricVector, scores: MetricVector): { neg:
   requireBinary(labels, "labels", undefined);
   requireFinite(scores, "scores", undefined);
   let nPos = 0;
-  for (let i = 0; i < labels.length; i++) nPos += labels[i];
+  for (let i = 0; i < labels.length; i++) nPos += labels[i]!;
   const neg = new Float64Array(labels.length - nPos);
   const pos = new Float64Array(nPos);
   let a = 0;
   let b = 0;
   for (let i = 0; i < labels.length; i++) {
-    if (labels[i] === 1) pos[b++] = scores[i];
-    else neg[a++] = scores[i];
+    if (labels[i] === 1) pos[b++] = scores[i]!;
+    else neg[a++] = scores[i]!;
   }
   return { neg, pos };
 }

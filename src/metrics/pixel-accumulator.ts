@@ -58,7 +58,7 @@ export class PixelAccumulator {
     const needs64 = !(a.data instanceof Float32Array || a.data instanceof Uint8Array) && !float32Exact(a.data);
     const regions = labelRegions8(m.data, m.height, m.width);
     let nPos = 0;
-    for (let r = 0; r < regions.count; r++) nPos += regions.areas[r];
+    for (const area of regions.areas) nPos += area;
     const n = m.data.length;
     this.neg.reserve(n - nPos, needs64);
     this.pos.reserve(nPos, needs64);
@@ -75,11 +75,11 @@ export class PixelAccumulator {
     let ni = this.neg.length;
     let pi = this.pos.length;
     for (let p = 0; p < n; p++) {
-      const l = labels[p];
-      if (l === 0) negOut[ni++] = values[p];
+      const l = labels[p]!;
+      if (l === 0) negOut[ni++] = values[p]!;
       else {
         regionOut[pi] = base + l - 1;
-        posOut[pi++] = values[p];
+        posOut[pi++] = values[p]!;
       }
     }
     this.neg.length = ni;
@@ -95,7 +95,7 @@ export class PixelAccumulator {
     if (masks.length !== maps.length) {
       throw new MetricInputError("maps", undefined, `has ${maps.length} images but masks has ${masks.length}; they must pair up one to one`);
     }
-    for (let i = 0; i < masks.length; i++) this.add(masks[i], maps[i], i);
+    for (let i = 0; i < masks.length; i++) this.add(masks[i]!, maps[i]!, i);
     return this;
   }
 
@@ -159,6 +159,9 @@ function requireFraction(v: number, name: string): void {
 }
 
 function float32Exact(values: ArrayLike<number>): boolean {
-  for (let i = 0; i < values.length; i++) if (Math.fround(values[i]) !== values[i]) return false;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (Math.fround(v) !== v) return false;
+  }
   return true;
 }

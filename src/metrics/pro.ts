@@ -3,7 +3,7 @@
  * report (and SimCLIP copies), and the exact AUPRO of the official MVTec AD evaluation code.
  * Positives carry the global id of their 8-connected region (see connected-components.ts).
  */
-import { MetricUndefinedError } from "./errors.js";
+import { MetricInputError, MetricUndefinedError } from "./errors.js";
 import { forEachDistinctDescending, type RankedScores, type SortedScores } from "./ranking.js";
 
 export interface RegionScores {
@@ -33,9 +33,12 @@ export function numpyArangeGrid(mn: number, mx: number, steps: number): Float64A
   const count = Math.ceil((mx - mn) / delta);
   const th = new Float64Array(count);
   th[0] = mn;
-  if (count > 1) th[1] = mn + delta;
-  const d2 = th[1] - mn;
-  for (let i = 2; i < count; i++) th[i] = mn + i * d2;
+  if (count > 1) {
+    const th1 = mn + delta;
+    th[1] = th1;
+    const d2 = th1 - mn;
+    for (let i = 2; i < count; i++) th[i] = mn + i * d2;
+  }
   return th;
 }
 
@@ -56,8 +59,8 @@ function thresholdsBelow(th: Float64Array, mn: number, invD2: number, v: number)
   const t = th.length;
   const e = (v - mn) * invD2;
   let k = e <= 0 ? 0 : e >= t ? t : Math.ceil(e);
-  while (k < t && th[k] < v) k++;
-  while (k > 0 && th[k - 1] >= v) k--;
+  while (k < t && th[k]! < v) k++;
+  while (k > 0 && th[k - 1]! >= v) k--;
   return k;
 }
 
@@ -75,30 +78,35 @@ export interface ProCurve {
 export function calProCurve(s: RegionScores, steps: number): ProCurve {
   const { neg, pos, posRegion, regionArea } = s;
   requireRegionsAndNormals("pro", regionArea.length, neg.length);
-  let mn = pos[0];
-  let mx = pos[pos.length - 1];
+  const posFirst = pos[0];
+  const posLast = pos[pos.length - 1];
+  if (posFirst === undefined || posLast === undefined) {
+    throw new MetricInputError("pos", undefined, `empty, but regionArea lists ${regionArea.length} defect regions`);
+  }
+  let mn = posFirst;
+  let mx = posLast;
   for (let i = 0; i < neg.length; i++) {
-    const v = neg[i];
+    const v = neg[i]!;
     if (v < mn) mn = v;
     if (v > mx) mx = v;
   }
   const th = numpyArangeGrid(mn, mx, steps);
   const t = th.length;
-  const invD2 = t > 1 ? 1 / (th[1] - mn) : 1;
+  const invD2 = t > 1 ? 1 / (th[1]! - mn) : 1;
   // Histograms over "number of thresholds exceeded": one pass, not one pass per threshold.
   const negAbove = new Float64Array(t + 1);
-  for (let i = 0; i < neg.length; i++) negAbove[thresholdsBelow(th, mn, invD2, neg[i])]++;
+  for (let i = 0; i < neg.length; i++) negAbove[thresholdsBelow(th, mn, invD2, neg[i]!)]++;
   const weightAbove = new Float64Array(t + 1);
   for (let j = 0; j < pos.length; j++) {
-    weightAbove[thresholdsBelow(th, mn, invD2, pos[j])] += 1 / regionArea[posRegion[j]];
+    weightAbove[thresholdsBelow(th, mn, invD2, pos[j]!)] += 1 / regionArea[posRegion[j]!]!;
   }
   const fprs = new Float64Array(t);
   const pros = new Float64Array(t);
   let fp = 0;
   let w = 0;
   for (let i = t - 1; i >= 0; i--) {
-    fp += negAbove[i + 1];
-    w += weightAbove[i + 1];
+    fp += negAbove[i + 1]!;
+    w += weightAbove[i + 1]!;
     fprs[i] = fp / neg.length;
     pros[i] = w / regionArea.length;
   }
@@ -115,9 +123,10 @@ export function calProScore(s: RegionScores, steps: number, maxFpr: number): num
   const keptF: number[] = [];
   const keptP: number[] = [];
   for (let i = 0; i < fprs.length; i++) {
-    if (fprs[i] < maxFpr) {
-      keptF.push(fprs[i]);
-      keptP.push(pros[i]);
+    const f = fprs[i]!;
+    if (f < maxFpr) {
+      keptF.push(f);
+      keptP.push(pros[i]!);
     }
   }
   if (keptF.length < 2) {
@@ -137,9 +146,9 @@ export function calProScore(s: RegionScores, steps: number, maxFpr: number): num
   // fprs never increase along rising thresholds, so sklearn.auc flips the sign of np.trapz.
   let area = 0;
   for (let i = 1; i < keptF.length; i++) {
-    const x0 = (keptF[i - 1] - fMin) / (fMax - fMin);
-    const x1 = (keptF[i] - fMin) / (fMax - fMin);
-    area += ((x1 - x0) * (keptP[i] + keptP[i - 1])) / 2;
+    const x0 = (keptF[i - 1]! - fMin) / (fMax - fMin);
+    const x1 = (keptF[i]! - fMin) / (fMax - fMin);
+    area += ((x1 - x0) * (keptP[i]! + keptP[i - 1]!)) / 2;
   }
   return -area;
 }
@@ -176,7 +185,7 @@ export function auproExact(r: RankedScores, posRegion: Uint32Array, regionArea: 
   let proSum = 0;
   forEachDistinctDescending(r, (negCount, posFrom, posTo) => {
     fp += negCount;
-    for (let j = posFrom; j < posTo; j++) proSum += 1 / regionArea[posRegion[j]];
+    for (let j = posFrom; j < posTo; j++) proSum += 1 / regionArea[posRegion[j]!]!;
     addPoint(Math.min(fp / nNeg, 1), Math.min(proSum / nRegions, 1));
   });
   addPoint(1, 1);

@@ -26,22 +26,24 @@ export function sortScores(values: Float32Array | Float64Array, payload?: Uint32
   toSortableKeys(words, w);
   const pay = payload ?? new Uint32Array(0);
   const withPayload = payload !== undefined;
-  const bufs: [Uint32Array, Uint32Array] = [words, new Uint32Array(n * w)];
-  const pays: [Uint32Array, Uint32Array] = [pay, new Uint32Array(withPayload ? n : 0)];
-  let cur = 0;
+  let src = words;
+  let dst = new Uint32Array(n * w);
+  let srcPay = pay;
+  let dstPay = new Uint32Array(withPayload ? n : 0);
   // Digits from least significant: 16-bit halves of the low word, then of the high word (Float64).
   for (let q = 0; q < w; q++) {
     for (const shift of [0, 16]) {
-      const offsets = digitOffsets(bufs[cur], w, q, shift, n);
+      const offsets = digitOffsets(src, w, q, shift, n);
       if (offsets === undefined) continue;
-      if (w === 1) scatter1(bufs[cur], bufs[1 - cur], pays[cur], pays[1 - cur], withPayload, shift, offsets);
-      else scatter2(bufs[cur], bufs[1 - cur], pays[cur], pays[1 - cur], withPayload, q, shift, offsets);
-      cur = 1 - cur;
+      if (w === 1) scatter1(src, dst, srcPay, dstPay, withPayload, shift, offsets);
+      else scatter2(src, dst, srcPay, dstPay, withPayload, q, shift, offsets);
+      [src, dst] = [dst, src];
+      [srcPay, dstPay] = [dstPay, srcPay];
     }
   }
-  if (cur === 1) {
-    words.set(bufs[1]);
-    if (withPayload) pay.set(pays[1]);
+  if (src !== words) {
+    words.set(src);
+    if (withPayload) pay.set(srcPay);
   }
   fromSortableKeys(words, w);
 }
@@ -49,10 +51,10 @@ export function sortScores(values: Float32Array | Float64Array, payload?: Uint32
 /** Start offsets of each digit value; undefined when every key has the same digit (the pass is a no-op). */
 function digitOffsets(keys: Uint32Array, w: number, q: number, shift: number, n: number): Uint32Array | undefined {
   const counts = new Uint32Array(BUCKETS);
-  for (let i = q; i < keys.length; i += w) counts[(keys[i] >>> shift) & MASK]++;
+  for (let i = q; i < keys.length; i += w) counts[(keys[i]! >>> shift) & MASK]++;
   let sum = 0;
   for (let b = 0; b < BUCKETS; b++) {
-    const c = counts[b];
+    const c = counts[b]!;
     if (c === n) return undefined;
     counts[b] = sum;
     sum += c;
@@ -67,14 +69,14 @@ function scatter1(
   const n = src.length;
   if (withPayload) {
     for (let i = 0; i < n; i++) {
-      const k = src[i];
+      const k = src[i]!;
       const at = offsets[(k >>> shift) & MASK]++;
       dst[at] = k;
-      dstPay[at] = srcPay[i];
+      dstPay[at] = srcPay[i]!;
     }
   } else {
     for (let i = 0; i < n; i++) {
-      const k = src[i];
+      const k = src[i]!;
       dst[offsets[(k >>> shift) & MASK]++] = k;
     }
   }
@@ -86,12 +88,12 @@ function scatter2(
 ): void {
   const n = src.length >>> 1;
   for (let i = 0; i < n; i++) {
-    const lo = src[2 * i];
-    const hi = src[2 * i + 1];
+    const lo = src[2 * i]!;
+    const hi = src[2 * i + 1]!;
     const at = offsets[((q === 0 ? lo : hi) >>> shift) & MASK]++;
     dst[2 * at] = lo;
     dst[2 * at + 1] = hi;
-    if (withPayload) dstPay[at] = srcPay[i];
+    if (withPayload) dstPay[at] = srcPay[i]!;
   }
 }
 
@@ -100,11 +102,11 @@ function toSortableKeys(words: Uint32Array, w: number): void {
   const n = words.length / w;
   for (let i = 0; i < n; i++) {
     const h = i * w + w - 1;
-    let hi = words[h];
+    let hi = words[h]!;
     if (hi === 0x80000000 && (w === 1 || words[h - 1] === 0)) hi = 0;
     if (hi & 0x80000000) {
       words[h] = ~hi >>> 0;
-      if (w === 2) words[h - 1] = ~words[h - 1] >>> 0;
+      if (w === 2) words[h - 1] = ~words[h - 1]! >>> 0;
     } else {
       words[h] = (hi | 0x80000000) >>> 0;
     }
@@ -115,12 +117,12 @@ function fromSortableKeys(words: Uint32Array, w: number): void {
   const n = words.length / w;
   for (let i = 0; i < n; i++) {
     const h = i * w + w - 1;
-    const hi = words[h];
+    const hi = words[h]!;
     if (hi & 0x80000000) {
       words[h] = (hi & 0x7fffffff) >>> 0;
     } else {
       words[h] = ~hi >>> 0;
-      if (w === 2) words[h - 1] = ~words[h - 1] >>> 0;
+      if (w === 2) words[h - 1] = ~words[h - 1]! >>> 0;
     }
   }
 }

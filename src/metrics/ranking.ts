@@ -26,17 +26,21 @@ export interface RankedScores {
 }
 
 /** Lower-bound lookups: cell boundaries over [first, last] narrow the binary search to a few entries. */
-function lowerBoundTable(values: Float64Array): { cells: number; scale: number; start: Uint32Array } {
+function lowerBoundTable(
+  values: Float64Array,
+  first: number,
+  last: number,
+): { cells: number; scale: number; start: Uint32Array } {
   const m = values.length;
   const cells = Math.min(1 << 24, Math.max(1024, 2 * m));
-  const span = values[m - 1] - values[0];
+  const span = last - first;
   const scale = span > 0 ? cells / span : 0;
   // start[c] = first j whose cell is >= c; the cell function is monotone in the value, so the lower
   // bound of any v in cell c lies in [start[c], start[c + 1]].
   const start = new Uint32Array(cells + 2);
   let j = 0;
   for (let c = 0; c <= cells + 1; c++) {
-    while (j < m && Math.min(Math.floor((values[j] - values[0]) * scale), cells) < c) j++;
+    while (j < m && Math.min(Math.floor((values[j]! - first) * scale), cells) < c) j++;
     start[c] = j;
   }
   return { cells, scale, start };
@@ -51,7 +55,7 @@ export function rankAgainstPositives(neg: ArrayLike<number>, pos: SortedScores):
   const posStart = new Uint32Array(m + 1);
   for (let i = 0, j = 0; i < nPos; i++) {
     if (i === 0 || pos[i] !== pos[i - 1]) {
-      posValues[j] = pos[i];
+      posValues[j] = pos[i]!;
       posStart[j++] = i;
     }
   }
@@ -62,11 +66,11 @@ export function rankAgainstPositives(neg: ArrayLike<number>, pos: SortedScores):
     negBetween[0] = neg.length;
     return { nNeg: neg.length, nPos, posValues, posStart, negEqual, negBetween };
   }
-  const { cells, scale, start } = lowerBoundTable(posValues);
-  const first = posValues[0];
-  const last = posValues[m - 1];
+  const first = posValues[0]!;
+  const last = posValues[m - 1]!;
+  const { cells, scale, start } = lowerBoundTable(posValues, first, last);
   for (let i = 0; i < neg.length; i++) {
-    const v = neg[i];
+    const v = neg[i]!;
     if (v < first) {
       negBetween[0]++;
       continue;
@@ -76,11 +80,12 @@ export function rankAgainstPositives(neg: ArrayLike<number>, pos: SortedScores):
       continue;
     }
     const c = Math.min(Math.floor((v - first) * scale), cells);
-    let lo = start[c];
-    let hi = start[c + 1];
+    // c <= cells and start has cells + 2 entries; first <= v <= last keeps lo below m.
+    let lo = start[c]!;
+    let hi = start[c + 1]!;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (posValues[mid] < v) lo = mid + 1;
+      if (posValues[mid]! < v) lo = mid + 1;
       else hi = mid;
     }
     if (posValues[lo] === v) negEqual[lo]++;
@@ -100,10 +105,11 @@ export function forEachDistinctDescending(
   visit: (negCount: number, posFrom: number, posTo: number) => void,
 ): void {
   const m = r.posValues.length;
-  if (r.negBetween[m] > 0) visit(r.negBetween[m], r.posStart[m], r.posStart[m]);
+  const { negBetween, negEqual, posStart } = r;
+  if (negBetween[m]! > 0) visit(negBetween[m]!, posStart[m]!, posStart[m]!);
   for (let j = m - 1; j >= 0; j--) {
-    visit(r.negEqual[j], r.posStart[j], r.posStart[j + 1]);
-    if (r.negBetween[j] > 0) visit(r.negBetween[j], r.posStart[j], r.posStart[j]);
+    visit(negEqual[j]!, posStart[j]!, posStart[j + 1]!);
+    if (negBetween[j]! > 0) visit(negBetween[j]!, posStart[j]!, posStart[j]!);
   }
 }
 

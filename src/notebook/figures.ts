@@ -4,6 +4,7 @@
  * displays it. Titles are `{ text }` objects: plotly.js 3+ ignores plain-string titles.
  */
 import sharp from "sharp";
+import { ShapeError } from "../errors.js";
 import type { PrCurve, RocCurve } from "../viz/curves.js";
 import { heatmapRowCells, type HeatmapGridOptions, type HeatmapRow } from "../viz/heatmap-grid.js";
 import type { LineSeries, ScatterPoint } from "../viz/charts.js";
@@ -33,7 +34,7 @@ function downsample(map: Float32Array, width: number, height: number, max: numbe
       let c = 0;
       for (let yy = y * f; yy < Math.min(height, (y + 1) * f); yy++) {
         for (let xx = x * f; xx < Math.min(width, (x + 1) * f); xx++) {
-          s += map[yy * width + xx];
+          s += map[yy * width + xx]!;
           c++;
         }
       }
@@ -62,17 +63,20 @@ export async function heatmapGridFigure(rows: HeatmapRow[], opts: HeatmapGridOpt
     showlegend: false,
   };
   const annotations: Record<string, unknown>[] = [];
-  for (let r = 0; r < rows.length; r++) {
-    const cells = heatmapRowCells(rows[r], opts);
-    for (let c = 0; c < cols; c++) {
+  for (const [r, row] of rows.entries()) {
+    const cells = heatmapRowCells(row, opts);
+    if (cells.length !== cols) throw new ShapeError(`heatmapGridFigure: row ${r} has ${cells.length - 2} maps, row 0 has ${cols - 2}; every row needs the same methods`);
+    for (const [c, cell] of cells.entries()) {
       // Plotly names the axes of subplot n "x", "x2", "x3", ... (the first has no number).
       const n = r * cols + c + 1;
       const ax = n === 1 ? "" : String(n);
-      data.push({ type: "image", source: await dataUri(cells[c]), xaxis: `x${ax}`, yaxis: `y${ax}`, hoverinfo: "skip" });
-      if (c >= 2) {
-        const { width, height } = rows[r].image;
-        const z = downsample(rows[r].maps[c - 2], width, height, opts.hoverResolution ?? 64);
-        const f = width / z[0].length;
+      data.push({ type: "image", source: await dataUri(cell), xaxis: `x${ax}`, yaxis: `y${ax}`, hoverinfo: "skip" });
+      const map = c >= 2 ? row.maps[c - 2] : undefined;
+      if (map !== undefined) {
+        const { width, height } = row.image;
+        const z = downsample(map, width, height, opts.hoverResolution ?? 64);
+        // An image is at least one pixel high, so z has a first row.
+        const f = width / z[0]!.length;
         data.push({
           type: "heatmap", z, x0: f / 2 - 0.5, dx: f, y0: f / 2 - 0.5, dy: f, opacity: 0, showscale: false,
           xaxis: `x${ax}`, yaxis: `y${ax}`, hovertemplate: `${titles[c]}: %{z:.4g}<extra></extra>`,
@@ -82,7 +86,7 @@ export async function heatmapGridFigure(rows: HeatmapRow[], opts: HeatmapGridOpt
       layout[`yaxis${ax}`] = { visible: false, scaleanchor: `x${ax}` };
       const at = { showarrow: false, xref: `x${ax} domain`, yref: `y${ax} domain` };
       if (r === 0) annotations.push({ ...at, text: titles[c], x: 0.5, y: 1.12 });
-      if (c === 0) annotations.push({ ...at, text: rows[r].label ?? "", x: -0.05, y: 0.5, xanchor: "right" });
+      if (c === 0) annotations.push({ ...at, text: row.label ?? "", x: -0.05, y: 0.5, xanchor: "right" });
     }
   }
   layout.annotations = annotations;
@@ -122,11 +126,15 @@ export function scatterFigure(points: ScatterPoint[], title = "t-SNE"): PlotlyFi
     groups.set(k, [...(groups.get(k) ?? []), p]);
   }
   return {
-    data: [...groups.values()].map((ps) => ({
-      type: "scatter", mode: "markers", name: ps[0].kind ? `${ps[0].group} (${ps[0].kind})` : ps[0].group, legendgroup: ps[0].group,
-      x: ps.map((p) => p.x), y: ps.map((p) => p.y),
-      marker: { size: 8, symbol: symbols[kinds.indexOf(ps[0].kind ?? "") % symbols.length] },
-    })),
+    data: [...groups.values()].map((ps) => {
+      // A group holds at least the point that created it.
+      const { group, kind } = ps[0]!;
+      return {
+        type: "scatter", mode: "markers", name: kind ? `${group} (${kind})` : group, legendgroup: group,
+        x: ps.map((p) => p.x), y: ps.map((p) => p.y),
+        marker: { size: 8, symbol: symbols[kinds.indexOf(kind ?? "") % symbols.length] },
+      };
+    }),
     layout: { title: { text: title }, height: 520, xaxis: { zeroline: false }, yaxis: { zeroline: false } },
   };
 }

@@ -60,9 +60,9 @@ function pickSamples(all: Sample[]): ServeSample[] {
     out.push({ id: `s${out.length}`, name: `${s.category}_${s.split}_${s.defectType}_${path.basename(s.imagePath)}`, category: s.category, role, file: s.imagePath });
   for (const category of [...new Set(all.map((s) => s.category))]) {
     const of = all.filter((s) => s.category === category);
-    of.filter((s) => s.split === "test" && s.label === 1).slice(0, SAMPLES.anomalous).forEach((s) => add(s, "query"));
-    of.filter((s) => s.split === "test" && s.label === 0).slice(0, SAMPLES.normal).forEach((s) => add(s, "query"));
-    of.filter((s) => s.split === "train").slice(0, SAMPLES.references).forEach((s) => add(s, "reference"));
+    of.filter((s) => s.split === "test" && s.label === 1).slice(0, SAMPLES.anomalous).forEach((s) => { add(s, "query"); });
+    of.filter((s) => s.split === "test" && s.label === 0).slice(0, SAMPLES.normal).forEach((s) => { add(s, "query"); });
+    of.filter((s) => s.split === "train").slice(0, SAMPLES.references).forEach((s) => { add(s, "reference"); });
   }
   return out;
 }

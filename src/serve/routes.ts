@@ -10,7 +10,7 @@ import { SimclipError } from "../errors.js";
 import { ServeRequestError } from "./errors.js";
 import { SERVE_METHODS, type InspectRequest, type InspectResult, type Inspector, type ServeMethod } from "./inspector.js";
 import type { Job, JobQueue } from "./queue.js";
-import { readBody, uploadInfo, type UploadStore } from "./uploads.js";
+import { CONTROL_CHARACTERS, readBody, uploadInfo, type UploadStore } from "./uploads.js";
 
 /** An image offered on the page as a ready-made example (the demo's synthetic benchmark). */
 export interface ServeSample {
@@ -169,7 +169,7 @@ function parseJob(state: ServeState, body: Buffer): InspectRequest {
   if (raw === null || typeof raw !== "object") throw new ServeRequestError(400, "expected the job request as a JSON object");
   const method = raw.method as ServeMethod;
   if (!SERVE_METHODS.includes(method)) throw new ServeRequestError(400, `method must be one of ${SERVE_METHODS.join(", ")}; got ${JSON.stringify(raw.method)}`);
-  const category = typeof raw.category === "string" ? raw.category.replace(/[\u0000-\u001f\u007f]/g, "").trim() : "";
+  const category = typeof raw.category === "string" ? raw.category.replace(CONTROL_CHARACTERS, "").trim() : "";
   if (category.length === 0 || category.length > 100) throw new ServeRequestError(400, `the class name must be 1 to 100 characters (it goes into the prompts "a photo of a [cls] ..."); got ${JSON.stringify(raw.category)?.slice(0, 120)}`);
   const layers = raw.layers;
   const known = state.inspector.layers;

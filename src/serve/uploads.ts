@@ -46,6 +46,10 @@ export function uploadInfo(img: StoredImage): UploadInfo {
   return { id: img.id, name: img.name, format: img.format, width: img.width, height: img.height, bytes: img.bytes };
 }
 
+/** Characters stripped from names a client sends (file names, class names) before they are shown or used in prompts. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what this matches.
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/g;
+
 /** The name a client gave, reduced to something safe to show and to offer as a download name. */
 export function displayName(raw: string | undefined): string {
   let name = raw ?? "";
@@ -54,7 +58,7 @@ export function displayName(raw: string | undefined): string {
   } catch {
     // Not percent-encoded: shown as sent.
   }
-  name = name.split(/[\\/]/).pop()!.replace(/[\u0000-\u001f\u007f]/g, "").trim().slice(0, 200);
+  name = name.split(/[\\/]/).pop()!.replace(CONTROL_CHARACTERS, "").trim().slice(0, 200);
   return name.length > 0 ? name : "image";
 }
 
@@ -94,13 +98,13 @@ export class UploadStore {
       // The header alone passes a truncated or corrupt file; decoding every pixel does not.
       await sharp(bytes, { failOn: "truncated" }).raw().toBuffer();
     } catch (e) {
-      throw new RejectedUploadError(422, `"${name}" is a damaged ${meta.format!.toUpperCase()} image: sharp cannot decode its pixels (${(e as Error).message})`);
+      throw new RejectedUploadError(422, `"${name}" is a damaged ${meta.format.toUpperCase()} image: sharp cannot decode its pixels (${(e as Error).message})`);
     }
     this.makeRoom(bytes.length);
     const id = randomUUID();
     const file = path.join(this.dir, `${id}.${ext}`);
     await writeFile(file, bytes);
-    const img: StoredImage = { id, name, format: meta.format!, width, height, bytes: bytes.length, file };
+    const img: StoredImage = { id, name, format: meta.format, width, height, bytes: bytes.length, file };
     this.images.set(id, img);
     this.total += bytes.length;
     return uploadInfo(img);

@@ -57,7 +57,7 @@ export function lineChartSpec(series: LineSeries[], opts: ChartOptions = {}): To
   const values: { series: string; i: number; x: number; y: number }[] = [];
   for (const s of series) {
     if (s.x.length !== s.y.length) throw new ShapeError(`lineChartSpec: series "${s.name}" has ${s.x.length} x values but ${s.y.length} y values`);
-    for (let i = 0; i < s.x.length; i++) values.push({ series: s.name, i, x: s.x[i], y: s.y[i] });
+    for (let i = 0; i < s.x.length; i++) values.push({ series: s.name, i, x: s.x[i]!, y: s.y[i]! });
   }
   return {
     ...frame(opts),

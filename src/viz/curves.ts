@@ -24,23 +24,25 @@ export interface PrCurve {
 function binaryCounts(labels: ArrayLike<number>, scores: ArrayLike<number>): { fps: number[]; tps: number[]; thresholds: number[] } {
   if (labels.length !== scores.length) throw new ShapeError(`curve: ${labels.length} labels but ${scores.length} scores; give one score per label`);
   const n = labels.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b] - scores[a]);
+  // Indices below are entries of `order`, a permutation of 0 .. n - 1.
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
   const fps: number[] = [];
   const tps: number[] = [];
   const thresholds: number[] = [];
   let tp = 0;
   let fp = 0;
   for (let j = 0; j < n; j++) {
-    const i = order[j];
+    const i = order[j]!;
     const y = labels[i];
     if (y !== 0 && y !== 1) throw new InvalidArgumentError(`curve: label ${j} is ${y}, expected 0 (normal) or 1 (anomalous)`);
-    if (Number.isNaN(scores[i])) throw new InvalidArgumentError(`curve: score at index ${i} is NaN`);
+    const score = scores[i]!;
+    if (Number.isNaN(score)) throw new InvalidArgumentError(`curve: score at index ${i} is NaN`);
     if (y === 1) tp++;
     else fp++;
-    if (j === n - 1 || scores[order[j + 1]] !== scores[i]) {
+    if (j === n - 1 || scores[order[j + 1]!] !== score) {
       fps.push(fp);
       tps.push(tp);
-      thresholds.push(scores[i]);
+      thresholds.push(score);
     }
   }
   return { fps, tps, thresholds };
@@ -64,7 +66,7 @@ export function prCurve(labels: ArrayLike<number>, scores: ArrayLike<number>): P
   if (P === 0) throw new InvalidArgumentError("prCurve: needs at least one anomalous (label 1) sample");
   return {
     recall: [0, ...tps.map((t) => t / P)],
-    precision: [1, ...tps.map((t, i) => t / (t + fps[i]))],
+    precision: [1, ...tps.map((t, i) => t / (t + fps[i]!))],
     thresholds: [Infinity, ...thresholds],
   };
 }

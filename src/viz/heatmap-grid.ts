@@ -64,9 +64,10 @@ export function heatmapRowCells(row: HeatmapRow, opts: HeatmapGridOptions = {}):
  * labels at the left.
  */
 export async function heatmapGridPng(rows: HeatmapRow[], opts: HeatmapGridOptions = {}): Promise<Buffer> {
-  if (rows.length === 0) throw new ShapeError("heatmapGridPng: expected at least one row (an image with its maps), got none");
-  const cols = 2 + rows[0].maps.length;
-  const cell = opts.cellSize ?? rows[0].image.width;
+  const [first] = rows;
+  if (first === undefined) throw new ShapeError("heatmapGridPng: expected at least one row (an image with its maps), got none");
+  const cols = 2 + first.maps.length;
+  const cell = opts.cellSize ?? first.image.width;
   const gap = opts.gap ?? 4;
   const labels = opts.labels ?? true;
   const left = labels ? HEATMAP_LABEL_WIDTH : 0;
@@ -74,11 +75,10 @@ export async function heatmapGridPng(rows: HeatmapRow[], opts: HeatmapGridOption
   const width = left + cols * cell + (cols - 1) * gap;
   const height = top + rows.length * cell + (rows.length - 1) * gap;
   const composites: sharp.OverlayOptions[] = [];
-  for (let r = 0; r < rows.length; r++) {
-    const cells = heatmapRowCells(rows[r], opts);
+  for (const [r, row] of rows.entries()) {
+    const cells = heatmapRowCells(row, opts);
     if (cells.length !== cols) throw new ShapeError(`heatmapGridPng: row ${r} has ${cells.length - 2} maps, row 0 has ${cols - 2}; every row needs the same methods`);
-    for (let c = 0; c < cols; c++) {
-      const img = cells[c];
+    for (const [c, img] of cells.entries()) {
       const input = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
         .resize(cell, cell, { fit: "fill", kernel: "nearest" })
         .png()
@@ -87,9 +87,9 @@ export async function heatmapGridPng(rows: HeatmapRow[], opts: HeatmapGridOption
     }
   }
   if (labels) {
-    const titles = ["image", "ground truth", ...rows[0].maps.map((_, k) => opts.mapLabels?.[k] ?? `map ${k + 1}`)];
+    const titles = ["image", "ground truth", ...first.maps.map((_, k) => opts.mapLabels?.[k] ?? `map ${k + 1}`)];
     const items: Parameters<typeof textSvg>[2] = titles.map((text, c) => ({ x: left + c * (cell + gap) + cell / 2, y: 17, text, anchor: "middle" }));
-    rows.forEach((row, r) => items.push({ x: left - 8, y: top + r * (cell + gap) + cell / 2 + 5, text: row.label ?? "", anchor: "end" }));
+    rows.forEach((row, r) => { items.push({ x: left - 8, y: top + r * (cell + gap) + cell / 2 + 5, text: row.label ?? "", anchor: "end" }); });
     composites.push({ input: textSvg(width, height, items), left: 0, top: 0 });
   }
   return sharp({ create: { width, height, channels: 3, background: { r: 255, g: 255, b: 255 } } })

@@ -28,7 +28,7 @@ export function normalizeMap(map: ArrayLike<number>, range?: [number, number]): 
   if (range) [lo, hi] = range;
   else {
     for (let i = 0; i < map.length; i++) {
-      const v = map[i];
+      const v = map[i]!;
       if (Number.isNaN(v)) throw new InvalidArgumentError(`normalizeMap: value ${i} is NaN; anomaly maps must be finite`);
       if (v < lo) lo = v;
       if (v > hi) hi = v;
@@ -36,7 +36,7 @@ export function normalizeMap(map: ArrayLike<number>, range?: [number, number]): 
   }
   const out = new Float32Array(map.length);
   const span = hi - lo;
-  if (span > 0) for (let i = 0; i < map.length; i++) out[i] = Math.min(1, Math.max(0, (map[i] - lo) / span));
+  if (span > 0) for (let i = 0; i < map.length; i++) out[i] = Math.min(1, Math.max(0, (map[i]! - lo) / span));
   return out;
 }
 
@@ -48,9 +48,10 @@ export function colorize(norm: Float32Array, width: number, height: number, base
   }
   const data = new Uint8Array(width * height * 3);
   for (let i = 0; i < norm.length; i++) {
-    const c = jetColor(norm[i]);
+    const c = jetColor(norm[i]!);
     for (let k = 0; k < 3; k++) {
-      data[i * 3 + k] = base ? Math.floor((1 - alpha) * base.data[i * 3 + k] + alpha * c[k]) : c[k];
+      const v = c[k]!;
+      data[i * 3 + k] = base ? Math.floor((1 - alpha) * base.data[i * 3 + k]! + alpha * v) : v;
     }
   }
   return { data, width, height };
@@ -60,7 +61,7 @@ export function colorize(norm: Float32Array, width: number, height: number, base
 export function maskImage(mask: ArrayLike<number>, width: number, height: number): RgbImage {
   if (mask.length !== width * height) throw new ShapeError(`maskImage: mask has ${mask.length} values, expected ${width} x ${height} = ${width * height}`);
   const data = new Uint8Array(width * height * 3);
-  for (let i = 0; i < mask.length; i++) data.fill(mask[i] > 0 ? 255 : 0, i * 3, i * 3 + 3);
+  for (let i = 0; i < mask.length; i++) data.fill(mask[i]! > 0 ? 255 : 0, i * 3, i * 3 + 3);
   return { data, width, height };
 }
 

@@ -21,7 +21,7 @@ export function encodeNpy(data: Float32Array, shape: number[]): Buffer {
   const dims = shape.length === 1 ? `${shape[0]},` : shape.join(", ");
   let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${dims}), }`;
   const unpadded = MAGIC.length + 2 + 2 + header.length + 1;
-  header += " ".repeat((64 - (unpadded % 64)) % 64) + "\n";
+  header += `${" ".repeat((64 - (unpadded % 64)) % 64)}\n`;
   const prefix = Buffer.alloc(MAGIC.length + 4);
   MAGIC.copy(prefix);
   prefix[6] = 1;

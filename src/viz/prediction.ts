@@ -97,6 +97,6 @@ export async function writePrediction(
     overlay_png: path.basename(files.overlay),
     ...(p.references ? { shots: p.references.length, references: p.references } : {}),
   };
-  await writeFile(files.json, JSON.stringify(summary, null, 2) + "\n");
+  await writeFile(files.json, `${JSON.stringify(summary, null, 2)}\n`);
   return files;
 }

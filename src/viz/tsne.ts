@@ -25,7 +25,7 @@ export function tsne2d(data: ArrayLike<number>, n: number, dim: number, opts: Ts
   const perplexity = opts.perplexity ?? Math.min(30, Math.max(2, Math.floor((n - 1) / 3)));
   if (n < 3 || perplexity >= n) throw new InvalidArgumentError(`tsne2d: ${n} points with perplexity ${perplexity}; t-SNE needs more points than the perplexity (at least 3)`);
   const rows: number[][] = [];
-  for (let i = 0; i < n; i++) rows.push(Array.from({ length: dim }, (_, j) => data[i * dim + j]));
+  for (let i = 0; i < n; i++) rows.push(Array.from({ length: dim }, (_, j) => data[i * dim + j]!));
   const earlyExaggeration = 4;
   const learningRate = opts.learningRate ?? Math.max(n / 16, 10);
   const model = new TSNE({ dim: 2, perplexity, earlyExaggeration, learningRate, nIter: opts.iterations ?? 500, metric: "euclidean" });

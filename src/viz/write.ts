@@ -8,10 +8,11 @@ import { heatmapGridPng, type HeatmapGridOptions, type HeatmapRow } from "./heat
 export async function writeChartFiles(dir: string, name: string, spec: TopLevelSpec): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const svg = await renderSvg(spec);
-  const files = [path.join(dir, `${name}.svg`), path.join(dir, `${name}.png`)];
-  await writeFile(files[0], svg);
-  await writeFile(files[1], await svgToPng(svg));
-  return files;
+  const svgFile = path.join(dir, `${name}.svg`);
+  const pngFile = path.join(dir, `${name}.png`);
+  await writeFile(svgFile, svg);
+  await writeFile(pngFile, await svgToPng(svg));
+  return [svgFile, pngFile];
 }
 
 export async function writeHeatmapGridFile(dir: string, name: string, rows: HeatmapRow[], opts: HeatmapGridOptions = {}): Promise<string[]> {

@@ -25,7 +25,7 @@ async function images(dir: string, n: number, salt = ""): Promise<string[]> {
   const paths: string[] = [];
   for (let i = 0; i < n; i++) {
     const p = path.join(dir, `img${salt}${i}.png`);
-    await writeFile(p, `image ${salt}${i} ` + "x".repeat(i * 3));
+    await writeFile(p, `image ${salt}${i} ${"x".repeat(i * 3)}`);
     paths.push(p);
   }
   return paths;

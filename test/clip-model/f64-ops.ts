@@ -166,7 +166,7 @@ export class F64ClipOps implements ClipOps<F64> {
   gather(table: F64, ids: F64): F64 {
     const d = table.shape[1]!;
     const data = new Float64Array(ids.data.length * d);
-    ids.data.forEach((id, i) => data.set(table.data.subarray(id * d, (id + 1) * d), i * d));
+    ids.data.forEach((id, i) => { data.set(table.data.subarray(id * d, (id + 1) * d), i * d); });
     return { data, shape: [...ids.shape, d] };
   }
 }

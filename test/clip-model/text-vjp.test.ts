@@ -85,7 +85,7 @@ for (const activation of ["quick-gelu", "gelu"] as ClipActivation[]) {
         } else assert.equal(got.deepPrompts, null);
         // Causal mask: nothing after a row's EOT receives a gradient.
         const g = got.inputEmbeds.arraySync() as number[][][];
-        eot.forEach((e, r) => assert.ok(g[r]!.slice(e + 1).every((row) => row.every((v) => v === 0))));
+        eot.forEach((e, r) => { assert.ok(g[r]!.slice(e + 1).every((row) => row.every((v) => v === 0))); });
         tf.dispose([embeds, gP, gE, trace.pooled, trace.textEmbeds, got.inputEmbeds, ...want, ...(deepPrompts ? [deepPrompts, got.deepPrompts!] : [])]);
       }
     });

@@ -139,7 +139,7 @@ const VISA_CSV = [
 
 test("VisA loader: reads 1cls.csv (quoted fields, CRLF), paths relative to the root", () =>
   withTmp(async (root) => {
-    await visaTree(root, VISA_CSV + "\r\n");
+    await visaTree(root, `${VISA_CSV}\r\n`);
     const ds = await loadVisa(root);
     assert.deepEqual(ds.categories, ["candle", "pcb1"]);
     const rel = (p: string | null) => (p === null ? null : path.relative(root, p));
@@ -160,7 +160,7 @@ test("VisA loader: reads 1cls.csv (quoted fields, CRLF), paths relative to the r
 test("VisA loader: CSV rows pointing at missing files, bad labels, missing columns, missing CSV", () =>
   withTmp(async (root) => {
     const csvPath = path.join(root, "split_csv/1cls.csv");
-    await visaTree(root, VISA_CSV + "\ncandle,test,anomaly,candle/Data/Images/Anomaly/001.JPG,candle/Data/Masks/Anomaly/001.png\n");
+    await visaTree(root, `${VISA_CSV}\ncandle,test,anomaly,candle/Data/Images/Anomaly/001.JPG,candle/Data/Masks/Anomaly/001.png\n`);
     await assert.rejects(loadVisa(root), (e: unknown) => {
       assert.ok(e instanceof MissingFileError);
       assert.equal(e.path, path.join(root, "candle/Data/Images/Anomaly/001.JPG"));
@@ -173,7 +173,7 @@ test("VisA loader: CSV rows pointing at missing files, bad labels, missing colum
     await assert.rejects(loadVisa(root), (e: unknown) => e instanceof FileFormatError && /line 4: anomalous image .* empty mask/.test(e.message));
     await writeFile(csvPath, VISA_CSV.replace("object,split,label,image,mask", "object,split,label,image"));
     await assert.rejects(loadVisa(root), (e: unknown) => e instanceof FileFormatError && /lacks column\(s\) mask/.test(e.message));
-    await writeFile(csvPath, VISA_CSV.split("\r\n").filter((l) => !l.startsWith("pcb1,test")).join("\n") + "\npcb1,train,normal,pcb1/Data/Images/Normal/0000.JPG,\n");
+    await writeFile(csvPath, `${VISA_CSV.split("\r\n").filter((l) => !l.startsWith("pcb1,test")).join("\n")}\npcb1,train,normal,pcb1/Data/Images/Normal/0000.JPG,\n`);
     await assert.rejects(loadVisa(root), (e: unknown) => e instanceof EmptyCategoryError && /"pcb1" has no test rows/.test(e.message));
     await rm(csvPath);
     await assert.rejects(loadVisa(root), (e: unknown) => e instanceof MissingFileError && e.path === csvPath);

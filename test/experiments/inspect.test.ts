@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ShapeError } from "../../src/errors.js";
 import { backboneSummary, cosine, patchDistanceFromMean, statePromptSimilarity, upsampleNearest } from "../../src/experiments/inspect.js";
+import { at } from "../at.js";
 import { tinyModel } from "../models/baselines/tiny.js";
 
 test("patchDistanceFromMean: 1 - cosine to the mean patch token, class token ignored", () => {
@@ -12,7 +13,7 @@ test("patchDistanceFromMean: 1 - cosine to the mean patch token, class token ign
   // Identical patches are at distance 0 however large the class token; an opposite one at 2.
   assert.deepEqual(Array.from(patchDistanceFromMean(new Float32Array([-5, 7, 2, 0, 3, 0]), 3, 2)), [0, 0]);
   const opposite = patchDistanceFromMean(new Float32Array([0, 0, 1, 0, 1, 0, -1, 0]), 4, 2);
-  assert.ok(Math.abs(opposite[2] - 2) < 1e-6);
+  assert.ok(Math.abs(at(opposite, 2) - 2) < 1e-6);
   assert.throws(() => patchDistanceFromMean(new Float32Array(5), 3, 2), ShapeError);
 });
 

@@ -264,7 +264,7 @@ test("figure data: heatmap rows at the map size, prompt features for t-SNE", asy
     assert.equal(r.image.width, ctx.size);
     assert.equal(r.maps.length, 2);
     for (const m of r.maps) assert.equal(m.length, ctx.size * ctx.size);
-    assert.ok(r.mask !== null && r.mask.some((v) => v === 1), "rows show anomalous images with their masks");
+    assert.ok(r.mask?.some((v) => v === 1), "rows show anomalous images with their masks");
   }
   const f = await figure5(ctx, { tsneIterations: 50 });
   const n = f.prompts.length;

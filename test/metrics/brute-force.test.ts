@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import {
   aupro, averagePrecision, f1Max, imageAuroc, labelRegions8, pixelAuroc, PixelAccumulator, pro,
 } from "../../src/metrics/index.js";
+import { at } from "../at.js";
 import { bruteAp, bruteAuproExact, bruteAuroc, bruteCalPro, bruteF1, floodLabels, rankSumAuroc } from "./brute-force.js";
 import { randomPixelCase, rng } from "./random-data.js";
 
@@ -41,12 +42,14 @@ test("8-connected labelling equals a flood fill (same partition of the pixels)",
     ref.forEach((l, p) => {
       assert.equal(got.labels[p] === 0, l === 0);
       if (l === 0) return;
-      if (!map.has(l)) map.set(l, got.labels[p]);
+      if (!map.has(l)) map.set(l, at(got.labels, p));
       assert.equal(got.labels[p], map.get(l), `pixel ${p} of ${h}x${w}`);
     });
     assert.equal(new Set(map.values()).size, map.size);
     const areas = new Array(got.count).fill(0);
-    got.labels.forEach((l) => l > 0 && areas[l - 1]++);
+    got.labels.forEach((l) => {
+      if (l > 0) areas[l - 1]++;
+    });
     assert.deepEqual([...got.areas], areas);
   }
 });
@@ -80,9 +83,9 @@ test("Float32Array maps (float32 storage) give the same results as the same valu
 test("one accumulator answers every metric, and adding after a query re-sorts correctly", () => {
   const { masks, amaps } = randomPixelCase(31, 6, 10, 10);
   const acc = new PixelAccumulator();
-  for (let i = 0; i < 3; i++) acc.add(masks[i], amaps[i]);
+  for (let i = 0; i < 3; i++) acc.add(at(masks, i), at(amaps, i));
   close(acc.pixelAuroc(), bruteAuroc(masks.slice(0, 3).flat(2), amaps.slice(0, 3).flat(2)), 1e-12, "first half");
-  for (let i = 3; i < 6; i++) acc.add(masks[i], amaps[i]);
+  for (let i = 3; i < 6; i++) acc.add(at(masks, i), at(amaps, i));
   assert.equal(acc.imageCount, 6);
   close(acc.pixelAuroc(), bruteAuroc(masks.flat(2), amaps.flat(2)), 1e-12, "all");
   close(acc.pro(), bruteCalPro(masks, amaps), 1e-12, "pro");
@@ -93,8 +96,9 @@ test("PRO counts a pixel whose score equals a threshold as negative (strict >), 
   const { masks, amaps } = randomPixelCase(41, 5, 12, 12, 20);
   // Scores 0..200 with min 0 and max 200: delta = 1, so every score is exactly a threshold.
   const ints = amaps.map((a) => a.map((row) => row.map((v) => Math.min(200, Math.max(0, Math.round((v + 0.2) * 130))))));
-  ints[0][0][0] = 0;
-  ints[0][0][1] = 200;
+  const firstRow = at(at(ints, 0), 0);
+  firstRow[0] = 0;
+  firstRow[1] = 200;
   const got = new PixelAccumulator().addAll(masks, ints).proCurve();
   assert.deepEqual([...got.thresholds], Array.from({ length: 200 }, (_, i) => i));
   close(pro(masks, ints), bruteCalPro(masks, ints), 1e-12, "pro on integer grid");
@@ -111,7 +115,7 @@ test("P-AUROC on a large, heavy-tailed map with ties and normals outside the def
     mask[p] = r() < 0.05 ? 1 : 0;
     // Exponential tails put most distinct values in a few lookup cells; rounding makes ties.
     const e = (-Math.log(1 - r())) ** 3;
-    map[p] = r() < 0.3 ? Math.round(e * 8) / 8 : e + mask[p] * 0.7;
+    map[p] = r() < 0.3 ? Math.round(e * 8) / 8 : e + mask[p]! * 0.7;
   }
   map[0] = -50;
   map[1] = 1e6;

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import {
   CategoryEvaluator, evaluatePerCategory, formatMetricTable, MetricInputError, type EvaluationRecord,
 } from "../../src/metrics/index.js";
+import { at } from "../at.js";
 import { bruteAp, bruteAuroc } from "./brute-force.js";
 
 process.env.SIMCLIP_QUIET = "1";
@@ -23,7 +24,8 @@ const byName = (n: string) => cases.find((c) => c.name === n)!;
 function recordsOf(c: PixelCase, category: string, nullMasksForNormals = false): EvaluationRecord[] {
   return c.masks.map((mask, i) => {
     const label = mask.flat().some((v) => v === 1) ? 1 : 0;
-    return { category, label, score: Math.max(...c.amaps[i].flat()), mask: nullMasksForNormals && label === 0 ? null : mask, map: c.amaps[i] };
+    const map = at(c.amaps, i);
+    return { category, label, score: Math.max(...map.flat()), mask: nullMasksForNormals && label === 0 ? null : mask, map };
   });
 }
 
@@ -36,11 +38,12 @@ test("per-category table: every metric per category equals the fixture / brute f
   assert.deepEqual(table.categories, ["cat0", "cat1", "cat2"]);
   // threshold_count_201 has a defect in every image, so its I-AUROC is undefined (noted, NaN).
   assert.equal(table.notes.length, 1);
-  assert.match(table.notes[0], /^cat2 i_auroc: .*only one class/);
+  assert.match(at(table.notes, 0), /^cat2 i_auroc: .*only one class/);
   assert.ok(Number.isNaN(table.mean.i_auroc));
   names.forEach((n, k) => {
     const c = byName(n);
     const row = table.perCategory[`cat${k}`];
+    assert.ok(row, `row cat${k}`);
     const rs = recordsOf(c, "x");
     const labels = rs.map((r) => r.label);
     const scores = rs.map((r) => r.score);
@@ -52,7 +55,7 @@ test("per-category table: every metric per category equals the fixture / brute f
     close(row.p_f1_max, c.expected.f1_max.value!, `${n} p_f1_max`);
   });
   const p = names.map((n) => byName(n).expected.pro.value!);
-  close(table.mean.p_pro, (p[0] + p[1] + p[2]) / 3, "mean p_pro");
+  close(table.mean.p_pro, p.reduce((a, b) => a + b, 0) / 3, "mean p_pro");
   assert.match(formatMetricTable(table), /^category\s+i_auroc\s+i_ap\s+p_auroc\s+p_pro\s+p_aupro\s+p_f1_max\n/);
   assert.match(formatMetricTable(table), new RegExp(`\\nmean .* ${(table.mean.p_pro * 100).toFixed(1)} `));
 });
@@ -61,25 +64,29 @@ test("undefined metrics become NaN with a note naming category and reason; the m
   const constant = byName("constant_amap");
   const table = evaluatePerCategory([...recordsOf(constant, "flat"), ...recordsOf(byName("random_smooth"), "ok")]);
   assert.deepEqual(table.metrics, ["i_auroc", "i_ap", "p_auroc", "p_pro"]);
-  assert.ok(Number.isNaN(table.perCategory.flat.p_pro));
+  const flat = table.perCategory.flat;
+  assert.ok(flat);
+  assert.ok(Number.isNaN(flat.p_pro));
   assert.ok(Number.isNaN(table.mean.p_pro));
-  close(table.perCategory.flat.p_auroc, 0.5, "constant p_auroc");
+  close(flat.p_auroc, 0.5, "constant p_auroc");
   assert.equal(table.notes.length, 1);
-  assert.match(table.notes[0], /^flat p_pro: .*constant/);
+  assert.match(at(table.notes, 0), /^flat p_pro: .*constant/);
 });
 
 test("image-only evaluation (no maps) streams categories and closes them one at a time", () => {
   const ev = new CategoryEvaluator({ metrics: ["i_auroc", "i_ap"] });
   const labelsA = [0, 1, 0, 1, 1, 0];
   const scoresA = [0.1, 0.4, 0.35, 0.8, 0.4, 0.4];
-  labelsA.forEach((l, i) => ev.add("a", l, scoresA[i]));
+  labelsA.forEach((l, i) => { ev.add("a", l, at(scoresA, i)); });
   ev.closeCategory("a");
   assert.throws(() => ev.add("a", 0, 0.3), (e: unknown) => e instanceof MetricInputError && /already closed/.test(e.message));
   ev.add("b", 0, 0.2);
   ev.add("b", 1, 0.9);
   const t = ev.result();
-  close(t.perCategory.a.i_auroc, bruteAuroc(labelsA, scoresA), "a auroc");
-  close(t.perCategory.a.i_ap, bruteAp(labelsA, scoresA), "a ap");
+  const a = t.perCategory.a;
+  assert.ok(a);
+  close(a.i_auroc, bruteAuroc(labelsA, scoresA), "a auroc");
+  close(a.i_ap, bruteAp(labelsA, scoresA), "a ap");
   close(t.mean.i_auroc, (bruteAuroc(labelsA, scoresA) + 1) / 2, "mean");
 });
 
@@ -100,8 +107,10 @@ test("a category without anomalous images: I-AUROC NaN and I-AP 0 (scikit-learn 
     { category: "good_only", label: 0, score: 0.2 },
     { category: "good_only", label: 0, score: 0.7 },
   ], { metrics: ["i_auroc", "i_ap"] });
-  assert.ok(Number.isNaN(t.perCategory.good_only.i_auroc));
-  assert.equal(t.perCategory.good_only.i_ap, 0);
+  const row = t.perCategory.good_only;
+  assert.ok(row);
+  assert.ok(Number.isNaN(row.i_auroc));
+  assert.equal(row.i_ap, 0);
   assert.equal(t.notes.length, 2);
   assert.match(t.notes.join("\n"), /good_only i_auroc: .*only one class/);
   assert.match(t.notes.join("\n"), /good_only i_ap: no anomalous image/);

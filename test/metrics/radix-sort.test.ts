@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { sortScores } from "../../src/metrics/radix-sort.js";
+import { at } from "../at.js";
 import { rng } from "./random-data.js";
 
 for (const Ctor of [Float32Array, Float64Array]) {
@@ -11,14 +12,14 @@ for (const Ctor of [Float32Array, Float64Array]) {
     const values = new Ctor(n);
     for (let i = 0; i < n; i++) {
       const u = r();
-      values[i] = u < 0.05 ? specials[i % specials.length] : u < 0.5 ? Math.round((u - 0.3) * 20) : (u - 0.6) * 1e6 * r();
+      values[i] = u < 0.05 ? at(specials, i % specials.length) : u < 0.5 ? Math.round((u - 0.3) * 20) : (u - 0.6) * 1e6 * r();
     }
     const original = values.slice();
     const payload = Uint32Array.from({ length: n }, (_, i) => i);
     sortScores(values, payload);
     const expected = Array.from(original).sort((a, b) => a - b);
     assert.deepEqual(Array.from(values).map((v) => (v === 0 ? 0 : v)), expected.map((v) => (v === 0 ? 0 : v)));
-    for (let i = 0; i < n; i++) assert.equal(values[i] === original[payload[i]], true, `payload at ${i}`);
+    for (let i = 0; i < n; i++) assert.equal(values[i] === original[at(payload, i)], true, `payload at ${i}`);
     assert.equal(new Set(payload).size, n);
   });
 }

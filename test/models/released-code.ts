@@ -40,7 +40,9 @@ export async function float32TrainItems(model: ClipModel, samples: Sample[], siz
   const extracted = new Map<string, ImageFeatures>();
   const clip = clipFeatureSource(model, { size, layers });
   const features = {
-    ensure: async (paths: string[]) => (await clip.extract(paths)).forEach((f, i) => extracted.set(paths[i]!, f)),
+    ensure: async (paths: string[]) => (await clip.extract(paths)).forEach((f, i) => {
+      extracted.set(paths[i]!, f);
+    }),
     get: async (p: string) => extracted.get(p)!,
   };
   const source = await samplesTrainSource(samples, { features, loadMask, size });

@@ -6,6 +6,7 @@ import { plotlyFigureHtml, plotlyLibraryHtml, showPlotly } from "../../src/noteb
 import { installNotebookProgress, progressHtml } from "../../src/notebook/progress.js";
 import { inTslab, NotInNotebookError, showHtml } from "../../src/notebook/tslab.js";
 import { rocCurve } from "../../src/viz/curves.js";
+import { at } from "../at.js";
 
 /** A stand-in for the tslab kernel: what its executor puts on globalThis, recording display calls. */
 function fakeKernel(): { outputs: { id: number; html: string }[]; remove(): void } {
@@ -46,12 +47,13 @@ test("figure builders: traces per cell, curve points, one trace per class and pr
   const hover = fig.data.filter((t) => t.type === "heatmap");
   assert.equal(hover.length, 2);
   // 8x8 map block-averaged 2x2 to 4x4: top-left block is mean(0, 1, 8, 9) = 4.5.
-  assert.deepEqual((hover[0].z as number[][])[0][0], 4.5);
-  assert.equal((hover[0].z as number[][]).length, 4);
-  assert.match(String(fig.data[0].source), /^data:image\/png;base64,/);
+  const z = at(hover, 0).z as number[][];
+  assert.deepEqual(at(at(z, 0), 0), 4.5);
+  assert.equal(z.length, 4);
+  assert.match(String(at(fig.data, 0).source), /^data:image\/png;base64,/);
 
   const roc = rocCurve([1, 0, 1, 0], [0.9, 0.8, 0.8, 0.1]);
-  assert.deepEqual(rocFigure([{ name: "a", roc }]).data[0].x, [0, 0, 0.5, 1]);
+  assert.deepEqual(at(rocFigure([{ name: "a", roc }]).data, 0).x, [0, 0, 0.5, 1]);
   const sc = scatterFigure([
     { x: 0, y: 0, group: "bottle", kind: "normal" },
     { x: 1, y: 0, group: "bottle", kind: "anomalous" },
@@ -66,8 +68,8 @@ test("inside a (fake) kernel: plotly.js is sent with the first figure only; prog
     assert.equal(inTslab(), true);
     showPlotly({ data: [] });
     showPlotly({ data: [] });
-    assert.ok(kernel.outputs[0].html.includes("window.Plotly = Plotly"));
-    assert.ok(!kernel.outputs[1].html.includes("window.Plotly = Plotly"));
+    assert.ok(at(kernel.outputs, 0).html.includes("window.Plotly = Plotly"));
+    assert.ok(!at(kernel.outputs, 1).html.includes("window.Plotly = Plotly"));
 
     installNotebookProgress();
     const p = startProgress("extract", 4);
@@ -76,7 +78,7 @@ test("inside a (fake) kernel: plotly.js is sent with the first figure only; prog
     const bars = kernel.outputs.filter((o) => o.id > 0);
     assert.ok(bars.length >= 2);
     assert.equal(new Set(bars.map((b) => b.id)).size, 1, "all redraws go to the same display entry");
-    assert.match(bars[bars.length - 1].html, /<progress max="4" value="4"[^>]*>.*extract: 4\/4.*loss=0\.1235/);
+    assert.match(at(bars, bars.length - 1).html, /<progress max="4" value="4"[^>]*>.*extract: 4\/4.*loss=0\.1235/);
 
     const before = kernel.outputs.length;
     const empty = startProgress("metrics", 0);

@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import path from "node:path";
 import sharp from "sharp";
+import { at } from "../at.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const chromium = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -79,12 +80,12 @@ function outputsOf(name: string): { html: string[]; text: string } {
 
 /** Rows of the paper-vs-ours table whose "· ours" cells hold at least one computed number. */
 function rowsWithOurNumbers(tableHtml: string): number {
-  const cells = (row: string, tag: string) => [...row.matchAll(new RegExp(`<${tag}[^>]*>(.*?)</${tag}>`, "g"))].map((m) => m[1]);
+  const cells = (row: string, tag: string) => [...row.matchAll(new RegExp(`<${tag}[^>]*>(.*?)</${tag}>`, "g"))].map((m) => at(m, 1));
   const headers = cells(tableHtml.slice(0, tableHtml.indexOf("</thead>")), "th");
   const ours = headers.flatMap((h, i) => (h.endsWith("· ours") ? [i] : []));
   assert.ok(ours.length > 0, `no "· ours" columns in ${headers.join(" | ")}`);
   const body = tableHtml.slice(tableHtml.indexOf("<tbody>"));
-  return [...body.matchAll(/<tr>(.*?)<\/tr>/g)].filter((r) => ours.some((i) => /^\d+\.\d+( ± \d+\.\d+)?$/.test(cells(r[1], "td")[i] ?? ""))).length;
+  return [...body.matchAll(/<tr>(.*?)<\/tr>/g)].filter((r) => ours.some((i) => /^\d+\.\d+( ± \d+\.\d+)?$/.test(cells(at(r, 1), "td")[i] ?? ""))).length;
 }
 
 const usesRealSetup = ["SIMCLIP_MODEL", "MVTEC_ROOT", "VISA_ROOT", "SIMCLIP_CONFIG"].some((v) => process.env[v]) || existsSync(path.join(root, "simclip.config.json"));
@@ -102,9 +103,10 @@ test("the paper-artefact notebooks compute ours beside the paper's numbers, labe
   for (const [name, rows] of Object.entries(expected)) {
     const tables = outputsOf(name).html.filter((h) => h.includes("· ours"));
     assert.equal(tables.length, 1, `${name}: one paper-vs-ours table`);
-    assert.equal(rowsWithOurNumbers(tables[0]), rows, `${name}: rows with computed values`);
-    assert.match(tables[0], /<i>ours<\/i>: computed by simclip on /);
-    if (!usesRealSetup) assert.match(tables[0], /SYNTHETIC SETUP, not comparable to the paper/, `${name}: synthetic numbers are labelled`);
+    const table = at(tables, 0);
+    assert.equal(rowsWithOurNumbers(table), rows, `${name}: rows with computed values`);
+    assert.match(table, /<i>ours<\/i>: computed by simclip on /);
+    if (!usesRealSetup) assert.match(table, /SYNTHETIC SETUP, not comparable to the paper/, `${name}: synthetic numbers are labelled`);
   }
   const plots = (name: string) => outputsOf(name).html.filter((h) => h.includes("window.Plotly.newPlot("));
   assert.equal(plots("figures-2-4-qualitative").length, 2, "Figure 2 and Figure 4 grids");
@@ -136,7 +138,7 @@ async function vividPixels(png: string): Promise<number> {
   const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   let n = 0;
   for (let i = 0; i < info.width * info.height; i++) {
-    const r = data[i * 3], g = data[i * 3 + 1], b = data[i * 3 + 2];
+    const r = data[i * 3]!, g = data[i * 3 + 1]!, b = data[i * 3 + 2]!;
     if (Math.max(r, g, b) - Math.min(r, g, b) > 80) n++;
   }
   return n;

@@ -4,6 +4,7 @@ import { InvalidArgumentError } from "../../src/errors.js";
 import { PAPER_TABLE_1, PAPER_TABLE_2, PAPER_TABLE_5, PAPER_TABLE_6 } from "../../src/experiments/paper-tables.js";
 import { mergeResultRows, resultRowFromEvaluation, type ResultRow } from "../../src/experiments/table.js";
 import { comparisonHtml, comparisonTable, recordsHtml } from "../../src/notebook/tables.js";
+import { at } from "../at.js";
 
 test("comparisonTable puts our fractions (x 100) beside the paper's percentages, row by row", () => {
   const ours: ResultRow[] = [
@@ -12,15 +13,15 @@ test("comparisonTable puts our fractions (x 100) beside the paper's percentages,
   ];
   const rows = comparisonTable(PAPER_TABLE_5, ours, { setup: "synthetic benchmark" }).objects() as Record<string, string | null>[];
   assert.deepEqual(rows.map((r) => r.hierarchy), ["1 (layer 6)", "2 (layer 12)", "3 (layer 18)", "4 (layer 24)", "all", "layers 6+24"]);
-  assert.deepEqual(rows[4], { hierarchy: "all", "P-AUR · paper": "95.6", "P-AUR · ours": "91.2 ± 0.1", "P-PRO · paper": "89.7", "P-PRO · ours": "50.0" });
-  assert.equal(rows[0]["P-AUR · ours"], null, "no result for that row");
-  assert.deepEqual(rows[5], { hierarchy: "layers 6+24", "P-AUR · paper": null, "P-AUR · ours": "80.0", "P-PRO · paper": null, "P-PRO · ours": null });
+  assert.deepEqual(at(rows, 4), { hierarchy: "all", "P-AUR · paper": "95.6", "P-AUR · ours": "91.2 ± 0.1", "P-PRO · paper": "89.7", "P-PRO · ours": "50.0" });
+  assert.equal(at(rows, 0)["P-AUR · ours"], null, "no result for that row");
+  assert.deepEqual(at(rows, 5), { hierarchy: "layers 6+24", "P-AUR · paper": null, "P-AUR · ours": "80.0", "P-PRO · paper": null, "P-PRO · ours": null });
 });
 
 test("raw tables are not rescaled; quoted-only rows say so; HTML names both sources", () => {
   const rows = comparisonTable(PAPER_TABLE_2, [{ key: { method: "IPT" }, values: { "FLOPs(G)": 1.234, "Params(M)": 0.5 } }], { setup: "demo backbone", digits: 2 }).objects() as Record<string, string | null>[];
-  assert.equal(rows[2]["FLOPs(G) · ours"], "1.23");
-  assert.equal(rows[2]["FLOPs(G) · paper"], "513.75");
+  assert.equal(at(rows, 2)["FLOPs(G) · ours"], "1.23");
+  assert.equal(at(rows, 2)["FLOPs(G) · paper"], "513.75");
   const html = comparisonHtml(PAPER_TABLE_5, [], { setup: "the <synthetic> benchmark" });
   assert.match(html, /quoted from the SimCLIP paper, Table 5/);
   assert.match(html, /computed by simclip on the &lt;synthetic&gt; benchmark/);
@@ -55,7 +56,7 @@ test("resultRowFromEvaluation renames the metrics module's means to the paper's 
   const mvtec = resultRowFromEvaluation({ method: "SimCLIP", setup: "0-shot" }, { mean: { p_auroc: 0.5 } }, { prefix: "MVTec " });
   const merged = mergeResultRows([visa, mvtec]);
   assert.equal(merged.length, 1);
-  assert.deepEqual(merged[0].values, { ...visa.values, "MVTec P-AUR": 0.5 });
+  assert.deepEqual(at(merged, 0).values, { ...visa.values, "MVTec P-AUR": 0.5 });
   const rows = comparisonTable(PAPER_TABLE_1, merged, { setup: "x" }).objects() as Record<string, string | null>[];
   const simclip = rows.find((r) => r.method === "SimCLIP" && r.setup === "0-shot");
   assert.equal(simclip?.["VisA I-AUR · ours"], "80.0");

@@ -4,13 +4,17 @@ import { readFileSync } from "node:fs";
 import { InvalidArgumentError, ShapeError } from "../../src/errors.js";
 import { jetColor } from "../../src/viz/colormap.js";
 import { prCurve, rocCurve } from "../../src/viz/curves.js";
+import { at } from "../at.js";
 
 // Reference values from scikit-learn and matplotlib (generator recorded in the file).
 const ref = JSON.parse(readFileSync(new URL("../fixtures/viz/reference.json", import.meta.url), "utf8"));
 
 function close(actual: number[], expected: number[], what: string): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
-  actual.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-12, `${what}[${i}]: ${v} vs ${expected[i]}`));
+  actual.forEach((v, i) => {
+    const want = at(expected, i);
+    assert.ok(Math.abs(v - want) < 1e-12, `${what}[${i}]: ${v} vs ${want}`);
+  });
 }
 
 test("rocCurve matches scikit-learn roc_curve(drop_intermediate=False) on tied scores", () => {
@@ -41,7 +45,7 @@ test("curves on a hand-computed case and bad inputs", () => {
 });
 
 test("jetColor matches matplotlib's jet colormap (bytes=True)", () => {
-  ref.jet.x.forEach((x: number, i: number) => assert.deepEqual(jetColor(x), ref.jet.rgb[i], `x = ${x}`));
+  ref.jet.x.forEach((x: number, i: number) => { assert.deepEqual(jetColor(x), ref.jet.rgb[i], `x = ${x}`); });
   assert.deepEqual(jetColor(-3), jetColor(0));
   assert.deepEqual(jetColor(7), jetColor(1));
 });

@@ -8,6 +8,7 @@ import { prCurve, rocCurve } from "../../src/viz/curves.js";
 import { heatmapGridPng, type HeatmapRow } from "../../src/viz/heatmap-grid.js";
 import { colorize, normalizeMap, type RgbImage } from "../../src/viz/image.js";
 import { tsne2d } from "../../src/viz/tsne.js";
+import { at } from "../at.js";
 
 function gradientImage(size: number): RgbImage {
   const data = new Uint8Array(size * size * 3);
@@ -18,7 +19,7 @@ function gradientImage(size: number): RgbImage {
 async function pixel(png: Buffer, x: number, y: number): Promise<number[]> {
   const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
   const o = (y * info.width + x) * info.channels;
-  return [data[o], data[o + 1], data[o + 2]];
+  return [at(data, o), at(data, o + 1), at(data, o + 2)];
 }
 
 test("normalizeMap and colorize follow APRIL-GAN's min-max + 0.5 blend", () => {
@@ -53,7 +54,7 @@ test("heatmapGridPng: a valid PNG of rows x (2 + maps) cells with the right pixe
   assert.deepEqual(await pixel(png, 36 + 2 * 9, 36 + 2 * 5), [0, 0, 0], "normal image: empty ground truth");
   const i = 3 * size + 2;
   const [r, g, b] = jetColor(1);
-  const expected = [Math.floor(image.data[i * 3] / 2 + r / 2), Math.floor(image.data[i * 3 + 1] / 2 + g / 2), Math.floor(image.data[i * 3 + 2] / 2 + b / 2)];
+  const expected = [Math.floor(at(image.data, i * 3) / 2 + r / 2), Math.floor(at(image.data, i * 3 + 1) / 2 + g / 2), Math.floor(at(image.data, i * 3 + 2) / 2 + b / 2)];
   assert.deepEqual(await pixel(png, 72 + 2 * 2, 2 * 3), expected, "map maximum is jet(1) over the image");
   assert.deepEqual(await pixel(png, 0, 0), Array.from(image.data.subarray(0, 3)), "first cell is the image");
   assert.deepEqual(await pixel(png, 33, 0), [255, 255, 255], "gap is white");
@@ -62,7 +63,7 @@ test("heatmapGridPng: a valid PNG of rows x (2 + maps) cells with the right pixe
   const lm = await sharp(labelled).metadata();
   assert.deepEqual([lm.width, lm.height], [160 + 4 * 32 + 3 * 4, 24 + 2 * 32 + 4], "title strip 24 px, label strip 160 px");
   assert.deepEqual(await pixel(labelled, 160 + 36 + 2 * 9, 24 + 2 * 5), [255, 255, 255], "cells shifted by the strips");
-  const { data, info } = await sharp(labelled).extract({ left: 0, top: 0, width: lm.width!, height: 24 }).raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(labelled).extract({ left: 0, top: 0, width: lm.width, height: 24 }).raw().toBuffer({ resolveWithObject: true });
   assert.ok(data.some((v, i) => i % info.channels === 0 && v < 128), "column titles are drawn in the title strip");
 });
 
@@ -94,7 +95,7 @@ test("vega-lite charts render to SVG and PNG of exactly the requested size", asy
     const meta = await sharp(png).metadata();
     assert.deepEqual([meta.format, meta.width, meta.height], ["png", 300, 200]);
   }
-  const svg = await renderSvg(specs[0]);
+  const svg = await renderSvg(at(specs, 0));
   assert.ok(svg.includes("train loss"), "legend names the series");
   assert.throws(() => lineChartSpec([{ name: "x", x: [1, 2], y: [1] }]), ShapeError);
 });
@@ -106,12 +107,12 @@ test("tsne2d separates two distant clusters and is reproducible from its seed", 
   for (let i = 0; i < n; i++) for (let d = 0; d < dim; d++) data[i * dim + d] = (i < n / 2 ? 0 : 20) + Math.sin(i * 13.1 + d * 7.7);
   const y = tsne2d(data, n, dim, { perplexity: 5, iterations: 300, seed: 1 });
   assert.equal(y.length, n);
-  for (let i = 0; i < n; i++) {
+  for (const [i, [xi, yi]] of y.entries()) {
     let best = -1;
     let bestD = Infinity;
-    for (let j = 0; j < n; j++) {
+    for (const [j, [xj, yj]] of y.entries()) {
       if (j === i) continue;
-      const d = (y[i][0] - y[j][0]) ** 2 + (y[i][1] - y[j][1]) ** 2;
+      const d = (xi - xj) ** 2 + (yi - yj) ** 2;
       if (d < bestD) [best, bestD] = [j, d];
     }
     assert.equal(best < n / 2, i < n / 2, `nearest neighbour of point ${i} is in the other cluster`);

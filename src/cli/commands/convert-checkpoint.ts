@@ -4,7 +4,7 @@
  * `eval` and `predict` read the released files directly; a converted checkpoint loads without PyTorch's
  * format and records the activation and backbone fingerprint it runs with.
  */
-import { Command } from "commander";
+import type { Command } from "commander";
 import type { ClipActivation } from "../../clip/config.js";
 import { InvalidArgumentError } from "../../errors.js";
 import { saveCheckpoint } from "../../models/common/checkpoint.js";

@@ -3,7 +3,7 @@
  * the no-download default backbone. Its numbers mean nothing semantically; the written config.json
  * says so (`simclip_demo.random`), and so does this command's output.
  */
-import { Command, Option } from "commander";
+import { type Command, Option } from "commander";
 import { DEMO_ARCHS, writeDemoModel } from "../../clip/demo-model.js";
 import { InvalidArgumentError } from "../../errors.js";
 import { WIDE_RESNET50_2, writeRandomWideResNet } from "../../models/patchcore/resnet-weights.js";

@@ -3,7 +3,7 @@
  * random demo backbone (src/experiments/demo.ts); prints the table, writes figures, resumes from its
  * caches when run again.
  */
-import { Command } from "commander";
+import type { Command } from "commander";
 import { cacheRoot } from "../../cache/location.js";
 import { runDemo } from "../../experiments/demo.js";
 

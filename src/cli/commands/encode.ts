@@ -3,7 +3,7 @@
  * the outputs as JSON, e.g. to check a model against another implementation.
  */
 import { readFile, writeFile } from "node:fs/promises";
-import { Command, Option } from "commander";
+import { type Command, Option } from "commander";
 import { ClipModel } from "../../clip/model.js";
 import { nestedJson } from "../../clip/nested-json.js";
 import { FileFormatError, InvalidArgumentError, MissingFileError } from "../../errors.js";

@@ -6,7 +6,7 @@
  * checked against the method's schema and written to the results as "options" (defaults included).
  */
 import { writeFile } from "node:fs/promises";
-import { Command } from "commander";
+import type { Command } from "commander";
 import { isRandomDemoModel } from "../../clip/demo-model.js";
 import { loadMask } from "../../clip/preprocess.js";
 import { loadDataset } from "../../data/load.js";
@@ -95,8 +95,8 @@ export function register(program: Command): void {
         const out = { ...results, options: resolvedMethodOptions(o.method, schema, options), backbone: { model: model.dir, fingerprint: model.fingerprint, activation: model.config.activation, random_demo: random }, checkpoint: o.checkpoint ?? null,
           // A method with a backbone of its own (PatchCore on WideResNet-50-2) says which, and whether it is random.
           ...(own ? { method_backbone: { description: own.description ?? own.id, features: own.id, random: own.random === true } } : {}) };
-        await writeFile(o.out, JSON.stringify(out, null, 2) + "\n");
-        process.stdout.write(`${meanTable(results)}\n${results.notes ? results.notes.join("\n") + "\n" : ""}results written to ${o.out}\n`);
+        await writeFile(o.out, `${JSON.stringify(out, null, 2)}\n`);
+        process.stdout.write(`${meanTable(results)}\n${results.notes ? `${results.notes.join("\n")}\n` : ""}results written to ${o.out}\n`);
         method.dispose?.();
       } finally {
         await model.dispose();

@@ -3,7 +3,7 @@
  * few-shot methods (simclip+, april-gan, patchcore) take their k normal images from --references or
  * --reference-dir.
  */
-import { Command } from "commander";
+import type { Command } from "commander";
 import { InvalidArgumentError } from "../../errors.js";
 import type { ClipActivation } from "../../clip/config.js";
 import { createMethod, methodNames, methodOptionSchema } from "../../models/registry.js";

@@ -2,7 +2,7 @@
  * `simclip serve`: a local page to try SimCLIP / SimCLIP+ on your own images (src/serve/). Without
  * --model it serves the demo backbone and the SimCLIP `npm start` trains (building what is missing).
  */
-import { Command } from "commander";
+import type { Command } from "commander";
 import { InvalidArgumentError } from "../../errors.js";
 import { ClipModel } from "../../clip/model.js";
 import { loadCheckpoint } from "../../models/common/checkpoint.js";

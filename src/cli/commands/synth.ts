@@ -1,5 +1,5 @@
 /** `simclip synth`: write the embedded synthetic benchmark (no download needed). */
-import { Command, Option } from "commander";
+import { type Command, Option } from "commander";
 import { generateSynth, SYNTH_CATEGORIES, SYNTH_SETS } from "../../data/synth/index.js";
 import { InvalidArgumentError } from "../../errors.js";
 import { parseNameList } from "../options.js";

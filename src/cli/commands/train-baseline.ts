@@ -6,7 +6,7 @@
  */
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { Command, Option } from "commander";
+import { type Command, Option } from "commander";
 import { ClipModel } from "../../clip/model.js";
 import { isRandomDemoModel } from "../../clip/demo-model.js";
 import { runRegisteredMethod } from "../../models/run.js";
@@ -64,8 +64,8 @@ export function register(program: Command): void {
           model, ...(o.test ? { dataset: o.test } : {}), train: { dataset: o.train, options }, size: o.size, cacheDir: o.cache,
           ...(o.layers ? { layers: o.layers } : {}),
         });
-        await writeFile(path.join(o.out, "history.json"), JSON.stringify({ method: o.method, train: o.train, ...history }, null, 2) + "\n");
-        if (results) await writeFile(path.join(o.out, "results.json"), JSON.stringify(results, null, 2) + "\n");
+        await writeFile(path.join(o.out, "history.json"), `${JSON.stringify({ method: o.method, train: o.train, ...history }, null, 2)}\n`);
+        if (results) await writeFile(path.join(o.out, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
         process.stdout.write(`trained ${o.method}: epoch losses ${history!.epochLoss.map((l) => l.toFixed(4)).join(", ")}; checkpoint in ${o.out}\n`);
         method.dispose?.();
       } finally {
@@ -86,8 +86,8 @@ export function register(program: Command): void {
         const rows = await promptLearningComplexity(model, { size: o.size, layers: o.layers });
         const lines = ["method   FLOPs(G)  FLOPs/train step(G)  Params(M)"];
         for (const r of rows) lines.push(`${r.method.padEnd(8)} ${r.gmacs.toFixed(2).padStart(8)}  ${r.gmacsTrainStep.toFixed(2).padStart(19)}  ${(r.params / 1e6).toFixed(2).padStart(9)}`);
-        process.stdout.write(lines.join("\n") + "\n");
-        if (o.json) await writeFile(o.json, JSON.stringify(rows, null, 2) + "\n");
+        process.stdout.write(`${lines.join("\n")}\n`);
+        if (o.json) await writeFile(o.json, `${JSON.stringify(rows, null, 2)}\n`);
       } finally {
         await model.dispose();
       }

@@ -5,7 +5,7 @@
  */
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { Command, Option } from "commander";
+import { type Command, Option } from "commander";
 import type { ClipActivation } from "../../clip/config.js";
 import { ClipModel } from "../../clip/model.js";
 import { isRandomDemoModel } from "../../clip/demo-model.js";
@@ -93,7 +93,7 @@ export function register(program: Command): void {
           features, loadMask, size: method.size, mosaic: { rate: mosaic, dir: path.join(o.cache, "mosaics") },
         });
         const history = await method.fit(source, { epochs: o.epochs, batchSize: o.batch, seed: o.seed, lr: o.lr, checkpointDir: o.out });
-        await writeFile(path.join(o.out, "history.json"), JSON.stringify({ train: `${dataset.name}:${dataset.root}`, images: samples.length, mosaic, activation: model.config.activation, ...history }, null, 2) + "\n");
+        await writeFile(path.join(o.out, "history.json"), `${JSON.stringify({ train: `${dataset.name}:${dataset.root}`, images: samples.length, mosaic, activation: model.config.activation, ...history }, null, 2)}\n`);
         process.stdout.write(
           `trained SimCLIP on ${samples.length} images of ${dataset.categories.length} classes (${dataset.name}): ` +
             `epoch losses ${history.epochLoss.map((l) => l.toFixed(4)).join(", ")}; ${history.imagesPerSecond.toFixed(2)} images/s; checkpoint in ${o.out}\n`,

@@ -181,7 +181,7 @@ class Transform {
         return;
       case "transpose": {
         const inverse: number[] = [];
-        op.perm.forEach((p, i) => (inverse[p] = i));
+        op.perm.forEach((p, i) => { inverse[p] = i; });
         this.accumulate(x, () => b.transpose(g, inverse));
         return;
       }

@@ -104,7 +104,7 @@ async function claimOutput(root: string): Promise<void> {
     throw new InvalidArgumentError(`--out ${root} is not empty and was not written by "simclip synth" (no ${MARKER}); choose a new or empty folder`);
   }
   await mkdir(root, { recursive: true });
-  await writeFile(path.join(root, MARKER), JSON.stringify({ generator: "simclip synth" }) + "\n");
+  await writeFile(path.join(root, MARKER), `${JSON.stringify({ generator: "simclip synth" })}\n`);
 }
 
 const pad = (n: number, width: number) => String(n).padStart(width, "0");
@@ -152,5 +152,5 @@ async function writeVisaCsv(dataset: Dataset): Promise<void> {
   for (const s of dataset.samples) lines.push([s.category, s.split, s.label ? "anomaly" : "normal", rel(s.imagePath), rel(s.maskPath)].join(","));
   const file = path.join(dataset.root, VISA_SPLIT_CSV);
   await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, lines.join("\n") + "\n");
+  await writeFile(file, `${lines.join("\n")}\n`);
 }

@@ -50,7 +50,7 @@ export const wood: TextureRenderer = (rng, size) => {
       const across = u * c + v * s;
       const along = -u * s + v * c;
       const t = across / period + 4 * warp(u, v) + phase;
-      const ring = Math.pow(0.5 + 0.5 * Math.sin(2 * Math.PI * t), 1.6);
+      const ring = (0.5 + 0.5 * Math.sin(2 * Math.PI * t)) ** 1.6;
       const grain = streak(across * 0.5, along * 0.06 + 0.4) - 0.5;
       const f = Math.min(1, Math.max(0, ring + 0.35 * grain));
       setPixel(img, y * size + x, dark[0]! + (light[0]! - dark[0]!) * f, dark[1]! + (light[1]! - dark[1]!) * f, dark[2]! + (light[2]! - dark[2]!) * f);

@@ -89,7 +89,7 @@ export async function saveCheckpoint(dir: string, state: MethodState, backbone: 
   };
   const cfg = path.join(dir, CHECKPOINT_CONFIG);
   const tmp = `${cfg}.tmp-${process.pid}`;
-  await writeFile(tmp, JSON.stringify(file, null, 2) + "\n");
+  await writeFile(tmp, `${JSON.stringify(file, null, 2)}\n`);
   await rename(tmp, cfg);
 }
 

@@ -54,10 +54,10 @@ export function transposeArray(a: Float32Array, rows: number, cols: number): Flo
 export function selectRows(table: tf.Tensor, index: number[]): tf.Tensor {
   return tf.tidy(() => {
     const [u, ...rest] = table.shape;
-    const onehot = new Float32Array(index.length * u!);
-    index.forEach((k, i) => (onehot[i * u! + k] = 1));
-    const flat = tf.reshape(table, [u!, -1]) as tf.Tensor2D;
-    return tf.reshape(tf.matMul(tf.tensor2d(onehot, [index.length, u!]), flat), [index.length, ...rest]);
+    const onehot = new Float32Array(index.length * u);
+    index.forEach((k, i) => { onehot[i * u + k] = 1; });
+    const flat = tf.reshape(table, [u, -1]) as tf.Tensor2D;
+    return tf.reshape(tf.matMul(tf.tensor2d(onehot, [index.length, u]), flat), [index.length, ...rest]);
   });
 }
 

@@ -36,7 +36,7 @@ export function focalLossBinary(p1: tf.Tensor, target: tf.Tensor, gamma = 2): tf
  */
 export function diceLoss(p1: tf.Tensor, target: tf.Tensor): tf.Scalar {
   return tf.tidy(() => {
-    const n = p1.shape[0]!;
+    const n = p1.shape[0];
     const p = tf.reshape(p1, [n, -1]);
     const g = tf.reshape(tf.cast(target, "float32"), [n, -1]);
     const inter = tf.sum(tf.mul(p, g), 1);
@@ -63,7 +63,7 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D | number[]
  * Returns [focal, dice].
  */
 export function focalDiceFromLogits(z: tf.Tensor, target: tf.Tensor): tf.Tensor1D {
-  const n = z.shape[0]!;
+  const n = z.shape[0];
   const s = FOCAL_SMOOTH;
   const f = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [zz, save] = inputs as [tf.Tensor, tf.GradSaveFunc];

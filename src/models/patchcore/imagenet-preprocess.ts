@@ -25,7 +25,7 @@ interface Taps {
 
 function aaTaps(inSize: number, outSize: number): Taps {
   const scale = inSize / outSize;
-  const support = scale >= 1 ? scale : 1;
+  const support = Math.max(scale, 1);
   const invscale = scale >= 1 ? 1 / scale : 1;
   const ksize = Math.ceil(support) * 2 + 1;
   const start = new Int32Array(outSize);

@@ -143,11 +143,11 @@ export class PatchCoreWideResNet implements AnomalyMethod {
     const P = this.source.grid ** 2;
     const d = this.source.width;
     const all = new Float32Array(normals.length * P * d);
-    normals.forEach((f, i) => all.set(this.embedding(f), i * P * d));
+    normals.forEach((f, i) => { all.set(this.embedding(f), i * P * d); });
     const n = normals.length * P;
     const idx = anomalibCoreset(all, n, d, this.config.coresetRatio, this.config.seed);
     const rows = idx.length === n ? all : new Float32Array(idx.length * d);
-    if (rows !== all) idx.forEach((j, r) => rows.set(all.subarray(j * d, (j + 1) * d), r * d));
+    if (rows !== all) idx.forEach((j, r) => { rows.set(all.subarray(j * d, (j + 1) * d), r * d); });
     this.memories.set(category, searchMemory(rows, idx.length, d));
   }
 

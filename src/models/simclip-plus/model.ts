@@ -81,7 +81,7 @@ export class SimClipPlus implements AnomalyMethod {
   async score(batch: FeatureBatch): Promise<MethodOutput> {
     await this.simclip.prepare(batch.categories);
     const scored = await scoreSimClipPlus(this, batch);
-    scored.forEach((s, i) => this.memoryOf(batch.categories[i]!).scoreMapMax.push(s.scoreMapMax));
+    scored.forEach((s, i) => { this.memoryOf(batch.categories[i]!).scoreMapMax.push(s.scoreMapMax); });
     const layerMaps = batch.layerMaps ? { layerMaps: scored.map((s) => s.layerMaps!) } : {};
     return { size: this.size, maps: scored.map((s) => s.map), scores: Float32Array.from(scored, (s) => s.textProb), ...layerMaps };
   }

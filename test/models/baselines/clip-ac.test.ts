@@ -28,7 +28,7 @@ test("CLIP-AC with SimCLIP's prompts: image score from the image embedding and m
         const f = matVec(tok, proj, 32);
         return 100 * (cosine(f, t1) - cosine(f, t0));
       });
-      bilinearAlignCorners(d, 8, 64).forEach((z, p) => (expected[p]! += 1 / (1 + Math.exp(-z))));
+      bilinearAlignCorners(d, 8, 64).forEach((z, p) => { expected[p]! += 1 / (1 + Math.exp(-z)); });
     }
     assertClose(out.maps[k]!, expected, `map of image ${img}`, 2e-4);
   });

@@ -48,7 +48,7 @@ test("context spliced at the text tower's input: context = the embeddings of 'a 
   const table = clip.weights.get("token_embedding.weight")!;
   const W = table.shape[1]!;
   const ctx = new Float32Array(4 * W);
-  ref.text[0]!.input_ids.slice(1, 5).forEach((id, j) => ctx.set(table.data.subarray(id * W, (id + 1) * W), j * W));
+  ref.text[0]!.input_ids.slice(1, 5).forEach((id, j) => { ctx.set(table.data.subarray(id * W, (id + 1) * W), j * W); });
   m.context.vectors.assign(tf.tensor3d(ctx, [1, 4, W]));
   await m.prepare(["bottle"]);
   const pairs = m.promptPairs(["bottle"]);
@@ -58,7 +58,7 @@ test("context spliced at the text tower's input: context = the embeddings of 'a 
     const row = got.subarray(s * 32, (s + 1) * 32);
     assert.ok(Math.abs(cosine(row, e) - 1) < 1e-5, `state ${s}: cosine ${cosine(row, e)}`);
     const norm = Math.hypot(...e);
-    e.forEach((v, k) => assert.ok(Math.abs(row[k]! - v / norm) < 1e-4, `state ${s} component ${k}`));
+    e.forEach((v, k) => { assert.ok(Math.abs(row[k]! - v / norm) < 1e-4, `state ${s} component ${k}`); });
   }
   pairs.dispose();
   m.dispose();

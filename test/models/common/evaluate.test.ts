@@ -75,7 +75,7 @@ test("zero-shot: per-class metrics (hand-computed) and their mean in the eval JS
   // Class b's anomaly has no mask: image metrics only, pixel metrics NaN with a note.
   assert.equal(r.per_category.b!.i_auroc, 1);
   assert.ok(Number.isNaN(r.per_category.b!.p_auroc as number));
-  assert.ok(r.notes && r.notes.some((n) => n.startsWith("b p_auroc")));
+  assert.ok(r.notes?.some((n) => n.startsWith("b p_auroc")));
   assert.equal(r.mean.i_auroc, (0.75 + 1) / 2);
   assert.deepEqual(Object.keys(r.per_category.a!), ["i_auroc", "i_ap", "p_auroc", "p_pro"]);
   assert.deepEqual(m.finalized, [["a", 4], ["b", 2]]);

@@ -91,7 +91,7 @@ test("FD only: SimCLIP's zero-shot map plus M_v; finalizeCategory min-max combin
   const scores = Float32Array.from([...a.scores, ...b.scores]);
   const fin = m.finalizeCategory("pcb", { size: G, maps, scores });
   const lo = Math.min(...maxima), hi = Math.max(...maxima);
-  fin.scores.forEach((s, i) => assert.ok(Math.abs(s - 0.5 * (zero.prob[i]! + (maxima[i]! - lo) / (hi - lo))) < 1e-5));
+  fin.scores.forEach((s, i) => { assert.ok(Math.abs(s - 0.5 * (zero.prob[i]! + (maxima[i]! - lo) / (hi - lo))) < 1e-5); });
   // Finalising ends the class (its memory is released); finalising a class with a different number
   // of outputs than were scored is an error.
   assert.throws(() => m.finalizeCategory("pcb", { size: G, maps, scores }), (e: unknown) => e instanceof InvalidArgumentError && /setMemory/.test(e.message));
@@ -113,7 +113,7 @@ test("released-code image score: the maximum of SimCLIP's zero-shot map + M_v, w
   const ref = await fdOnly.score({ features: queries, categories: cats });
   const maxima = ref.maps.map((x) => Math.max(...x));
   const lo = Math.min(...maxima), hi = Math.max(...maxima);
-  out.scores.forEach((s, i) => assert.ok(Math.abs(s - 0.5 * (ref.scores[i]! + (maxima[i]! - lo) / (hi - lo))) < 1e-5, `image ${i}`));
+  out.scores.forEach((s, i) => { assert.ok(Math.abs(s - 0.5 * (ref.scores[i]! + (maxima[i]! - lo) / (hi - lo))) < 1e-5, `image ${i}`); });
   // ... while the maps themselves are the PAO + FD maps, not the zero-shot + FD ones.
   assert.ok(out.maps.some((x, i) => x.some((v, p) => Math.abs(v - ref.maps[i]![p]!) > 1e-3)));
   m.dispose();

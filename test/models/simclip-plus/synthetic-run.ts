@@ -48,9 +48,10 @@ export async function runSyntheticFewShot(shots: number[], seeds: number[], vari
     const zeroShot = await evaluateMethod(simclip, A, { features, loadMask });
     const fewShot: SyntheticRun["fewShot"] = {};
     for (const k of shots) {
-      fewShot[k] = {};
+      const byVariant: SyntheticRun["fewShot"][number] = {};
+      fewShot[k] = byVariant;
       for (const [name, cfg] of Object.entries(variants)) {
-        fewShot[k]![name] = await evaluateMethod(new SimClipPlus(simclip, cfg), A, { features, loadMask, shots: k, seeds });
+        byVariant[name] = await evaluateMethod(new SimClipPlus(simclip, cfg), A, { features, loadMask, shots: k, seeds });
       }
     }
     simclip.dispose();
@@ -80,5 +81,5 @@ export function markdownTable(run: SyntheticRun): string {
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const shots = (process.argv[2] ?? "1,2,4").split(",").map(Number);
   const seeds = Array.from({ length: Number(process.argv[3] ?? 5) }, (_, i) => i);
-  process.stdout.write(markdownTable(await runSyntheticFewShot(shots, seeds)) + "\n");
+  process.stdout.write(`${markdownTable(await runSyntheticFewShot(shots, seeds))}\n`);
 }

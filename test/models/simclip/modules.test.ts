@@ -109,7 +109,7 @@ test("ablations: MHVA off uses CLIP's fixed ln_post + proj (no adapter parameter
   const ln = x.map((v, i) => ((v - mean) / Math.sqrt(varc + 1e-5)) * lnw[i]! + lnb[i]!);
   const want = Array.from({ length: TINY.embedDim }, (_, e) => ln.reduce((s, v, i) => s + v * proj[i * TINY.embedDim + e]!, 0));
   const got = noMhva.projectPatches(2, tf.tensor2d([x])).dataSync();
-  want.forEach((w, e) => assert.ok(Math.abs(got[e]! - w) < 1e-4, `dim ${e}: ${got[e]} vs ${w}`));
+  want.forEach((w, e) => { assert.ok(Math.abs(got[e]! - w) < 1e-4, `dim ${e}: ${got[e]} vs ${w}`); });
   noMhva.dispose();
 
   const noIpt = await SimClip.create(bb, { layers: [2], size: 16, ipt: false });

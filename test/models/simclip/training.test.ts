@@ -64,7 +64,7 @@ test("finite-difference check of the whole objective's gradient (training's onnx
       Math.abs(numeric - analytic) <= 0.02 * Math.abs(analytic) + 2e-4,
       `${variableKey(v)}: finite difference ${numeric} vs gradient ${analytic}`,
     );
-    tf.dispose([dir, unit, orig, g!]);
+    tf.dispose([dir, unit, orig, g]);
   }
   m.dispose();
 });
