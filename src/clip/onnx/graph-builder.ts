@@ -55,7 +55,10 @@ export class OnnxGraphBuilder implements ClipOps<string> {
   outputInPlace(x: string, name: string, dims: (number | string)[]): void {
     const current = this.renamed.get(x) ?? x;
     const producer = this.nodes.find((n) => n.outputs.includes(current));
-    if (!producer || this.outputs.some((o) => o.name === current)) return this.output(current, name, dims);
+    if (!producer || this.outputs.some((o) => o.name === current)) {
+      this.output(current, name, dims);
+      return;
+    }
     for (const n of this.nodes) {
       n.inputs = n.inputs.map((i) => (i === current ? name : i));
       n.outputs = n.outputs.map((o) => (o === current ? name : o));

@@ -89,7 +89,9 @@ export interface OnnxGraph {
 /** Serialise a graph as a complete ModelProto (bytes for `InferenceSession.create`). */
 export function encodeOnnxModel(graph: OnnxGraph): Uint8Array {
   const g = new ProtoMessage();
-  graph.nodes.forEach((n, i) => g.message(1, encodeNode(n, i)));
+  graph.nodes.forEach((n, i) => {
+    g.message(1, encodeNode(n, i));
+  });
   g.string(2, graph.name);
   for (const t of graph.initializers) g.message(5, encodeTensor(t));
   for (const v of graph.inputs) g.message(11, encodeValueInfo(v));

@@ -95,7 +95,9 @@ function releasedAnomalyClipState(sd: Map<string, WeightTensor>, file: string, b
   const tNCtx = deep[0]?.shape[0];
   if (tNCtx !== undefined) {
     const prompts = new Float32Array(deep.length * tNCtx * width);
-    deep.forEach((t, i) => prompts.set(t.data, i * tNCtx * width));
+    deep.forEach((t, i) => {
+      prompts.set(t.data, i * tNCtx * width);
+    });
     tensors.set("deep_text_prompts", { data: prompts, shape: [deep.length, tNCtx, width] });
   }
   const promptLearner = {

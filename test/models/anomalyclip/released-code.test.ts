@@ -16,7 +16,7 @@ import { loadMask } from "../../../src/clip/preprocess.js";
 import { readSafetensors } from "../../../src/clip/safetensors.js";
 import { FileFormatError, InvalidArgumentError, ShapeError } from "../../../src/errors.js";
 import { createMethod } from "../../../src/models/registry.js";
-import { PromptLearnerClip } from "../../../src/models/coop/model.js";
+import type { PromptLearnerClip } from "../../../src/models/coop/model.js";
 import { readReleasedAnomalyClip } from "../../../src/models/anomalyclip/released-checkpoint.js";
 import { CheckpointMismatchError, type LoadedCheckpoint } from "../../../src/models/common/checkpoint.js";
 import { variableKey } from "../../../src/models/common/init.js";

@@ -115,7 +115,9 @@ test("APRIL-GAN's prompt ensemble is the released one: every string and token id
       assert.deepEqual(ours.anomalous, rec.abnormal.strings, `${cls}: abnormal prompts`);
       const strings = [...rec.normal.strings, ...rec.abnormal.strings];
       const tokens = [...rec.normal.tokens, ...rec.abnormal.tokens];
-      strings.forEach((s, i) => assert.deepEqual(model.tokenizer.encode(s), tokens[i]!.slice(1, -1), `tokens of "${s}"`));
+      strings.forEach((s, i) => {
+        assert.deepEqual(model.tokenizer.encode(s), tokens[i]!.slice(1, -1), `tokens of "${s}"`);
+      });
     }
   } finally {
     await model.dispose();

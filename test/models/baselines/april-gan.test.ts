@@ -35,7 +35,9 @@ test("prompt ensemble embedding: normalise each, average per state, normalise ag
   // normal: mean of (0.6, 0.8) and (0, 1) = (0.3, 0.9), normalised; anomalous: (1, 0).
   const r = Math.hypot(0.3, 0.9);
   const got = store.get("x");
-  [0.3 / r, 0.9 / r, 1, 0].forEach((v, i) => assert.ok(Math.abs(got[i]! - v) < 1e-6, `component ${i}: ${got[i]} vs ${v}`));
+  [0.3 / r, 0.9 / r, 1, 0].forEach((v, i) => {
+    assert.ok(Math.abs(got[i]! - v) < 1e-6, `component ${i}: ${got[i]} vs ${v}`);
+  });
 });
 
 test("APRIL-GAN few-shot map: sum over layers of upsampled min over the memory of (1 - cos), against brute force; the image score combines per class", async () => {
@@ -58,7 +60,9 @@ test("APRIL-GAN few-shot map: sum over layers of upsampled min over the memory o
       }
       return best;
     });
-    bilinearAlignCorners(grid, G, S).forEach((v, i) => (expected[i]! += v));
+    bilinearAlignCorners(grid, G, S).forEach((v, i) => {
+      expected[i]! += v;
+    });
   }
   for (let i = 0; i < expected.length; i++) assert.ok(Math.abs(got[i]! - expected[i]!) < 1e-5, `pixel ${i}: ${got[i]} vs ${expected[i]}`);
   // A memory image scored against itself has no few-shot distance: its map is the zero-shot map.

@@ -52,7 +52,11 @@ test("CLIP-AC's default prompts: the 80 ImageNet templates x 'normal / anomalous
     const out = await clip.encodeText(texts);
     const E = out.textEmbeds.length / texts.length;
     const mean = new Array<number>(E).fill(0);
-    for (let i = 0; i < texts.length; i++) unit(out.textEmbeds.subarray(i * E, (i + 1) * E)).forEach((x, k) => (mean[k]! += x));
+    for (let i = 0; i < texts.length; i++) {
+      unit(out.textEmbeds.subarray(i * E, (i + 1) * E)).forEach((x, k) => {
+        mean[k]! += x;
+      });
+    }
     return unit(mean);
   }));
   const m = await ClipAc.create(clip, { size: 64, layers: [4], ...clipAcPipeline("april-gan") });
@@ -97,7 +101,9 @@ test("CLIP-AC's default pipeline is AnomalyCLIP's test pipeline: cos / 0.07, sof
       const f = matVec(tok, proj, 32);
       return softmax2(cosine(f, t0) / 0.07, cosine(f, t1) / 0.07);
     });
-    bilinearHalfPixel(p, 8, 64).forEach((z, i) => (summed[i]! += z));
+    bilinearHalfPixel(p, 8, 64).forEach((z, i) => {
+      summed[i]! += z;
+    });
   }
   assertClose(out.maps[0]!, gaussianFilter(summed, 64, 64, 4), "map", 2e-4);
   m.dispose();

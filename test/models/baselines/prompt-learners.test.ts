@@ -74,7 +74,9 @@ test("CoCoOp starts from the embeddings of 'a photo of a' (its released ctx_init
   const W = table.shape[1]!;
   const got = m.context.vectors.dataSync();
   // OpenAI's ids for reference prompt 0, "a photo of a bottle without defect.", positions 1..4.
-  ref.text[0]!.input_ids.slice(1, 5).forEach((id, j) => assert.deepEqual(got.subarray(j * W, (j + 1) * W), table.data.subarray(id * W, (id + 1) * W), `context token ${j}`));
+  ref.text[0]!.input_ids.slice(1, 5).forEach((id, j) => {
+    assert.deepEqual(got.subarray(j * W, (j + 1) * W), table.data.subarray(id * W, (id + 1) * W), `context token ${j}`);
+  });
   m.dispose();
   await assert.rejects(PromptLearnerClip.create(clip, "cocoop", { size: S, layers: LAYERS, contextInit: "a photo of" }), /context init "a photo of" is 3 tokens; the context has 4 \(set contextLength to 3\)/);
   await assert.rejects(PromptLearnerClip.create(clip, "anomalyclip", { size: S, layers: LAYERS, contextInit: "a photo of a" }), /one context per state/);
