@@ -22,7 +22,12 @@ function pseudoFeatures(n: number, salt: number): Float32Array {
 export async function run(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { images: { type: "string", default: "24" }, grid: { type: "string", default: "37" }, width: { type: "string", default: "1024" }, layers: { type: "string", default: "6,12,18,24" } },
+    options: {
+      images: { type: "string", default: "24" },
+      grid: { type: "string", default: "37" },
+      width: { type: "string", default: "1024" },
+      layers: { type: "string", default: "6,12,18,24" },
+    },
   });
   const n = Number(values.images);
   const grid = Number(values.grid);
@@ -40,7 +45,13 @@ export async function run(argv: string[]): Promise<void> {
       id: `bench;grid=${grid};width=${width};layers=${layers.join(",")}`,
       layers,
       batchSize: 4,
-      extract: async (ps) => ps.map((p) => ({ patchTokens: new Map(layers.map((l) => [l, pseudoFeatures(grid * grid * width, l + p.length)])), pooled: pseudoFeatures(width, 1), grid, width })),
+      extract: async (ps) =>
+        ps.map((p) => ({
+          patchTokens: new Map(layers.map((l) => [l, pseudoFeatures(grid * grid * width, l + p.length)])),
+          pooled: pseudoFeatures(width, 1),
+          grid,
+          width,
+        })),
     };
     const cache = await FeatureCache.open(path.join(dir, "cache"), source);
     const t = performance.now();

@@ -149,7 +149,8 @@ export async function run(argv: string[]): Promise<void> {
   const layers = [1, 2, 3, 4].map((q) => (q * v.layers) / 4);
   const variant = values.variant ?? (values["dpam-layer"] === undefined ? "plain" : "dpam");
   if (variant !== "plain" && variant !== "dpam") throw new InvalidArgumentError(`--variant must be plain or dpam, got ${variant}`);
-  if (variant === "plain" && values["dpam-layer"] !== undefined) throw new InvalidArgumentError(`--dpam-layer ${values["dpam-layer"]} given with --variant plain; it sets up the dpam variant`);
+  if (variant === "plain" && values["dpam-layer"] !== undefined)
+    throw new InvalidArgumentError(`--dpam-layer ${values["dpam-layer"]} given with --variant plain; it sets up the dpam variant`);
   const dpamLayer = variant === "dpam" ? (values["dpam-layer"] === undefined ? defaultDpamLayer(v.layers) : Number(values["dpam-layer"])) : null;
   const dpam = dpamLayer === null ? undefined : { blocks: dpamBlocksOf(config, dpamLayer) };
   log(`${values.arch} @ ${size} px (${tokens} tokens), hooks ${layers.join(",")}, ${n} images, batch ${batch}, ${threads} threads`);
@@ -159,7 +160,9 @@ export async function run(argv: string[]): Promise<void> {
   const session = await createOrtSession(model, { threads });
   log(`random weights + graph build + session: ${((performance.now() - t0) / 1000).toFixed(1)} s (${(model.byteLength / 2 ** 20).toFixed(0)} MiB ONNX)`);
 
-  const torch = values["no-torch"] ? "skipped (--no-torch)" : await TorchWorker.start(size, config, batch, threads, dpamLayer === null ? undefined : { layer: dpamLayer, hooks: layers });
+  const torch = values["no-torch"]
+    ? "skipped (--no-torch)"
+    : await TorchWorker.start(size, config, batch, threads, dpamLayer === null ? undefined : { layer: dpamLayer, hooks: layers });
   const matmul = await matmulReference(tokens, v.width, 4 * v.width, threads);
   const per = 3 * size * size;
   const pixels = new Float32Array(batch * per).map((_, i) => Math.sin(i * 0.001));
@@ -190,7 +193,10 @@ export async function run(argv: string[]): Promise<void> {
       `extraction / matmul = ${(gflopsPerS / matmulGflops).toFixed(3)}`,
   );
   if (typeof torch === "string") log(`PyTorch comparison unavailable: ${torch}`);
-  else log(`PyTorch ${torch.version} ${dpam ? "DPAM tower (bench/clip_dpam_reference.py)" : "torchvision ViT"}: ${torchImagesPerS!.toFixed(3)} img/s; onnxruntime / PyTorch = ${(imagesPerS / torchImagesPerS!).toFixed(2)}`);
+  else
+    log(
+      `PyTorch ${torch.version} ${dpam ? "DPAM tower (bench/clip_dpam_reference.py)" : "torchvision ViT"}: ${torchImagesPerS!.toFixed(3)} img/s; onnxruntime / PyTorch = ${(imagesPerS / torchImagesPerS!).toFixed(2)}`,
+    );
 
   if (values.json) {
     process.stdout.write(

@@ -38,7 +38,9 @@ export async function run(argv: string[]): Promise<void> {
       json: { type: "boolean", default: false },
     },
   });
-  const shots = Number(values.shots), queries = Number(values.queries), size = Number(values.size);
+  const shots = Number(values.shots),
+    queries = Number(values.queries),
+    size = Number(values.size);
   const layers = values.layers.split(",").map(Number);
   const grid = size / PATCH;
   const P = grid * grid;
@@ -53,23 +55,31 @@ export async function run(argv: string[]): Promise<void> {
 
   // Reference: the plain product of the search, per query image (all layers).
   const memT = randn(rng, W * m, 1);
-  const matmulSeconds = await timed(1, async () => {
-    for (let i = 0; i < queries; i++) for (const l of layers) await frozenMatMul(query[i]!.patchTokens.get(l)!, P, W, memT, m);
-  }) / queries;
+  const matmulSeconds =
+    (await timed(1, async () => {
+      for (let i = 0; i < queries; i++) for (const l of layers) await frozenMatMul(query[i]!.patchTokens.get(l)!, P, W, memT, m);
+    })) / queries;
 
   const gallery = MemoryGallery.build(normals, layers);
-  const searchSeconds = await timed(1, async () => {
-    for (let i = 0; i < queries; i++) for (const l of layers) await gallery.search(l, query[i]!.patchTokens.get(l)!, P);
-  }) / queries;
+  const searchSeconds =
+    (await timed(1, async () => {
+      for (let i = 0; i < queries; i++) for (const l of layers) await gallery.search(l, query[i]!.patchTokens.get(l)!, P);
+    })) / queries;
 
   const model = new SimClipPlus(await SimClip.create(backbone, { layers, size }));
   const setMemorySeconds = await timed(1, () => model.setMemory("bottle", normals));
-  const scoreSeconds = await timed(1, () => model.score({ features: query, categories: query.map(() => "bottle") })) / queries;
+  const scoreSeconds = (await timed(1, () => model.score({ features: query, categories: query.map(() => "bottle") }))) / queries;
   model.dispose();
 
   const gflop = (2 * P * W * m * layers.length) / 1e9;
   const result = {
-    backend, shots, queries, size, grid, layers, memory_per_layer: m,
+    backend,
+    shots,
+    queries,
+    size,
+    grid,
+    layers,
+    memory_per_layer: m,
     matmul_images_per_s: 1 / matmulSeconds,
     matmul_gflop_per_s: gflop / matmulSeconds,
     search_images_per_s: 1 / searchSeconds,

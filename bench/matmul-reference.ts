@@ -7,7 +7,14 @@ export async function matmulReference(m: number, k: number, n: number, threads: 
   const b = new OnnxGraphBuilder("matmul");
   const a = b.input("a", "float32", [m, k]);
   const w = new Float32Array(k * n).map((_, i) => ((i * 2654435761) % 1000) / 1e5);
-  b.output(b.matmul(a, b.constant("w", () => ({ data: w, shape: [k, n] }))), "y", [m, n]);
+  b.output(
+    b.matmul(
+      a,
+      b.constant("w", () => ({ data: w, shape: [k, n] })),
+    ),
+    "y",
+    [m, n],
+  );
   const session = await createOrtSession(b.toBytes(), { threads });
   const feeds = { a: new ort.Tensor("float32", new Float32Array(m * k).fill(0.01), [m, k]) };
   await session.run(feeds);

@@ -108,8 +108,10 @@ export async function run(argv: string[]): Promise<void> {
   if (argv.includes("--no-python")) return;
   const missing = pythonAvailable();
   if (missing !== undefined) {
-    process.stdout.write(`python reference not available (${PYTHON} with numpy, scikit-learn, scikit-image: ${missing}); ` +
-      `install python3-sklearn python3-skimage to get the ratio\n`);
+    process.stdout.write(
+      `python reference not available (${PYTHON} with numpy, scikit-learn, scikit-image: ${missing}); ` +
+        `install python3-sklearn python3-skimage to get the ratio\n`,
+    );
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), "simclip-metrics-bench-"));
@@ -124,12 +126,16 @@ export async function run(argv: string[]): Promise<void> {
       env: { ...process.env, OMP_NUM_THREADS: "2" },
     });
     const py = JSON.parse(out.trim().split("\n").pop()!) as {
-      p_auroc: number; p_auroc_s: number; p_auroc_cpu: number; pro: number; pro_s: number; pro_cpu: number;
+      p_auroc: number;
+      p_auroc_s: number;
+      p_auroc_cpu: number;
+      pro: number;
+      pro_s: number;
+      pro_cpu: number;
     };
     const pyAuroc = { s: py.p_auroc_s, cpu: py.p_auroc_cpu };
     const pyPro = { s: py.pro_s, cpu: py.pro_cpu };
-    const ratio = (p: { s: number; cpu: number }, o: Timing) =>
-      `${(p.s / o.s).toFixed(1)}x wall, ${(p.cpu / o.cpu).toFixed(1)}x cpu`;
+    const ratio = (p: { s: number; cpu: number }, o: Timing) => `${(p.s / o.s).toFixed(1)}x wall, ${(p.cpu / o.cpu).toFixed(1)}x cpu`;
     process.stdout.write(
       `python:  P-AUROC = ${py.p_auroc.toFixed(8)} in ${secs(pyAuroc)}; PRO = ${py.pro.toFixed(8)} in ${secs(pyPro)}\n` +
         `agreement: |dP-AUROC| = ${Math.abs(py.p_auroc - auroc.value).toExponential(2)}, |dPRO| = ${Math.abs(py.pro - pro.value).toExponential(2)}\n` +

@@ -163,7 +163,9 @@ export async function runPromptLearners(argv: string[]): Promise<void> {
   });
   const method = values.method as PromptLearnerVariant;
   if (!METHODS.includes(method)) throw new InvalidArgumentError(`--method must be one of simclip, ${METHODS.join(", ")}; got ${values.method}`);
-  const batch = Number(values.batch), classes = Math.min(Number(values.classes), batch), steps = Number(values.steps);
+  const batch = Number(values.batch),
+    classes = Math.min(Number(values.classes), batch),
+    steps = Number(values.steps);
   const threads = Number(values.threads ?? defaultThreads());
   const log = (s: string) => values.json || process.stderr.write(`${s}\n`);
   const backend = await tfReady();
@@ -172,12 +174,16 @@ export async function runPromptLearners(argv: string[]): Promise<void> {
   const rng = createRng("bench-train-prompts");
   const backbone = { ...randomVitLTextBackbone(rng), tokenizer: await ClipTokenizer.fromDir(bundledTokenizerDir()) };
   const m = await PromptLearnerClip.create(backbone, method, { size: 518, layers: [6, 12, 18, 24] });
-  const categories = Array.from({ length: batch }, (_, i) => ["bottle", "cable", "capsule", "carpet", "grid", "hazelnut", "leather", "metal_nut"][i % classes]!);
+  const categories = Array.from(
+    { length: batch },
+    (_, i) => ["bottle", "cable", "capsule", "carpet", "grid", "hazelnut", "leather", "metal_nut"][i % classes]!,
+  );
   const features: ImageFeatures[] = categories.map(() => ({ patchTokens: new Map(), pooled: randn(rng, W, 1), grid: 518 / PATCH, width: W }));
   await m.prepare(categories);
   const dP = tf.tensor3d(randn(rng, batch * 2 * backbone.config.embedDim, 1), [batch, 2, backbone.config.embedDim]);
 
-  let sequences = 0, length = 0;
+  let sequences = 0,
+    length = 0;
   const ours = async () => {
     const trace = await m.tracePromptPairs(categories, features);
     const grads = await trace.pullback(dP);
@@ -197,7 +203,9 @@ export async function runPromptLearners(argv: string[]): Promise<void> {
   await ours(); // session creation and first run, not timed
   const setup = (performance.now() - t0) / 1000;
   const CTX = backbone.config.text.contextLength;
-  log(`${method}: ViT-L/14 text tower (768 wide, 12 layers, 77 tokens; RANDOM weights), batch ${batch}, ${sequences} sequences per step cut at ${length} tokens, ${threads} threads, tfjs ${backend}`);
+  log(
+    `${method}: ViT-L/14 text tower (768 wide, 12 layers, 77 tokens; RANDOM weights), batch ${batch}, ${sequences} sequences per step cut at ${length} tokens, ${threads} threads, tfjs ${backend}`,
+  );
   log(`onnxruntime graphs + sessions + first step: ${setup.toFixed(1)} s`);
   const torch = values["no-torch"] ? "skipped (--no-torch)" : await TorchWorker.start([method, batch, classes, m.config.contextLength, threads, length]);
   let seconds = 0;
@@ -227,14 +235,27 @@ export async function runPromptLearners(argv: string[]): Promise<void> {
   log(`onnxruntime: ${stepsPerS.toFixed(3)} steps/s (${(stepsPerS * sequences).toFixed(2)} sequences/s forward + backward)`);
   if (typeof torch === "string") log(`PyTorch comparison unavailable: ${torch}`);
   else {
-    log(`PyTorch ${torch.version}, same step on 77 tokens: ${torchStepsPerS!.toFixed(3)} steps/s; onnxruntime / PyTorch = ${(stepsPerS / torchStepsPerS!).toFixed(2)}`);
-    log(`PyTorch, same step cut at ${length} tokens like ours: ${torchCutStepsPerS!.toFixed(3)} steps/s; onnxruntime / PyTorch = ${(stepsPerS / torchCutStepsPerS!).toFixed(2)}`);
+    log(
+      `PyTorch ${torch.version}, same step on 77 tokens: ${torchStepsPerS!.toFixed(3)} steps/s; onnxruntime / PyTorch = ${(stepsPerS / torchStepsPerS!).toFixed(2)}`,
+    );
+    log(
+      `PyTorch, same step cut at ${length} tokens like ours: ${torchCutStepsPerS!.toFixed(3)} steps/s; onnxruntime / PyTorch = ${(stepsPerS / torchCutStepsPerS!).toFixed(2)}`,
+    );
   }
-  if (tfjsSeconds !== null) log(`tfjs text tower (previous route), one step: ${(1 / tfjsSeconds).toFixed(3)} steps/s; onnxruntime / tfjs = ${(tfjsSeconds / (1 / stepsPerS)).toFixed(1)}`);
+  if (tfjsSeconds !== null)
+    log(
+      `tfjs text tower (previous route), one step: ${(1 / tfjsSeconds).toFixed(3)} steps/s; onnxruntime / tfjs = ${(tfjsSeconds / (1 / stepsPerS)).toFixed(1)}`,
+    );
   if (values.json) {
     process.stdout.write(
       `${JSON.stringify({
-        method, batch, classes, steps, threads, backend, random_weights: true,
+        method,
+        batch,
+        classes,
+        steps,
+        threads,
+        backend,
+        random_weights: true,
         sequences_per_step: sequences,
         sequence_length: length,
         steps_per_s: stepsPerS,

@@ -31,7 +31,9 @@ export async function run(argv: string[]): Promise<void> {
       json: { type: "boolean", default: false },
     },
   });
-  const batch = Number(values.batch), steps = Number(values.steps), size = Number(values.size);
+  const batch = Number(values.batch),
+    steps = Number(values.steps),
+    size = Number(values.size);
   const layers = values.layers.split(",").map(Number);
   const grid = size / PATCH;
   const backend = await tfReady();
@@ -65,7 +67,12 @@ export async function run(argv: string[]): Promise<void> {
   model.dispose();
 
   const result = {
-    backend, batch, steps, size, grid, layers,
+    backend,
+    batch,
+    steps,
+    size,
+    grid,
+    layers,
     train_images_per_s: trainRate,
     forward_images_per_s: forwardRate,
     train_over_forward: trainRate / forwardRate,

@@ -9,7 +9,11 @@ import type { TextOutput } from "../src/clip/model.js";
 import type { ImageFeatures } from "../src/models/common/types.js";
 import { InvalidArgumentError } from "../src/errors.js";
 
-export const W = 1024, WT = 768, E = 768, CTX = 77, PATCH = 14;
+export const W = 1024,
+  WT = 768,
+  E = 768,
+  CTX = 77,
+  PATCH = 14;
 
 export function randn(rng: Rng, n: number, scale: number): Float32Array {
   const a = new Float32Array(n);
@@ -36,7 +40,13 @@ export function randomVitLBackbone(rng: Rng) {
     ]),
     async encodeText(texts: string[]): Promise<TextOutput> {
       const eotIndex = texts.map(() => 10);
-      return { n: texts.length, inputIds: new Int32Array(texts.length * CTX), eotIndex, lastHiddenState: randn(rng, texts.length * CTX * WT, 1), textEmbeds: new Float32Array(texts.length * E) };
+      return {
+        n: texts.length,
+        inputIds: new Int32Array(texts.length * CTX),
+        eotIndex,
+        lastHiddenState: randn(rng, texts.length * CTX * WT, 1),
+        textEmbeds: new Float32Array(texts.length * E),
+      };
     },
   };
 }
@@ -52,7 +62,14 @@ export function randomVitLFeatures(rng: Rng, layers: number[], grid: number): Im
  */
 export function randomVitLTextBackbone(rng: Rng) {
   const { config } = randomVitLBackbone(rng);
-  const t = (shape: number[], scale: number) => ({ data: randn(rng, shape.reduce((a, b) => a * b, 1), scale), shape });
+  const t = (shape: number[], scale: number) => ({
+    data: randn(
+      rng,
+      shape.reduce((a, b) => a * b, 1),
+      scale,
+    ),
+    shape,
+  });
   const ones = (n: number) => ({ data: new Float32Array(n).fill(1), shape: [n] });
   const zeros = (n: number) => ({ data: new Float32Array(n), shape: [n] });
   const weights = new Map([

@@ -106,7 +106,8 @@ export async function runWideResNetBench(values: WideResNetBenchOptions): Promis
   const pixels = new Float32Array(batch * per).map((_, i) => Math.sin(i * 0.001));
   const feed = (b: number) => ({ pixel_values: new ort.Tensor("float32", pixels.subarray(0, b * per), [b, 3, size, size]) });
   const first = await session.run(feed(1));
-  if (first[EMBEDDING_OUTPUT]!.dims.join(",") !== `1,${g.grid * g.grid},${g.width}`) throw new Error(`unexpected embedding shape ${first[EMBEDDING_OUTPUT]!.dims}`);
+  if (first[EMBEDDING_OUTPUT]!.dims.join(",") !== `1,${g.grid * g.grid},${g.width}`)
+    throw new Error(`unexpected embedding shape ${first[EMBEDDING_OUTPUT]!.dims}`);
   let seconds = 0;
   for (let done = 0; done < n; done += batch) {
     const b = Math.min(batch, n - done);
@@ -127,9 +128,14 @@ export async function runWideResNetBench(values: WideResNetBenchOptions): Promis
   const matmulGflops = matmul.gflops();
   const torchImagesPerS = typeof torch === "string" ? null : n / torch.seconds;
   log(`onnxruntime: ${imagesPerS.toFixed(3)} img/s, ${gflopsPerS.toFixed(1)} GFLOP/s (${(flops / 1e9).toFixed(1)} GFLOP per image)`);
-  log(`plain onnxruntime MatMul [${mm}x${mk}]@[${mk}x${mn}] (layer3's 3x3 conv as a GEMM): ${matmulGflops.toFixed(1)} GFLOP/s; extraction / matmul = ${(gflopsPerS / matmulGflops).toFixed(3)}`);
+  log(
+    `plain onnxruntime MatMul [${mm}x${mk}]@[${mk}x${mn}] (layer3's 3x3 conv as a GEMM): ${matmulGflops.toFixed(1)} GFLOP/s; extraction / matmul = ${(gflopsPerS / matmulGflops).toFixed(3)}`,
+  );
   if (typeof torch === "string") log(`PyTorch comparison unavailable: ${torch}`);
-  else log(`PyTorch ${torch.version} torchvision wide_resnet50_2 (to layer3): ${torchImagesPerS!.toFixed(3)} img/s; onnxruntime / PyTorch = ${(imagesPerS / torchImagesPerS!).toFixed(2)}`);
+  else
+    log(
+      `PyTorch ${torch.version} torchvision wide_resnet50_2 (to layer3): ${torchImagesPerS!.toFixed(3)} img/s; onnxruntime / PyTorch = ${(imagesPerS / torchImagesPerS!).toFixed(2)}`,
+    );
 
   if (values.json) {
     process.stdout.write(

@@ -10,7 +10,10 @@ export class SimclipError extends Error {
 /** A file or directory that should exist does not; the message names it and what to place there. */
 export class MissingFileError extends SimclipError {
   override name = "MissingFileError";
-  constructor(readonly path: string, detail: string) {
+  constructor(
+    readonly path: string,
+    detail: string,
+  ) {
     super(`${path}: ${detail}`);
   }
 }
@@ -18,7 +21,10 @@ export class MissingFileError extends SimclipError {
 /** A file exists but its contents are not what the format requires. */
 export class FileFormatError extends SimclipError {
   override name = "FileFormatError";
-  constructor(readonly path: string, detail: string) {
+  constructor(
+    readonly path: string,
+    detail: string,
+  ) {
     super(`${path}: ${detail}`);
   }
 }

@@ -31,7 +31,9 @@ async function init(): Promise<string> {
     const wasm = require.resolve("@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm");
     setWasmPaths(path.dirname(wasm) + path.sep);
     if (!(await tf.setBackend("wasm"))) {
-      throw new SimclipError(`TensorFlow.js: the wasm backend failed to initialise (wasm files from ${path.dirname(wasm)}); reinstall @tensorflow/tfjs-backend-wasm, or install @tensorflow/tfjs-node`);
+      throw new SimclipError(
+        `TensorFlow.js: the wasm backend failed to initialise (wasm files from ${path.dirname(wasm)}); reinstall @tensorflow/tfjs-backend-wasm, or install @tensorflow/tfjs-node`,
+      );
     }
   }
   await tf.ready();

@@ -156,7 +156,9 @@ async function run() {
   const local = new Map([...state.queries, ...state.references].map((u) => [u.id, u.url]));
   const n = ++state.runs;
   const box = el("div", { class: "run", "data-run": String(n), "data-state": "submitting" });
-  const title = el("h3", { text: `Run ${n}: ${m}, class "${request.category}", layers ${request.layers.join(",")}, ${request.queries.length} image(s)${m === "simclip+" ? `, ${request.references.length} reference(s)` : ""}` });
+  const title = el("h3", {
+    text: `Run ${n}: ${m}, class "${request.category}", layers ${request.layers.join(",")}, ${request.queries.length} image(s)${m === "simclip+" ? `, ${request.references.length} reference(s)` : ""}`,
+  });
   const bar = el("progress");
   const stage = el("span", { text: "submitting…" });
   box.append(title, el("div", { class: "progress" }, bar, stage));
@@ -242,11 +244,19 @@ function mapCanvas(map, size, scale, cls) {
 function showResult(box, jobId, r, local) {
   const S = r.size;
   box.append(
-    el("p", { class: "meta", text: `${r.method} on layers ${r.layers.join(",")}, ${S} x ${S}; maps drawn on a 0 to ${r.mapScale} scale (predict's --map-max default)` }),
+    el("p", {
+      class: "meta",
+      text: `${r.method} on layers ${r.layers.join(",")}, ${S} x ${S}; maps drawn on a 0 to ${r.mapScale} scale (predict's --map-max default)`,
+    }),
     el("p", { class: "meta" }, "Same as: ", el("code", { text: r.command })),
   );
   if (r.method === "simclip+") {
-    box.append(el("p", { class: "meta", text: `Scored as one class over these ${r.images.length} image(s) with ${r.references.length} reference(s), as predict does for one call.` }));
+    box.append(
+      el("p", {
+        class: "meta",
+        text: `Scored as one class over these ${r.images.length} image(s) with ${r.references.length} reference(s), as predict does for one call.`,
+      }),
+    );
   }
   const maps = r.images.map((im) => decodeMap(im.map));
   const lows = maps.map((m) => m.reduce((a, b) => Math.min(a, b), Infinity));
@@ -276,7 +286,10 @@ function showResult(box, jobId, r, local) {
     for (const l of im.layerMaps) {
       layers.append(el("figure", {}, mapCanvas(decodeMap(l.map), S, 1, "layer-canvas"), el("figcaption", { text: `layer ${l.layer}` })));
     }
-    const layerNote = r.method === "simclip+" ? "SimCLIP's zero-shot map of each layer (0 to 1), under the few-shot map" : "each layer's map (0 to 1); they add up to the anomaly map";
+    const layerNote =
+      r.method === "simclip+"
+        ? "SimCLIP's zero-shot map of each layer (0 to 1), under the few-shot map"
+        : "each layer's map (0 to 1); they add up to the anomaly map";
     cards.append(
       el(
         "div",
@@ -323,13 +336,19 @@ async function start() {
     $("sample-category").append(el("option", { value: c, text: c }));
   }
   $("samples").hidden = categories.length === 0;
-  document.querySelectorAll("input[name=method]").forEach((i) => { i.addEventListener("change", updateMethod); });
+  document.querySelectorAll("input[name=method]").forEach((i) => {
+    i.addEventListener("change", updateMethod);
+  });
   updateMethod();
   setupZone($("queries-zone"), $("queries-input"), "query");
   setupZone($("references-zone"), $("references-input"), "reference");
   $("add-samples").addEventListener("click", () => addSamples());
   $("run").addEventListener("click", () => run());
-  $("colour-scale").addEventListener("change", () => state.maps.forEach((m) => { drawMap(m.canvas, m.map, m.size, m.scale); }));
+  $("colour-scale").addEventListener("change", () =>
+    state.maps.forEach((m) => {
+      drawMap(m.canvas, m.map, m.size, m.scale);
+    }),
+  );
   $("clear").addEventListener("click", () => {
     state.queries = [];
     state.references = [];

@@ -22,7 +22,9 @@ export function clipFeatureSource(model: ClipModel, opts: ClipFeatureSourceOptio
   const width = model.config.vision.width;
   return {
     // Mean/std belong to the model (its fingerprinted config), so the transform's name completes the key.
-    id: featureSourceId({ fingerprint: model.fingerprint, preprocessing: `clip-${transform}`, size: opts.size, layers }) + (opts.dpam ? `;vision=dpam-${opts.dpam.blocks}` : ""),
+    id:
+      featureSourceId({ fingerprint: model.fingerprint, preprocessing: `clip-${transform}`, size: opts.size, layers }) +
+      (opts.dpam ? `;vision=dpam-${opts.dpam.blocks}` : ""),
     layers,
     batchSize: opts.batchSize,
     async extract(paths: string[]): Promise<ImageFeatures[]> {

@@ -37,7 +37,8 @@ export function encodeEntry(f: ImageFeatures, sourceId: string, contentHash: str
   const sections: EntryHeader["sections"] = [];
   const add = (layer: number | "pooled", data: Float32Array | undefined, expected: number) => {
     if (data === undefined) throw new ShapeError(`features of ${contentHash}: layer ${layer} missing (the source must return layers ${layers.join(", ")})`);
-    if (data.length !== expected) throw new ShapeError(`features of ${contentHash}: layer ${layer} has ${data.length} values, expected ${expected} (grid ${f.grid}, width ${f.width})`);
+    if (data.length !== expected)
+      throw new ShapeError(`features of ${contentHash}: layer ${layer} has ${data.length} values, expected ${expected} (grid ${f.grid}, width ${f.width})`);
     const half = toFloat16(data, `features of ${contentHash}, layer ${layer}`);
     const buf = Buffer.from(half.buffer, half.byteOffset, half.byteLength);
     sections.push({ layer, offset: 0, bytes: buf.length, crc32: crc32(buf) });
@@ -72,7 +73,8 @@ export function encodeEntry(f: ImageFeatures, sourceId: string, contentHash: str
 export async function readEntryHeader(fh: FileHandle, file: string): Promise<EntryHeader> {
   const { size } = await fh.stat();
   const pre = Buffer.alloc(PREAMBLE);
-  if (size < PREAMBLE || (await fh.read(pre, 0, PREAMBLE, 0)).bytesRead !== PREAMBLE) throw new CorruptEntryError(file, `truncated: ${size} bytes, shorter than the header`);
+  if (size < PREAMBLE || (await fh.read(pre, 0, PREAMBLE, 0)).bytesRead !== PREAMBLE)
+    throw new CorruptEntryError(file, `truncated: ${size} bytes, shorter than the header`);
   if (pre.toString("latin1", 0, 4) !== MAGIC) throw new CorruptEntryError(file, "not a simclip feature-cache entry (bad magic)");
   if (pre.readUInt32LE(4) !== VERSION) throw new CorruptEntryError(file, `entry version ${pre.readUInt32LE(4)}, this simclip reads version ${VERSION}`);
   const n = pre.readUInt32LE(8);

@@ -58,7 +58,10 @@ export class FeatureCache {
         throw new FileFormatError(infoFile, "not valid JSON; delete this cache folder to rebuild it");
       }
       if (parsed.format !== FORMAT || parsed.id !== source.id) {
-        throw new FileFormatError(infoFile, `belongs to source "${parsed.id}" (${parsed.format}), not "${source.id}" (${FORMAT}); delete this cache folder to rebuild it`);
+        throw new FileFormatError(
+          infoFile,
+          `belongs to source "${parsed.id}" (${parsed.format}), not "${source.id}" (${FORMAT}); delete this cache folder to rebuild it`,
+        );
       }
     }
     await removeStaleTemps(sub);

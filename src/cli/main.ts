@@ -17,9 +17,7 @@ import { register as registerDemo } from "./commands/demo.js";
 import { register as registerConvertCheckpoint } from "./commands/convert-checkpoint.js";
 import { register as registerServe } from "./commands/serve.js";
 
-const program = new Command("simclip")
-  .description("SimCLIP / SimCLIP+ zero- and few-shot industrial anomaly detection")
-  .showHelpAfterError();
+const program = new Command("simclip").description("SimCLIP / SimCLIP+ zero- and few-shot industrial anomaly detection").showHelpAfterError();
 
 // Sub-commands (one import and one register call per command file).
 registerSynth(program);

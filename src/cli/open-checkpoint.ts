@@ -65,7 +65,9 @@ export async function openBackboneAndCheckpoint(o: BackboneCliOptions): Promise<
   if (kind === "ours") {
     const checkpoint = await loadCheckpoint(o.checkpoint);
     if (o.activation && checkpoint.activation && o.activation !== checkpoint.activation) {
-      throw new InvalidArgumentError(`--activation ${o.activation}: the checkpoint ${o.checkpoint} was trained with ${checkpoint.activation}; omit --activation`);
+      throw new InvalidArgumentError(
+        `--activation ${o.activation}: the checkpoint ${o.checkpoint} was trained with ${checkpoint.activation}; omit --activation`,
+      );
     }
     const activation = o.activation ?? checkpoint.activation;
     // Without a recorded activation, no size: the weights' own activation, as such checkpoints were trained.
@@ -73,7 +75,9 @@ export async function openBackboneAndCheckpoint(o: BackboneCliOptions): Promise<
   }
   const files = await released!.read(o.checkpoint);
   if (o.size !== undefined && files.size !== undefined && o.size !== files.size) {
-    throw new InvalidArgumentError(`--size ${o.size}: the released checkpoint in ${o.checkpoint} was trained at ${files.size} (its positional embedding's grid); omit --size`);
+    throw new InvalidArgumentError(
+      `--size ${o.size}: the released checkpoint in ${o.checkpoint} was trained at ${files.size} (its positional embedding's grid); omit --size`,
+    );
   }
   // A released file that fixes no size runs at --size, else at the authors' 518.
   const size = files.size ?? o.size ?? SIMCLIP_DEFAULTS.size;

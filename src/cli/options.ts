@@ -42,7 +42,10 @@ export function parseLayerList(v: string): number[] {
 }
 
 export function parseNameList(v: string): string[] {
-  return v.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  return v
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 }
 
 /** Commander collector of repeated `--option key=value`. */
@@ -55,7 +58,10 @@ export function collectOptionAssignment(v: string, previous: string[] = []): str
  * One key -> value record from `--option key=value` assignments plus convenience flags (already
  * mapped to their keys); the same key given twice with different values is an error, not last-wins.
  */
-export function mergeOptionAssignments(assignments: readonly string[], flags: Readonly<Record<string, { value: MethodOptionValue; flag: string }>> = {}): Record<string, MethodOptionValue> {
+export function mergeOptionAssignments(
+  assignments: readonly string[],
+  flags: Readonly<Record<string, { value: MethodOptionValue; flag: string }>> = {},
+): Record<string, MethodOptionValue> {
   const out: Record<string, MethodOptionValue> = {};
   const from: Record<string, string> = {};
   const set = (key: string, value: MethodOptionValue, origin: string) => {
@@ -79,7 +85,12 @@ export function mergeOptionAssignments(assignments: readonly string[], flags: Re
  */
 export function addMethodOptionFlags(cmd: Command): Command {
   return cmd
-    .option("--option <key=value>", "method option, repeatable (e.g. --option imageScoreMap=few-shot); an unknown key lists the method's options", collectOptionAssignment, [])
+    .option(
+      "--option <key=value>",
+      "method option, repeatable (e.g. --option imageScoreMap=few-shot); an unknown key lists the method's options",
+      collectOptionAssignment,
+      [],
+    )
     .option("--no-fd", "SimCLIP+: drop the feature-driven map M_v (Table 6 PAO only); same as --option fd=false")
     .option("--no-pao", "SimCLIP+: drop the prior-aware optimisation (Table 6 FD only); same as --option pao=false")
     .option("--pao-weighting <mode>", "SimCLIP+: Algorithm 1's weighting, per-layer (paper) or last-layer (released code); same as --option weighting=MODE");

@@ -15,6 +15,7 @@ export async function listReferenceImages(dir: string): Promise<string[]> {
     .filter((e) => e.isFile() && IMAGE_EXTENSIONS.has(path.extname(e.name).toLowerCase()))
     .map((e) => path.join(dir, e.name))
     .sort();
-  if (files.length === 0) throw new InvalidArgumentError(`--reference-dir ${dir} holds no images (${[...IMAGE_EXTENSIONS].join(", ")}): put the k normal reference images there`);
+  if (files.length === 0)
+    throw new InvalidArgumentError(`--reference-dir ${dir} holds no images (${[...IMAGE_EXTENSIONS].join(", ")}): put the k normal reference images there`);
   return files;
 }

@@ -194,7 +194,9 @@ export interface VisionTowerOptions {
 export function dpamBlocksOf(config: ClipConfig, dpamLayer: number): number {
   const n = config.vision.layers;
   if (!Number.isInteger(dpamLayer) || dpamLayer < 2 || dpamLayer > n + 1)
-    throw new ShapeError(`DPAM layer ${dpamLayer}: DAPM_replace(DPAM_layer = N) replaces the last N - 1 blocks, so N must be an integer in 2..${n + 1} for this ${n}-block vision tower`);
+    throw new ShapeError(
+      `DPAM layer ${dpamLayer}: DAPM_replace(DPAM_layer = N) replaces the last N - 1 blocks, so N must be an integer in 2..${n + 1} for this ${n}-block vision tower`,
+    );
   return dpamLayer - 1;
 }
 
@@ -215,13 +217,7 @@ export function checkVisionLayers(config: ClipConfig, layers: number[]): void {
 }
 
 /** pixelValues: [n, 3, grid*patch, grid*patch], already normalised. */
-export function visionTower<T>(
-  ops: ClipOps<T>,
-  weights: ClipWeights,
-  config: ClipConfig,
-  pixelValues: T,
-  opts: VisionTowerOptions,
-): VisionTowerResult<T> {
+export function visionTower<T>(ops: ClipOps<T>, weights: ClipWeights, config: ClipConfig, pixelValues: T, opts: VisionTowerOptions): VisionTowerResult<T> {
   checkVisionLayers(config, opts.layers);
   const p = new Params(ops, weights, config.activation);
   const { width, patchSize: ps, heads, layers } = config.vision;
@@ -230,10 +226,7 @@ export function visionTower<T>(
   // conv1 (kernel = stride = patch, no bias) as patch extraction + MatMul: same arithmetic, and lets
   // both executors use their fast GEMM. Patches row-major, each flattened as (channel, row, col) like
   // conv1.weight [W, 3, p, p].
-  const patches = ops.reshape(
-    ops.transpose(ops.reshape(pixelValues, [-1, 3, g, ps, g, ps]), [0, 2, 4, 1, 3, 5]),
-    [-1, g * g, 3 * ps * ps],
-  );
+  const patches = ops.reshape(ops.transpose(ops.reshape(pixelValues, [-1, 3, g, ps, g, ps]), [0, 2, 4, 1, 3, 5]), [-1, g * g, 3 * ps * ps]);
   const convT = ops.constant("visual.conv1.weight^T", () => {
     const w = need(weights, "visual.conv1.weight");
     return transposeRows({ data: w.data, shape: [w.shape[0]!, 3 * ps * ps] }, 0, w.shape[0]!);
@@ -277,7 +270,10 @@ export function visionTower<T>(
 
 /** Token ids [n, contextLength] (int) -> token embeddings [n, contextLength, width]. */
 export function textTokenEmbeds<T>(ops: ClipOps<T>, weights: ClipWeights, ids: T): T {
-  return ops.gather(ops.constant("token_embedding.weight", () => need(weights, "token_embedding.weight")), ids);
+  return ops.gather(
+    ops.constant("token_embedding.weight", () => need(weights, "token_embedding.weight")),
+    ids,
+  );
 }
 
 export interface TextTowerResult<T> {
@@ -362,7 +358,8 @@ export function textTower<T>(
     throw new ShapeError(`text tower: sequence length ${tokens} must be an integer in 1..${contextLength}`);
   if (deep) {
     checkDeepTextPrompts(config, deep.depth, deep.length);
-    if (tokens < deep.length + 1) throw new ShapeError(`text tower: deep prompts of length ${deep.length} need sequences of at least ${deep.length + 1} tokens, got ${tokens}`);
+    if (tokens < deep.length + 1)
+      throw new ShapeError(`text tower: deep prompts of length ${deep.length} need sequences of at least ${deep.length + 1} tokens, got ${tokens}`);
   }
   const mask = { key: `causal_mask_${tokens}`, make: () => causalMask(tokens) };
   const pos =

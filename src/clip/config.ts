@@ -80,7 +80,12 @@ export function parseHfClipConfig(
   if (!isObject(text) || !isObject(vision)) {
     throw new FileFormatError(path, "expected objects under text_config and vision_config (a Hugging Face CLIPConfig)");
   }
-  const activations = ([["text_config", text], ["vision_config", vision]] as const).map(([section, obj]) => {
+  const activations = (
+    [
+      ["text_config", text],
+      ["vision_config", vision],
+    ] as const
+  ).map(([section, obj]) => {
     const act = obj.hidden_act ?? "quick_gelu";
     const known = typeof act === "string" ? HF_ACTIVATIONS[act] : undefined;
     if (!known) {
@@ -89,7 +94,10 @@ export function parseHfClipConfig(
     return known;
   });
   if (activations[0] !== activations[1]) {
-    throw new FileFormatError(path, `text_config.hidden_act and vision_config.hidden_act differ (${activations.join(" vs ")}); both towers must use the same activation`);
+    throw new FileFormatError(
+      path,
+      `text_config.hidden_act and vision_config.hidden_act differ (${activations.join(" vs ")}); both towers must use the same activation`,
+    );
   }
   const vWidth = intField(path, "vision_config", vision, "hidden_size", 768);
   const tWidth = intField(path, "text_config", text, "hidden_size", 512);
@@ -146,10 +154,7 @@ export function validateClipConfig(where: string, c: ClipConfig): void {
  * Reads image_mean / image_std from a Hugging Face preprocessor_config.json object; both must be
  * three numbers.
  */
-export function parsePreprocessorStats(
-  path: string,
-  json: unknown,
-): { mean: [number, number, number]; std: [number, number, number] } {
+export function parsePreprocessorStats(path: string, json: unknown): { mean: [number, number, number]; std: [number, number, number] } {
   if (!isObject(json)) throw new FileFormatError(path, "expected a JSON object (a CLIPImageProcessor config)");
   const triple = (key: string): [number, number, number] => {
     const v = json[key];

@@ -236,10 +236,7 @@ function preprocessorConfig(config: ClipConfig): Record<string, unknown> {
  * Writes a random demo model in Hugging Face layout into `dir` (created if needed): config.json,
  * model.safetensors, preprocessor_config.json, vocab.json, merges.txt.
  */
-export async function writeDemoModel(
-  dir: string,
-  opts: { arch: string; seed: number; dtype?: "F32" | "F16" },
-): Promise<{ dir: string; config: ClipConfig }> {
+export async function writeDemoModel(dir: string, opts: { arch: string; seed: number; dtype?: "F32" | "F16" }): Promise<{ dir: string; config: ClipConfig }> {
   const { config, weights } = buildDemoWeights(opts.arch, opts.seed);
   await mkdir(dir, { recursive: true });
   const bpe = bundledTokenizerDir();
@@ -291,7 +288,14 @@ export async function ensureDemoModel(
           `choose another directory for the ${opts.arch} demo model with seed ${opts.seed}, or delete it`,
       );
     }
-    const present = await Promise.all(DEMO_FILES.map((f) => stat(join(dir, f)).then(() => true, () => false)));
+    const present = await Promise.all(
+      DEMO_FILES.map((f) =>
+        stat(join(dir, f)).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
     if (present.every(Boolean)) return { dir, config: demoArchConfig(opts.arch), created: false };
   }
   return { ...(await writeDemoModel(dir, opts)), created: true };

@@ -235,7 +235,11 @@ export class ClipModel {
     this.textSession ??= createOrtSession(buildTextGraph(this.weights, this.config), this.ortOptions);
     const session = await this.textSession;
     const res = await session.run({
-      input_ids: new ort.Tensor("int64", BigInt64Array.from(inputIds, (v) => BigInt(v)), [n, ctx]),
+      input_ids: new ort.Tensor(
+        "int64",
+        BigInt64Array.from(inputIds, (v) => BigInt(v)),
+        [n, ctx],
+      ),
       eot_onehot: new ort.Tensor("float32", eotOneHot(eotIndex, ctx), [n, 1, ctx]),
     });
     const lastHiddenState = (res.last_hidden_state!.data as Float32Array).slice(0, n * ctx * width);
@@ -249,7 +253,11 @@ export class ClipModel {
    * token embeddings of `tokenEmbeddingsTf` with learnable context vectors spliced in. The same with
    * gradients at onnxruntime speed: `textTower()`.
    */
-  textForwardTf(inputEmbeds: tf.Tensor, eotIndex: number[], deepPrompts?: tf.Tensor): { lastHiddenState: tf.Tensor3D; pooled: tf.Tensor2D; textEmbeds: tf.Tensor2D } {
+  textForwardTf(
+    inputEmbeds: tf.Tensor,
+    eotIndex: number[],
+    deepPrompts?: tf.Tensor,
+  ): { lastHiddenState: tf.Tensor3D; pooled: tf.Tensor2D; textEmbeds: tf.Tensor2D } {
     return textForwardTf(this.weights, this.config, inputEmbeds, eotIndex, deepPrompts);
   }
 

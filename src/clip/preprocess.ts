@@ -120,11 +120,7 @@ function roundHalfEven(x: number): number {
 }
 
 /** Geometry of `clip._transform(size)` for a width x height image (exported for tests and tools). */
-export function clipTransformGeometry(
-  width: number,
-  height: number,
-  size: number,
-): { resizedW: number; resizedH: number; left: number; top: number } {
+export function clipTransformGeometry(width: number, height: number, size: number): { resizedW: number; resizedH: number; left: number; top: number } {
   // torchvision 0.14 F.resize(int): shorter side -> size, longer side truncated; no-op if equal.
   const shortSide = Math.min(width, height);
   const longSide = Math.max(width, height);

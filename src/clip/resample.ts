@@ -85,15 +85,7 @@ function clip8(acc: number): number {
 }
 
 /** One separable pass along x (`horizontal`) or y, on interleaved uint8 pixels. */
-function resamplePass(
-  src: Uint8Array,
-  w: number,
-  h: number,
-  c: number,
-  outLen: number,
-  horizontal: boolean,
-  filter: PillowFilter,
-): Uint8Array {
+function resamplePass(src: Uint8Array, w: number, h: number, c: number, outLen: number, horizontal: boolean, filter: PillowFilter): Uint8Array {
   const co = precomputeCoeffs(horizontal ? w : h, outLen, filter);
   const outW = horizontal ? outLen : w;
   const outH = horizontal ? h : outLen;
@@ -185,15 +177,7 @@ function checkResizeArgs(fn: string, src: Uint8Array, width: number, height: num
  * With 2 or 4 channels the last one is alpha and the resize is premultiplied, as Pillow does for
  * LA / RGBA images. Returns a new array (a copy when the size is unchanged, as Pillow does).
  */
-export function pillowResize(
-  src: Uint8Array,
-  width: number,
-  height: number,
-  channels: number,
-  outW: number,
-  outH: number,
-  filter: PillowFilter,
-): Uint8Array {
+export function pillowResize(src: Uint8Array, width: number, height: number, channels: number, outW: number, outH: number, filter: PillowFilter): Uint8Array {
   checkResizeArgs("pillowResize", src, width, height, channels, outW, outH);
   if (outW === width && outH === height) return src.slice();
   const hasAlpha = channels === 2 || channels === 4;
@@ -214,14 +198,7 @@ export function pillowResize(
  * float64 from (0.5 * in / out) in steps of in / out, truncated. Channels are copied unchanged
  * (no premultiplication: palette indices are never blended).
  */
-export function pillowResizeNearest(
-  src: Uint8Array,
-  width: number,
-  height: number,
-  channels: number,
-  outW: number,
-  outH: number,
-): Uint8Array {
+export function pillowResizeNearest(src: Uint8Array, width: number, height: number, channels: number, outW: number, outH: number): Uint8Array {
   checkResizeArgs("pillowResizeNearest", src, width, height, channels, outW, outH);
   const index = (inSize: number, outSize: number): Int32Array => {
     const step = inSize / outSize;

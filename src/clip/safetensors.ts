@@ -123,9 +123,7 @@ export async function readSafetensorsHeader(path: string): Promise<SafetensorsHe
       const prev = sorted[i - 1]!;
       const cur = sorted[i]!;
       if (cur.begin < prev.end) {
-        bad(
-          `tensors "${prev.name}" [${prev.begin}, ${prev.end}] and "${cur.name}" [${cur.begin}, ${cur.end}] have overlapping byte ranges`,
-        );
+        bad(`tensors "${prev.name}" [${prev.begin}, ${prev.end}] and "${cur.name}" [${cur.begin}, ${cur.end}] have overlapping byte ranges`);
       }
     }
     return { path, fileSize, dataStart, entries, metadata };
@@ -233,9 +231,7 @@ export async function writeSafetensors(
   for (const [name, t] of list) {
     if (name === "__metadata__") throw new InvalidArgumentError(`tensor name "__metadata__" is reserved by safetensors`);
     if (numel(t.shape) !== t.data.length) {
-      throw new InvalidArgumentError(
-        `tensor "${name}": shape ${JSON.stringify(t.shape)} has ${numel(t.shape)} elements but data has ${t.data.length}`,
-      );
+      throw new InvalidArgumentError(`tensor "${name}": shape ${JSON.stringify(t.shape)} has ${numel(t.shape)} elements but data has ${t.data.length}`);
     }
     const bytes = t.data.length * DTYPE_BYTES[dtype];
     header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };

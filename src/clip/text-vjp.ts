@@ -114,7 +114,9 @@ export class OrtTextTower {
     const { contextLength: ctx, width } = this.config.text;
     const { n } = x;
     if (!Number.isInteger(n) || n < 1 || x.embeds.length !== n * ctx * width || x.eotIndex.length !== n)
-      throw new ShapeError(`text tower: embeds must be n x ${ctx} x ${width} floats with n = eotIndex.length = ${x.eotIndex.length}, found ${x.embeds.length} floats for n = ${n}`);
+      throw new ShapeError(
+        `text tower: embeds must be n x ${ctx} x ${width} floats with n = eotIndex.length = ${x.eotIndex.length}, found ${x.embeds.length} floats for n = ${n}`,
+      );
     let embeds = x.embeds;
     if (length < ctx) {
       embeds = new Float32Array(n * length * width);
@@ -178,7 +180,11 @@ export class OrtTextTower {
           if (d && d.length !== n * cols) throw new ShapeError(`text tower: the gradient of ${what} must be ${n} x ${cols} floats, found ${d.length}`);
           return new ort.Tensor("float32", d ?? new Float32Array(n * cols), [n, cols]);
         };
-        const feedsB: Feeds = { ...saved, [gradName("pooled")]: upstream(dPooled, width, "pooled"), [gradName("text_embeds")]: upstream(dTextEmbeds, embedDim, "text_embeds") };
+        const feedsB: Feeds = {
+          ...saved,
+          [gradName("pooled")]: upstream(dPooled, width, "pooled"),
+          [gradName("text_embeds")]: upstream(dTextEmbeds, embedDim, "text_embeds"),
+        };
         saved = null;
         const out = await g.backward.run(feedsB);
         g.spare = { n, tensors: residuals };

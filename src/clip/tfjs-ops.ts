@@ -57,7 +57,10 @@ export class TfClipOps implements ClipOps<tf.Tensor> {
     return tf.transpose(x, perm);
   }
   pad(x: tf.Tensor, before: number[], after: number[]): tf.Tensor {
-    return tf.pad(x, before.map((b, i) => [b, after[i]!] as [number, number]));
+    return tf.pad(
+      x,
+      before.map((b, i) => [b, after[i]!] as [number, number]),
+    );
   }
   slice(x: tf.Tensor, axis: number, start: number, end: number): tf.Tensor {
     const begin = x.shape.map((_, i) => (i === axis ? start : 0));

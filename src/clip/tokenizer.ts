@@ -26,10 +26,7 @@ const PY_SPACE = "\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2
 const SPACE_RUN = new RegExp(`[${PY_SPACE}]+`, "gu");
 const EDGE_SPACE = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, "gu");
 /** simple_tokenizer.py's pattern (digits one by one); `regex`'s \p{L}/\p{N} are JS's with the u flag. */
-const SPLIT = new RegExp(
-  `<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^${PY_SPACE}\\p{L}\\p{N}]+`,
-  "giu",
-);
+const SPLIT = new RegExp(`<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^${PY_SPACE}\\p{L}\\p{N}]+`, "giu");
 
 /** simple_tokenizer.py `bytes_to_unicode`: byte -> printable character standing for it. */
 function bytesToUnicode(): string[] {
@@ -57,10 +54,7 @@ const PY_RAW_C1 = new Set([0x81, 0x8d, 0x8f, 0x90, 0x9d]);
 
 /** Python's `_invalid_codepoints`: numeric references to these decode to nothing. */
 function pyInvalidCodepoint(n: number): boolean {
-  return (
-    (n >= 0x1 && n <= 0x8) || n === 0xb || (n >= 0xe && n <= 0x1f) || (n >= 0x7f && n <= 0x9f) ||
-    (n >= 0xfdd0 && n <= 0xfdef) || (n & 0xfffe) === 0xfffe
-  );
+  return (n >= 0x1 && n <= 0x8) || n === 0xb || (n >= 0xe && n <= 0x1f) || (n >= 0x7f && n <= 0x9f) || (n >= 0xfdd0 && n <= 0xfdef) || (n & 0xfffe) === 0xfffe;
 }
 
 function pyNumericRef(body: string): string {

@@ -128,8 +128,7 @@ class TorchArchive {
           : `expected a torch.save zip archive (starting with PK\\x03\\x04), found the bytes ${found || "of an empty file"}`,
       );
     }
-    const zipError = (e: unknown) =>
-      new FileFormatError(path, `the zip archive is unreadable (truncated or corrupt file?): ${(e as Error).message}`);
+    const zipError = (e: unknown) => new FileFormatError(path, `the zip archive is unreadable (truncated or corrupt file?): ${(e as Error).message}`);
     let zip: yauzl.ZipFile;
     try {
       // yauzl closes the descriptor it reads from when done, so it gets its own rather than `fh`.
@@ -285,7 +284,10 @@ function collectTensors(root: PickleTree<TensorRef>): Map<TensorRef, string> {
     } else if (typeof v === "object" && v !== null && !seen.has(v)) {
       seen.add(v);
       const join = (k: string | number) => (where ? `${where}.${k}` : String(k));
-      if (Array.isArray(v)) v.forEach((x, i) => { visit(x, join(i)); });
+      if (Array.isArray(v))
+        v.forEach((x, i) => {
+          visit(x, join(i));
+        });
       else for (const [k, x] of v) visit(x, join(k));
     }
   };
@@ -364,7 +366,10 @@ export async function readTorchCheckpoint(path: string): Promise<PickleValue> {
       if (archive.has("byteorder")) {
         const order = new TextDecoder().decode(await archive.readAll("byteorder", "the byte order")).trim();
         if (order !== "little") {
-          throw new FileFormatError(path, `storages are ${JSON.stringify(order)}-endian (zip entry "${archive.prefix}/byteorder"); only little-endian checkpoints are supported`);
+          throw new FileFormatError(
+            path,
+            `storages are ${JSON.stringify(order)}-endian (zip entry "${archive.prefix}/byteorder"); only little-endian checkpoints are supported`,
+          );
         }
       }
       const pkl = await archive.readAll("data.pkl", "the pickled object");
@@ -390,12 +395,7 @@ function describeValue(v: PickleValue): string {
  * flattened with ".". Any other value is an error naming it, except that `skipIntegerTensors`
  * drops integer tensors (BatchNorm's int64 `num_batches_tracked`, unused for inference).
  */
-export function torchStateDict(
-  root: PickleValue,
-  path: string,
-  key?: string,
-  options: { skipIntegerTensors?: boolean } = {},
-): Map<string, WeightTensor> {
+export function torchStateDict(root: PickleValue, path: string, key?: string, options: { skipIntegerTensors?: boolean } = {}): Map<string, WeightTensor> {
   const topKeys = (m: Map<string | number, PickleValue>) => [...m.keys()].map((k) => JSON.stringify(k)).join(", ") || "none";
   let dict: PickleValue = root;
   if (key !== undefined) {
@@ -405,7 +405,10 @@ export function torchStateDict(
   }
   const where = key === undefined ? "the checkpoint" : `"${key}"`;
   if (!(dict instanceof Map)) {
-    throw new FileFormatError(path, `expected ${where} to be a state dict, found ${describeValue(dict)}${root instanceof Map ? `; the top-level keys are ${topKeys(root)}` : ""}`);
+    throw new FileFormatError(
+      path,
+      `expected ${where} to be a state dict, found ${describeValue(dict)}${root instanceof Map ? `; the top-level keys are ${topKeys(root)}` : ""}`,
+    );
   }
   const out = new Map<string, WeightTensor>();
   const ancestors = new Set<object>();

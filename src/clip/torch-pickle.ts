@@ -393,8 +393,10 @@ function storageRef(pid: Item, fail: (detail: string) => never): StorageRef {
   }
   const [, type, key, location, numel] = pid;
   if (!(type instanceof PickleGlobal) || type.storageDtype === undefined) return fail(`persistent id names ${describe(type!)}, expected a torch storage type`);
-  if (typeof key !== "string" || typeof location !== "string") return fail(`persistent id key/location ${describe(key!)}, ${describe(location!)} are not strings`);
-  if (typeof numel !== "number" || !Number.isSafeInteger(numel) || numel < 0) return fail(`persistent id numel ${describe(numel!)} is not a non-negative integer`);
+  if (typeof key !== "string" || typeof location !== "string")
+    return fail(`persistent id key/location ${describe(key!)}, ${describe(location!)} are not strings`);
+  if (typeof numel !== "number" || !Number.isSafeInteger(numel) || numel < 0)
+    return fail(`persistent id numel ${describe(numel!)} is not a non-negative integer`);
   return new StorageRef(type.storageDtype, key, location, numel);
 }
 
@@ -419,9 +421,12 @@ function reduce(callable: Item, args: Item, fail: (detail: string) => never): It
       // and metadata do not affect the values.
       const [storage, offset, size, stride, requiresGrad] = args;
       if (args.length < 6 || !(storage instanceof StorageRef)) {
-        return fail(`_rebuild_tensor_v2 expects (storage, offset, size, stride, requires_grad, hooks), found ${args.length} arguments starting with ${describe(storage ?? null)}`);
+        return fail(
+          `_rebuild_tensor_v2 expects (storage, offset, size, stride, requires_grad, hooks), found ${args.length} arguments starting with ${describe(storage ?? null)}`,
+        );
       }
-      if (typeof offset !== "number" || !Number.isSafeInteger(offset) || offset < 0) return fail(`tensor storage offset ${describe(offset!)} is not a non-negative integer`);
+      if (typeof offset !== "number" || !Number.isSafeInteger(offset) || offset < 0)
+        return fail(`tensor storage offset ${describe(offset!)} is not a non-negative integer`);
       const shape = intTuple(size, "tensor size", fail);
       const strides = intTuple(stride, "tensor stride", fail);
       if (strides.length !== shape.length) return fail(`tensor size [${shape.join(", ")}] and stride [${strides.join(", ")}] differ in length`);
@@ -448,7 +453,10 @@ function checkTree(root: Item, path: string, entry: string): PickleTree<TensorRe
     }
     if (typeof v !== "object" || v === null || seen.has(v)) return;
     seen.add(v);
-    if (Array.isArray(v)) v.forEach((x, i) => { visit(x, where ? `${where}.${i}` : String(i)); });
+    if (Array.isArray(v))
+      v.forEach((x, i) => {
+        visit(x, where ? `${where}.${i}` : String(i));
+      });
     else if (v instanceof Map) for (const [k, x] of v) visit(x, where ? `${where}.${k}` : String(k));
   };
   visit(root, "");

@@ -99,10 +99,7 @@ const HF_BLOCK = /^(vision_model|text_model)\.encoder\.layers\.(\d+)\.(.+)$/;
  * Hugging Face checkpoints written by transformers < 4.31 also store these non-parameter buffers
  * (arange(0, n) position ids); transformers itself ignores them on load, and so do we.
  */
-export const HF_IGNORED_BUFFERS = new Set([
-  "text_model.embeddings.position_ids",
-  "vision_model.embeddings.position_ids",
-]);
+export const HF_IGNORED_BUFFERS = new Set(["text_model.embeddings.position_ids", "vision_model.embeddings.position_ids"]);
 
 /** Maps a Hugging Face CLIPModel tensor name to its canonical target; undefined when unknown. */
 export function hfToOpenaiName(hfName: string): HfNameTarget | undefined {

@@ -14,14 +14,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { FileFormatError, MissingFileError } from "../errors.js";
 import { statOrUndefined } from "../fs-stat.js";
-import {
-  type ClipConfig,
-  OPENAI_CLIP_MEAN,
-  OPENAI_CLIP_STD,
-  parseHfClipConfig,
-  parsePreprocessorStats,
-  validateClipConfig,
-} from "./config.js";
+import { type ClipConfig, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, parseHfClipConfig, parsePreprocessorStats, validateClipConfig } from "./config.js";
 import { readSafetensorsHeader, readSafetensorsWithMetadata } from "./safetensors.js";
 import { clipWeightShapes, HF_IGNORED_BUFFERS, hfToOpenaiName, openaiToHfNames, transposeWeight2d } from "./weight-names.js";
 
@@ -209,7 +202,10 @@ async function readHeads(dir: string, vWidth: number, tWidth: number, where: str
     const c = parseHfClipConfig(hf, await readJson(hf));
     return { vision: c.vision.heads, text: c.text.heads };
   }
-  for (const [tower, w] of [["vision", vWidth], ["text", tWidth]] as const) {
+  for (const [tower, w] of [
+    ["vision", vWidth],
+    ["text", tWidth],
+  ] as const) {
     if (w % 64 !== 0) {
       throw new FileFormatError(
         where,

@@ -40,10 +40,7 @@ export interface DatasetLoadOptions {
 
 export function sortSamples(samples: Sample[]): Sample[] {
   const splitOrder = { train: 0, test: 1 } as const;
-  return samples.sort(
-    (a, b) =>
-      cmp(a.category, b.category) || splitOrder[a.split] - splitOrder[b.split] || cmp(a.imagePath, b.imagePath),
-  );
+  return samples.sort((a, b) => cmp(a.category, b.category) || splitOrder[a.split] - splitOrder[b.split] || cmp(a.imagePath, b.imagePath));
 }
 
 function cmp(a: string, b: string): number {

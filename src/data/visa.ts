@@ -28,13 +28,13 @@ export async function loadVisa(root: string, opts: DatasetLoadOptions = {}): Pro
   }
   const [header, ...rows] = parseCsv(text, csvPath);
   if (header === undefined) throw new FileFormatError(csvPath, "the file is empty; expected a header object,split,label,image,mask");
-  const col = Object.fromEntries(COLUMNS.map((c) => [c, header.fields.map((f) => f.trim()).indexOf(c)])) as Record<
-    (typeof COLUMNS)[number],
-    number
-  >;
+  const col = Object.fromEntries(COLUMNS.map((c) => [c, header.fields.map((f) => f.trim()).indexOf(c)])) as Record<(typeof COLUMNS)[number], number>;
   const missing = COLUMNS.filter((c) => col[c] < 0);
   if (missing.length > 0) {
-    throw new FileFormatError(csvPath, `header lacks column(s) ${missing.join(", ")}; found ${header.fields.join(",")}; expected object,split,label,image,mask`);
+    throw new FileFormatError(
+      csvPath,
+      `header lacks column(s) ${missing.join(", ")}; found ${header.fields.join(",")}; expected object,split,label,image,mask`,
+    );
   }
 
   const parsed: (Sample & { line: number })[] = [];
@@ -70,7 +70,10 @@ export async function loadVisa(root: string, opts: DatasetLoadOptions = {}): Pro
     }
   }
   for (const s of selected) {
-    for (const [p, role] of [[s.imagePath, "image"], [s.maskPath, "mask"]] as const) {
+    for (const [p, role] of [
+      [s.imagePath, "image"],
+      [s.maskPath, "mask"],
+    ] as const) {
       if (p !== null && !(await isFile(p))) {
         throw new MissingFileError(p, `${role} listed in ${csvPath} line ${s.line} does not exist (paths in the CSV are relative to ${root})`);
       }

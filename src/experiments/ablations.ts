@@ -19,7 +19,12 @@ import { experimentTable, type ExperimentRun, type ExperimentTable } from "./tab
 /** The paper's ablation direction: train on MVTec, test on VisA. */
 const VISA: CrossDatasetDirection = CROSS_DATASET_DIRECTIONS[0]!;
 
-async function zeroShot(ctx: ExperimentContext, name: string, direction: CrossDatasetDirection, opts: { simclip?: Partial<SimClipConfig>; layers?: number[] } = {}) {
+async function zeroShot(
+  ctx: ExperimentContext,
+  name: string,
+  direction: CrossDatasetDirection,
+  opts: { simclip?: Partial<SimClipConfig>; layers?: number[] } = {},
+) {
   const t = await ctx.trained(name, direction, opts);
   try {
     return await ctx.evaluate(t.method, direction.test, 0);
@@ -33,7 +38,12 @@ const tick = (on: boolean) => (on ? "✓" : "");
 export async function table3(on: ExperimentSetup | ExperimentContext): Promise<ExperimentTable> {
   return withExperiment(on, async (ctx) => {
     const runs: ExperimentRun[] = [];
-    for (const [mhva, ipt] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+    for (const [mhva, ipt] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const) {
       runs.push({ key: { MHVA: tick(mhva), IPT: tick(ipt) }, results: await zeroShot(ctx, "simclip", VISA, { simclip: { mhva, ipt } }) });
     }
     return experimentTable(PAPER_TABLE_3, ctx.setup, runs);
@@ -73,7 +83,11 @@ export async function table6(on: ExperimentSetup | ExperimentContext): Promise<E
     simclip.method.dispose?.();
     const checkpoint = await loadCheckpoint(simclip.checkpointDir);
     const runs: ExperimentRun[] = [];
-    for (const [fd, pao] of [[true, false], [false, true], [true, true]] as const) {
+    for (const [fd, pao] of [
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const) {
       const m = await createSimClipPlusMethod({ backbone: ctx.model, checkpoint }, { fd, pao });
       try {
         for (const k of ctx.setup.shots) {

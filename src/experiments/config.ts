@@ -54,9 +54,18 @@ export function loadExperimentConfig(opts: LoadExperimentConfigOptions = {}): Ex
   const mvtec = nonEmpty(env.MVTEC_ROOT) ?? file.mvtecRoot;
   const visa = nonEmpty(env.VISA_ROOT) ?? file.visaRoot;
   return {
-    backbone: model === undefined ? { kind: "demo" } : { kind: "dir", path: existingDir(path.resolve(base, model), "SIMCLIP_MODEL / model", "a CLIP model directory (Hugging Face or OpenAI layout)") },
-    mvtec: mvtec === undefined ? { kind: "synthetic" } : { kind: "dir", root: existingDir(path.resolve(base, mvtec), "MVTEC_ROOT / mvtecRoot", "the MVTec-AD root (holding bottle/, cable/, ...)") },
-    visa: visa === undefined ? { kind: "synthetic" } : { kind: "dir", root: existingDir(path.resolve(base, visa), "VISA_ROOT / visaRoot", "the VisA root (holding split_csv/1cls.csv)") },
+    backbone:
+      model === undefined
+        ? { kind: "demo" }
+        : { kind: "dir", path: existingDir(path.resolve(base, model), "SIMCLIP_MODEL / model", "a CLIP model directory (Hugging Face or OpenAI layout)") },
+    mvtec:
+      mvtec === undefined
+        ? { kind: "synthetic" }
+        : { kind: "dir", root: existingDir(path.resolve(base, mvtec), "MVTEC_ROOT / mvtecRoot", "the MVTec-AD root (holding bottle/, cable/, ...)") },
+    visa:
+      visa === undefined
+        ? { kind: "synthetic" }
+        : { kind: "dir", root: existingDir(path.resolve(base, visa), "VISA_ROOT / visaRoot", "the VisA root (holding split_csv/1cls.csv)") },
     quick: parseQuick(env.SIMCLIP_QUICK) ?? file.quick ?? false,
     configFile,
     cacheDir: cacheRoot("project", { env, cwd }),
@@ -71,7 +80,12 @@ export function isRealSetup(c: ExperimentConfig): boolean {
 /** A short label for what computed numbers come from, for table captions and figure titles. */
 export function setupLabel(c: ExperimentConfig): string {
   const backbone = c.backbone.kind === "demo" ? "demo backbone (random, not pretrained)" : path.basename(c.backbone.path);
-  const data = c.mvtec.kind === "dir" && c.visa.kind === "dir" ? "MVTec-AD + VisA" : c.mvtec.kind === "synthetic" && c.visa.kind === "synthetic" ? "synthetic benchmark" : "synthetic + real datasets";
+  const data =
+    c.mvtec.kind === "dir" && c.visa.kind === "dir"
+      ? "MVTec-AD + VisA"
+      : c.mvtec.kind === "synthetic" && c.visa.kind === "synthetic"
+        ? "synthetic benchmark"
+        : "synthetic + real datasets";
   return `${data}, ${backbone}${c.quick ? ", quick mode" : ""}${isRealSetup(c) ? "" : " — SYNTHETIC SETUP, not comparable to the paper"}`;
 }
 
@@ -95,7 +109,8 @@ function findConfigFile(env: Record<string, string | undefined>, cwd: string): s
   const explicit = nonEmpty(env.SIMCLIP_CONFIG);
   if (explicit !== undefined) {
     const p = path.resolve(cwd, explicit);
-    if (!existsSync(p)) throw new MissingFileError(p, `SIMCLIP_CONFIG names this file but it does not exist; create it (keys: ${FILE_KEYS.join(", ")}) or unset SIMCLIP_CONFIG`);
+    if (!existsSync(p))
+      throw new MissingFileError(p, `SIMCLIP_CONFIG names this file but it does not exist; create it (keys: ${FILE_KEYS.join(", ")}) or unset SIMCLIP_CONFIG`);
     return p;
   }
   for (const dir of [cwd, path.dirname(cwd)]) {

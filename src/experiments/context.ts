@@ -127,8 +127,13 @@ export class ExperimentContext {
     const protocol = trainingProtocolFor(method, train.name, this.setup.training);
     // Keyed by the method's resolved config, so Table 3's "MHVA + IPT" row and Table 1's SimCLIP share one run.
     const key = {
-      name, config: method.config ?? null, size: method.size, layers: method.layers,
-      train: `${train.name}:${train.root}`, training: protocol, backbone: this.model.fingerprint,
+      name,
+      config: method.config ?? null,
+      size: method.size,
+      layers: method.layers,
+      train: `${train.name}:${train.root}`,
+      training: protocol,
+      backbone: this.model.fingerprint,
     };
     const hash = createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 16);
     const dir = path.join(this.setup.dataDir, "checkpoints", `${name.replace(/[^a-z0-9]+/gi, "_")}-${direction.train}-${hash}`);
@@ -143,9 +148,15 @@ export class ExperimentContext {
     const work = `${dir}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
     await rm(dir, { recursive: true, force: true });
     const features = await this.features();
-    const source = await samplesTrainSource(train.samples.filter((s) => s.split === "test"), {
-      features, loadMask, size: method.size, mosaic: { rate: protocol.mosaicRate, dir: path.join(this.setup.dataDir, "mosaics") },
-    });
+    const source = await samplesTrainSource(
+      train.samples.filter((s) => s.split === "test"),
+      {
+        features,
+        loadMask,
+        size: method.size,
+        mosaic: { rate: protocol.mosaicRate, dir: path.join(this.setup.dataDir, "mosaics") },
+      },
+    );
     const { mosaicRate: _mosaic, ...options } = protocol;
     const history = await method.fit(source, { ...options, checkpointDir: work, label: `train ${name} on ${direction.train}` });
     await writeFile(path.join(work, "history.json"), `${JSON.stringify({ key, ...history }, null, 2)}\n`);

@@ -68,7 +68,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     await ctx.dataset("visa");
     stage("feature extraction");
     await ctx.extractAll();
-    stage(`train SimCLIP on the MVTec-layout set, evaluate on the VisA-layout set (0-shot; SimCLIP+ ${setup.shots.join("/")}-shot x ${setup.seeds.length} seeds)`);
+    stage(
+      `train SimCLIP on the MVTec-layout set, evaluate on the VisA-layout set (0-shot; SimCLIP+ ${setup.shots.join("/")}-shot x ${setup.seeds.length} seeds)`,
+    );
     let history: TrainHistory | undefined;
     const table = await table1(ctx, {
       methods: ["simclip", "simclip+"],

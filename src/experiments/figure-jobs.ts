@@ -42,7 +42,9 @@ export const FIGURE_JOBS: Record<string, FigureJob> = {
       const model = await openBackbone(config);
       try {
         // Quick mode: 4 classes and one template (48 prompts) instead of 27 x 3 (972).
-        const prompts = config.quick ? figure5Prompts(FIGURE5_CLASSES.slice(0, 4), FIGURE5_TEMPLATES.slice(0, 1)) : figure5Prompts(FIGURE5_CLASSES, FIGURE5_TEMPLATES);
+        const prompts = config.quick
+          ? figure5Prompts(FIGURE5_CLASSES.slice(0, 4), FIGURE5_TEMPLATES.slice(0, 1))
+          : figure5Prompts(FIGURE5_CLASSES, FIGURE5_TEMPLATES);
         const text = await model.encodeText(prompts.map((p) => p.text));
         const xy = tsne2d(text.textEmbeds, prompts.length, model.config.embedDim, { seed: 0 });
         const points = prompts.map((p, i) => {
@@ -50,7 +52,11 @@ export const FIGURE_JOBS: Record<string, FigureJob> = {
           const [x, y] = xy[i]!;
           return { x, y, group: p.group, kind: p.kind };
         });
-        return writeChartFiles(outDir, "figure5a-prompt-tsne", scatterChartSpec(points, { title: "Original prompt features (t-SNE)", width: 640, height: 480 }));
+        return writeChartFiles(
+          outDir,
+          "figure5a-prompt-tsne",
+          scatterChartSpec(points, { title: "Original prompt features (t-SNE)", width: 640, height: 480 }),
+        );
       } finally {
         await model.dispose();
       }
@@ -75,7 +81,11 @@ export const FIGURE_JOBS: Record<string, FigureJob> = {
     async run(config, outDir) {
       const d = await figure5(experimentSetupFrom(config), { tsneOf: "refined" });
       const points = d.prompts.map((p, i) => ({ x: d.refinedXY![i]![0], y: d.refinedXY![i]![1], group: p.group, kind: p.kind }));
-      return writeChartFiles(outDir, "figure5b-prompt-tsne", scatterChartSpec(points, { title: "IPT-refined prompt features (t-SNE)", width: 640, height: 480 }));
+      return writeChartFiles(
+        outDir,
+        "figure5b-prompt-tsne",
+        scatterChartSpec(points, { title: "IPT-refined prompt features (t-SNE)", width: 640, height: 480 }),
+      );
     },
   },
 };

@@ -12,9 +12,33 @@ import { cosine } from "./inspect.js";
 import { experimentLabel, isSyntheticExperiment, type ExperimentSetup } from "./setup.js";
 
 export const FIGURE5_CLASSES = [
-  "bottle", "cable", "capsule", "carpet", "grid", "hazelnut", "leather", "metal nut", "pill", "screw", "tile",
-  "toothbrush", "transistor", "wood", "zipper", "candle", "capsules", "cashew", "chewinggum", "fryum", "macaroni1",
-  "macaroni2", "pcb1", "pcb2", "pcb3", "pcb4", "pipe fryum",
+  "bottle",
+  "cable",
+  "capsule",
+  "carpet",
+  "grid",
+  "hazelnut",
+  "leather",
+  "metal nut",
+  "pill",
+  "screw",
+  "tile",
+  "toothbrush",
+  "transistor",
+  "wood",
+  "zipper",
+  "candle",
+  "capsules",
+  "cashew",
+  "chewinggum",
+  "fryum",
+  "macaroni1",
+  "macaroni2",
+  "pcb1",
+  "pcb2",
+  "pcb3",
+  "pcb4",
+  "pipe fryum",
 ];
 
 /** The WinCLIP / APRIL-GAN state ensemble (7 normal, 5 anomalous phrasings). */
@@ -89,7 +113,10 @@ export function figure5Prompts(classes: string[], templates: string[]): Figure5P
 export async function figure5(on: ExperimentSetup | ExperimentContext, opts: Figure5Options = {}): Promise<Figure5Data> {
   return withExperiment(on, async (ctx) => {
     const quick = ctx.setup.config.quick;
-    const prompts = figure5Prompts(opts.classes ?? FIGURE5_CLASSES.slice(0, quick ? 4 : undefined), opts.templates ?? FIGURE5_TEMPLATES.slice(0, quick ? 1 : undefined));
+    const prompts = figure5Prompts(
+      opts.classes ?? FIGURE5_CLASSES.slice(0, quick ? 4 : undefined),
+      opts.templates ?? FIGURE5_TEMPLATES.slice(0, quick ? 1 : undefined),
+    );
     const out = await ctx.model.encodeText(prompts.map((p) => p.text));
     const n = prompts.length;
     const E = ctx.model.config.embedDim;
@@ -109,11 +136,20 @@ export async function figure5(on: ExperimentSetup | ExperimentContext, opts: Fig
     const embed = (a: Float32Array, which: "original" | "refined") =>
       iterations === 0 || (of !== "both" && of !== which) ? null : tsne2d(a, n, E, { seed: opts.seed ?? 0, iterations });
     const stateCosines = [...new Set(prompts.map((p) => p.group))].map((g) => ({
-      class: g, original: stateCosine(prompts, original, E, g), refined: stateCosine(prompts, refined, E, g),
+      class: g,
+      original: stateCosine(prompts, original, E, g),
+      refined: stateCosine(prompts, refined, E, g),
     }));
     return {
-      prompts, dim: E, original, refined, originalXY: embed(original, "original"), refinedXY: embed(refined, "refined"), stateCosines,
-      setup: experimentLabel(ctx.setup), synthetic: isSyntheticExperiment(ctx.setup),
+      prompts,
+      dim: E,
+      original,
+      refined,
+      originalXY: embed(original, "original"),
+      refinedXY: embed(refined, "refined"),
+      stateCosines,
+      setup: experimentLabel(ctx.setup),
+      synthetic: isSyntheticExperiment(ctx.setup),
     };
   });
 }

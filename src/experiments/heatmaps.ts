@@ -58,7 +58,8 @@ export async function anomalyMaps(ctx: ExperimentContext, m: AnomalyMethod, samp
   const maps: Float32Array[] = [];
   for (const s of samples) {
     if (m.setMemory) {
-      if (memory === undefined) throw new InvalidArgumentError(`method "${m.name}" scores with a memory of normal images: give anomalyMaps the pool, shots and seed to draw it from`);
+      if (memory === undefined)
+        throw new InvalidArgumentError(`method "${m.name}" scores with a memory of normal images: give anomalyMaps the pool, shots and seed to draw it from`);
       const refs = sampleFewShot(memory.pool, s.category, memory.shots, memory.seed);
       await features.ensure(refs.map((r) => r.imagePath));
       await m.setMemory(s.category, await Promise.all(refs.map((r) => features.get(r.imagePath))));
@@ -83,7 +84,10 @@ export async function heatmapFigure(on: ExperimentSetup | ExperimentContext, opt
       const columns: Float32Array[][] = [];
       try {
         for (const name of methods) {
-          const m = name === "simclip" ? simclip.method : await createMethod("simclip+", { backbone: ctx.model, checkpoint: await loadCheckpoint(simclip.checkpointDir) });
+          const m =
+            name === "simclip"
+              ? simclip.method
+              : await createMethod("simclip+", { backbone: ctx.model, checkpoint: await loadCheckpoint(simclip.checkpointDir) });
           try {
             columns.push(await anomalyMaps(ctx, m, samples, { pool: data.samples, shots, seed }));
           } finally {

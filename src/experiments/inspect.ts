@@ -24,13 +24,21 @@ export function backboneSummary(model: ClipModel): { part: string; value: string
   const { vision, text, embedDim } = model.config;
   const params = new Map<string, number>();
   for (const [name, t] of model.weights) {
-    const part = name.startsWith("visual.transformer.") ? "vision blocks" : name.startsWith("visual.") ? "vision stem / head"
-      : name.startsWith("transformer.") ? "text blocks" : "text embeddings / head";
+    const part = name.startsWith("visual.transformer.")
+      ? "vision blocks"
+      : name.startsWith("visual.")
+        ? "vision stem / head"
+        : name.startsWith("transformer.")
+          ? "text blocks"
+          : "text embeddings / head";
     params.set(part, (params.get(part) ?? 0) + t.shape.reduce((a, b) => a * b, 1));
   }
   return [
     { part: "model", value: path.basename(model.dir) },
-    { part: "vision", value: `${vision.layers} blocks x width ${vision.width}, ${vision.heads} heads, ${vision.patchSize} px patches at ${vision.imageSize} px` },
+    {
+      part: "vision",
+      value: `${vision.layers} blocks x width ${vision.width}, ${vision.heads} heads, ${vision.patchSize} px patches at ${vision.imageSize} px`,
+    },
     { part: "text", value: `${text.layers} blocks x width ${text.width}, context ${text.contextLength}` },
     { part: "joint embedding", value: String(embedDim) },
     ...[...params].map(([part, n]) => ({ part: `parameters: ${part}`, value: `${(n / 1e6).toFixed(2)} M` })),
@@ -79,11 +87,13 @@ export async function layerDistanceMaps(model: ClipModel, images: string[], laye
     const g = Math.round(Math.sqrt(out.numTokens - 1));
     const per = out.numTokens * out.width;
     for (let i = 0; i < Math.min(BATCH, images.length - b); i++) {
-      maps.push(layers.map((l) => {
-        const h = out.hiddenStates.get(l);
-        if (!h) throw new ShapeError(`layerDistanceMaps: the model returned no hidden state for layer ${l}`);
-        return upsampleNearest(patchDistanceFromMean(h.subarray(i * per, (i + 1) * per), out.numTokens, out.width), g, size);
-      }));
+      maps.push(
+        layers.map((l) => {
+          const h = out.hiddenStates.get(l);
+          if (!h) throw new ShapeError(`layerDistanceMaps: the model returned no hidden state for layer ${l}`);
+          return upsampleNearest(patchDistanceFromMean(h.subarray(i * per, (i + 1) * per), out.numTokens, out.width), g, size);
+        }),
+      );
     }
   }
   return maps;
@@ -91,13 +101,20 @@ export async function layerDistanceMaps(model: ClipModel, images: string[], laye
 
 /** One heatmap row per sample: image, ground truth, and the distance map of each layer. */
 export async function layerDistanceRows(model: ClipModel, samples: Sample[], layers: number[], size: number): Promise<HeatmapRow[]> {
-  const maps = await layerDistanceMaps(model, samples.map((s) => s.imagePath), layers, size);
-  return Promise.all(samples.map(async (s, i) => ({
-    label: `${s.category} / ${s.defectType}`,
-    image: await loadRgb(s.imagePath, size),
-    mask: s.maskPath === null ? null : await loadMask(s.maskPath, size),
-    maps: maps[i]!,
-  })));
+  const maps = await layerDistanceMaps(
+    model,
+    samples.map((s) => s.imagePath),
+    layers,
+    size,
+  );
+  return Promise.all(
+    samples.map(async (s, i) => ({
+      label: `${s.category} / ${s.defectType}`,
+      image: await loadRgb(s.imagePath, size),
+      mask: s.maskPath === null ? null : await loadMask(s.maskPath, size),
+      maps: maps[i]!,
+    })),
+  );
 }
 
 /**
@@ -114,7 +131,10 @@ export async function maxLayerDistance(model: ClipModel, images: string[], layer
  * text tower: the cosine of their embeddings. A pretrained CLIP puts the two close together, which
  * is the gap SimCLIP's prompt tuning has to open.
  */
-export async function statePromptSimilarity(model: ClipModel, categories: string[]): Promise<{ class: string; "normal prompt": string; tokens: number; "cos(normal, anomalous)": number }[]> {
+export async function statePromptSimilarity(
+  model: ClipModel,
+  categories: string[],
+): Promise<{ class: string; "normal prompt": string; tokens: number; "cos(normal, anomalous)": number }[]> {
   const pairs = categories.map((c) => simclipPrompts(c));
   const out = await model.encodeText(pairs.flatMap((p) => [p.normal[0]!, p.anomalous[0]!]));
   const E = model.config.embedDim;

@@ -66,7 +66,9 @@ export async function openDataset(config: ExperimentConfig, which: "mvtec" | "vi
       out: tmp,
       layout: which,
       seed: 0,
-      ...(config.quick ? { size: 64, categories: which === "mvtec" ? ["wood", "screw"] : ["grid", "capsule"], trainCount: 2, testGoodCount: 2, testAnomalousCount: 2 } : {}),
+      ...(config.quick
+        ? { size: 64, categories: which === "mvtec" ? ["wood", "screw"] : ["grid", "capsule"], trainCount: 2, testGoodCount: 2, testAnomalousCount: 2 }
+        : {}),
     });
     await writeFile(path.join(tmp, "SYNTHETIC.txt"), "Synthetic benchmark written by simclip notebooks; not MVTec-AD or VisA.\n");
   });

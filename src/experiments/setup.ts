@@ -60,7 +60,8 @@ export function loadExperimentSetup(opts: LoadExperimentSetupOptions = {}): Expe
 /** An experiment setup on a configuration the caller already has (e.g. a notebook's `setupNotebook`). */
 export function experimentSetupFrom(config: ExperimentConfig, overrides: LoadExperimentSetupOptions["overrides"] = {}): ExperimentSetup {
   const s: ExperimentSetup = { config, dataDir: config.cacheDir, ...defaults(config), ...overrides };
-  if (s.shots.some((k) => !Number.isInteger(k) || k < 1)) throw new InvalidArgumentError(`experiment shots must be positive integers, got [${s.shots.join(", ")}]`);
+  if (s.shots.some((k) => !Number.isInteger(k) || k < 1))
+    throw new InvalidArgumentError(`experiment shots must be positive integers, got [${s.shots.join(", ")}]`);
   if (s.seeds.length === 0) throw new InvalidArgumentError("experiment seeds are empty; give at least one k-shot seed, e.g. [0]");
   return s;
 }

@@ -82,7 +82,11 @@ const value = (v: number | MetricSummary): number => (typeof v === "number" ? v 
 export function experimentRow(key: Record<string, string>, r: EvaluationResults, opts: { prefix?: string; table?: PaperTable } = {}): ResultRow {
   const row = resultRowFromEvaluation(key, { mean: Object.fromEntries(Object.entries(r.mean).map(([m, v]) => [m, value(v)])) }, opts);
   if (Object.values(r.mean).some((v) => typeof v !== "number")) {
-    const std = resultRowFromEvaluation(key, { mean: Object.fromEntries(Object.entries(r.mean).map(([m, v]) => [m, typeof v === "number" ? 0 : v.std])) }, opts);
+    const std = resultRowFromEvaluation(
+      key,
+      { mean: Object.fromEntries(Object.entries(r.mean).map(([m, v]) => [m, typeof v === "number" ? 0 : v.std])) },
+      opts,
+    );
     row.std = std.values;
   }
   return row;
@@ -107,7 +111,9 @@ export function undefinedMetricNotes(paper: PaperTable, runs: ExperimentRun[]): 
         return at > 0 ? [`for class ${n.slice(0, at)}, ${n.slice(at + name.length + 3).replace(/^\S+ is undefined: /, "")}`] : [];
       });
       const row = paper.keys.map((k) => `${k} ${run.key[k] || "–"}`).join(", ");
-      notes.push(`${row}: ${column} is undefined, as its macro mean is undefined when one class's value is: ${why.length > 0 ? why.join("; ") : "the evaluation gave no reason"}.`);
+      notes.push(
+        `${row}: ${column} is undefined, as its macro mean is undefined when one class's value is: ${why.length > 0 ? why.join("; ") : "the evaluation gave no reason"}.`,
+      );
     }
   }
   return notes;

@@ -35,8 +35,14 @@ export async function table2(on: ExperimentSetup | ExperimentContext): Promise<T
   return withExperiment(on, async (ctx) => {
     const complexity = await promptLearningComplexity(ctx.model, { size: ctx.size, layers: ctx.layers });
     return {
-      id: "table2", title: PAPER_TABLE_2.title, setup: experimentLabel(ctx.setup), synthetic: isSyntheticExperiment(ctx.setup),
-      rows: table2Rows(complexity), runs: [], notes: [], complexity,
+      id: "table2",
+      title: PAPER_TABLE_2.title,
+      setup: experimentLabel(ctx.setup),
+      synthetic: isSyntheticExperiment(ctx.setup),
+      rows: table2Rows(complexity),
+      runs: [],
+      notes: [],
+      complexity,
     };
   });
 }

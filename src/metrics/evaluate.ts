@@ -171,11 +171,7 @@ export class CategoryEvaluator {
 }
 
 function mixedMaps(category: string, index: number): MetricInputError {
-  return new MetricInputError(
-    "map",
-    index,
-    `category "${category}" has records with and without anomaly maps; give a map for every record or for none`,
-  );
+  return new MetricInputError("map", index, `category "${category}" has records with and without anomaly maps; give a map for every record or for none`);
 }
 
 /** Evaluates records held in memory (see CategoryEvaluator to stream them). */

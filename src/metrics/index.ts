@@ -6,6 +6,14 @@ export { PixelAccumulator, type ProOptions, type AuproOptions } from "./pixel-ac
 export type { ProCurve } from "./pro.js";
 export { labelRegions8, type MaskRegions } from "./connected-components.js";
 export {
-  CategoryEvaluator, evaluatePerCategory, formatMetricTable, DEFAULT_CATEGORY_METRICS, IMAGE_METRIC_NAMES, PIXEL_METRIC_NAMES,
-  type MetricName, type EvaluationOptions, type EvaluationRecord, type EvaluationTable,
+  CategoryEvaluator,
+  evaluatePerCategory,
+  formatMetricTable,
+  DEFAULT_CATEGORY_METRICS,
+  IMAGE_METRIC_NAMES,
+  PIXEL_METRIC_NAMES,
+  type MetricName,
+  type EvaluationOptions,
+  type EvaluationRecord,
+  type EvaluationTable,
 } from "./evaluate.js";

@@ -20,11 +20,7 @@ export function flattenImage(img: MetricImage, argument: string, index: number):
       throw new MetricInputError(argument, index, `height and width must be positive integers, got ${height} x ${width}`);
     }
     if (data.length !== height * width) {
-      throw new MetricInputError(
-        argument,
-        index,
-        `data has ${data.length} values but height x width = ${height} x ${width} = ${height * width}`,
-      );
+      throw new MetricInputError(argument, index, `data has ${data.length} values but height x width = ${height} x ${width} = ${height * width}`);
     }
     return { data, height, width };
   }
@@ -52,7 +48,11 @@ export function requireFinite(values: ArrayLike<number>, argument: string, index
     const v = values[i];
     if (typeof v !== "number" || !Number.isFinite(v)) {
       const where = width === undefined ? `value ${i}` : `pixel (row ${Math.floor(i / width)}, col ${i % width})`;
-      throw new MetricInputError(argument, index, `${where} is ${v}; scores must be finite numbers (check for NaN from a division by zero or an empty softmax)`);
+      throw new MetricInputError(
+        argument,
+        index,
+        `${where} is ${v}; scores must be finite numbers (check for NaN from a division by zero or an empty softmax)`,
+      );
     }
   }
 }
@@ -67,9 +67,7 @@ export function requireBinary(values: ArrayLike<number>, argument: string, index
   }
 }
 
-export function requireSameLength(
-  aName: string, a: { length: number }, bName: string, b: { length: number },
-): void {
+export function requireSameLength(aName: string, a: { length: number }, bName: string, b: { length: number }): void {
   if (a.length !== b.length) {
     throw new MetricInputError(bName, undefined, `has ${b.length} entries but ${aName} has ${a.length}; they must pair up one to one`);
   }

@@ -25,10 +25,7 @@ export interface RegionScores {
 export function numpyArangeGrid(mn: number, mx: number, steps: number): Float64Array {
   const delta = (mx - mn) / steps;
   if (!(delta > 0) || !Number.isFinite(delta)) {
-    throw new MetricUndefinedError(
-      "pro",
-      `the anomaly maps are constant (min = max = ${mn}); cal_pro_score's np.arange(min, max, 0) raises`,
-    );
+    throw new MetricUndefinedError("pro", `the anomaly maps are constant (min = max = ${mn}); cal_pro_score's np.arange(min, max, 0) raises`);
   }
   const count = Math.ceil((mx - mn) / delta);
   const th = new Float64Array(count);

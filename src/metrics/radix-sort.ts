@@ -63,8 +63,13 @@ function digitOffsets(keys: Uint32Array, w: number, q: number, shift: number, n:
 }
 
 function scatter1(
-  src: Uint32Array, dst: Uint32Array, srcPay: Uint32Array, dstPay: Uint32Array,
-  withPayload: boolean, shift: number, offsets: Uint32Array,
+  src: Uint32Array,
+  dst: Uint32Array,
+  srcPay: Uint32Array,
+  dstPay: Uint32Array,
+  withPayload: boolean,
+  shift: number,
+  offsets: Uint32Array,
 ): void {
   const n = src.length;
   if (withPayload) {
@@ -83,8 +88,14 @@ function scatter1(
 }
 
 function scatter2(
-  src: Uint32Array, dst: Uint32Array, srcPay: Uint32Array, dstPay: Uint32Array,
-  withPayload: boolean, q: number, shift: number, offsets: Uint32Array,
+  src: Uint32Array,
+  dst: Uint32Array,
+  srcPay: Uint32Array,
+  dstPay: Uint32Array,
+  withPayload: boolean,
+  q: number,
+  shift: number,
+  offsets: Uint32Array,
 ): void {
   const n = src.length >>> 1;
   for (let i = 0; i < n; i++) {

@@ -26,11 +26,7 @@ export interface RankedScores {
 }
 
 /** Lower-bound lookups: cell boundaries over [first, last] narrow the binary search to a few entries. */
-function lowerBoundTable(
-  values: Float64Array,
-  first: number,
-  last: number,
-): { cells: number; scale: number; start: Uint32Array } {
+function lowerBoundTable(values: Float64Array, first: number, last: number): { cells: number; scale: number; start: Uint32Array } {
   const m = values.length;
   const cells = Math.min(1 << 24, Math.max(1024, 2 * m));
   const span = last - first;
@@ -100,10 +96,7 @@ export function rankAgainstPositives(neg: ArrayLike<number>, pos: SortedScores):
  * negative-only scores between two positive ones merged into one step (posFrom = posTo). Merging
  * changes no metric here: within such a run TP and the region overlaps are constant.
  */
-export function forEachDistinctDescending(
-  r: RankedScores,
-  visit: (negCount: number, posFrom: number, posTo: number) => void,
-): void {
+export function forEachDistinctDescending(r: RankedScores, visit: (negCount: number, posFrom: number, posTo: number) => void): void {
   const m = r.posValues.length;
   const { negBetween, negEqual, posStart } = r;
   if (negBetween[m]! > 0) visit(negBetween[m]!, posStart[m]!, posStart[m]!);
@@ -145,10 +138,7 @@ export function aurocRanked(r: RankedScores, metric: string, what: string): numb
 export function averagePrecisionRanked(r: RankedScores): number {
   const { nPos } = r;
   if (nPos === 0) {
-    process.emitWarning(
-      "average precision with no positive sample is undefined; returning 0 as scikit-learn 1.2.1 does",
-      { code: "SIMCLIP_AP_NO_POSITIVE" },
-    );
+    process.emitWarning("average precision with no positive sample is undefined; returning 0 as scikit-learn 1.2.1 does", { code: "SIMCLIP_AP_NO_POSITIVE" });
     return 0;
   }
   let tp = 0;

@@ -184,7 +184,10 @@ export async function promptLearningComplexity(backbone: PromptLearnerBackbone, 
 
   const rows: ComplexityRow[] = [
     {
-      method: "IPT", params: 0, backboneParams, moduleParams: iptParams,
+      method: "IPT",
+      params: 0,
+      backboneParams,
+      moduleParams: iptParams,
       gmacs: (vision + text2 + adapters + projections + iptMacs) / 1e9,
       gmacsTrainStep: (vision + adapters + projections + iptMacs) / 1e9,
       breakdown: { vision: vision / 1e9, text: text2 / 1e9, heads: (adapters + projections + iptMacs) / 1e9 },
@@ -197,7 +200,10 @@ export async function promptLearningComplexity(backbone: PromptLearnerBackbone, 
     m.dispose();
     const heads = adapters + projections + meta;
     rows.push({
-      method: variant === "coop" ? "CoOp" : "CoCoOp", params: 0, backboneParams, moduleParams,
+      method: variant === "coop" ? "CoOp" : "CoCoOp",
+      params: 0,
+      backboneParams,
+      moduleParams,
       gmacs: (vision + text2 + heads) / 1e9,
       gmacsTrainStep: (vision + text2 + heads) / 1e9,
       breakdown: { vision: vision / 1e9, text: text2 / 1e9, heads: heads / 1e9 },

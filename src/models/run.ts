@@ -69,9 +69,15 @@ export async function runRegisteredMethod(name: string, o: RunRegisteredMethodOp
     const aux = await asDataset(o.train.dataset);
     const { mosaicRate: asked, ...options } = o.train.options ?? {};
     const { mosaicRate, ...protocol } = trainingProtocolFor(method, aux.name, { ...options, mosaicRate: asked });
-    const source = await samplesTrainSource(aux.samples.filter((s) => s.split === "test"), {
-      features, loadMask, size: method.size, mosaic: { rate: mosaicRate, dir: path.join(cacheDir, "mosaics") },
-    });
+    const source = await samplesTrainSource(
+      aux.samples.filter((s) => s.split === "test"),
+      {
+        features,
+        loadMask,
+        size: method.size,
+        mosaic: { rate: mosaicRate, dir: path.join(cacheDir, "mosaics") },
+      },
+    );
     history = await method.fit(source, { ...options, ...protocol });
   }
   if (!o.dataset) return history ? { method, history } : { method };

@@ -17,7 +17,9 @@ export function figureTitle(title: string, setup: string): string {
 }
 
 async function dataUri(img: { data: Uint8Array; width: number; height: number }): Promise<string> {
-  const png = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer();
+  const png = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .png()
+    .toBuffer();
   return `data:image/png;base64,${png.toString("base64")}`;
 }
 
@@ -49,7 +51,10 @@ function downsample(map: Float32Array, width: number, height: number, max: numbe
  * Image / ground truth / maps per row as pictures (jet over the image, as in the PNG), and under each
  * map an invisible heatmap of the raw scores so that hovering shows the anomaly score.
  */
-export async function heatmapGridFigure(rows: HeatmapRow[], opts: HeatmapGridOptions & { title?: string; hoverResolution?: number } = {}): Promise<PlotlyFigure> {
+export async function heatmapGridFigure(
+  rows: HeatmapRow[],
+  opts: HeatmapGridOptions & { title?: string; hoverResolution?: number } = {},
+): Promise<PlotlyFigure> {
   const cols = 2 + (rows[0]?.maps.length ?? 0);
   const titles = ["image", "ground truth", ...(opts.mapLabels ?? rows[0]?.maps.map((_, k) => `map ${k + 1}`) ?? [])];
   const data: Record<string, unknown>[] = [];
@@ -65,7 +70,8 @@ export async function heatmapGridFigure(rows: HeatmapRow[], opts: HeatmapGridOpt
   const annotations: Record<string, unknown>[] = [];
   for (const [r, row] of rows.entries()) {
     const cells = heatmapRowCells(row, opts);
-    if (cells.length !== cols) throw new ShapeError(`heatmapGridFigure: row ${r} has ${cells.length - 2} maps, row 0 has ${cols - 2}; every row needs the same methods`);
+    if (cells.length !== cols)
+      throw new ShapeError(`heatmapGridFigure: row ${r} has ${cells.length - 2} maps, row 0 has ${cols - 2}; every row needs the same methods`);
     for (const [c, cell] of cells.entries()) {
       // Plotly names the axes of subplot n "x", "x2", "x3", ... (the first has no number).
       const n = r * cols + c + 1;
@@ -78,8 +84,17 @@ export async function heatmapGridFigure(rows: HeatmapRow[], opts: HeatmapGridOpt
         // An image is at least one pixel high, so z has a first row.
         const f = width / z[0]!.length;
         data.push({
-          type: "heatmap", z, x0: f / 2 - 0.5, dx: f, y0: f / 2 - 0.5, dy: f, opacity: 0, showscale: false,
-          xaxis: `x${ax}`, yaxis: `y${ax}`, hovertemplate: `${titles[c]}: %{z:.4g}<extra></extra>`,
+          type: "heatmap",
+          z,
+          x0: f / 2 - 0.5,
+          dx: f,
+          y0: f / 2 - 0.5,
+          dy: f,
+          opacity: 0,
+          showscale: false,
+          xaxis: `x${ax}`,
+          yaxis: `y${ax}`,
+          hovertemplate: `${titles[c]}: %{z:.4g}<extra></extra>`,
         });
       }
       layout[`xaxis${ax}`] = { visible: false };
@@ -101,15 +116,25 @@ function lines(series: LineSeries[], layout: Record<string, unknown>): PlotlyFig
 }
 
 export function rocFigure(curves: { name: string; roc: RocCurve }[], title = "ROC"): PlotlyFigure {
-  return lines(curves.map((c) => ({ name: c.name, x: c.roc.fpr, y: c.roc.tpr })), {
-    title: { text: title }, xaxis: { title: { text: "false positive rate" }, range: [0, 1] }, yaxis: { title: { text: "true positive rate" }, range: [0, 1] },
-  });
+  return lines(
+    curves.map((c) => ({ name: c.name, x: c.roc.fpr, y: c.roc.tpr })),
+    {
+      title: { text: title },
+      xaxis: { title: { text: "false positive rate" }, range: [0, 1] },
+      yaxis: { title: { text: "true positive rate" }, range: [0, 1] },
+    },
+  );
 }
 
 export function prFigure(curves: { name: string; pr: PrCurve }[], title = "Precision-recall"): PlotlyFigure {
-  return lines(curves.map((c) => ({ name: c.name, x: c.pr.recall, y: c.pr.precision })), {
-    title: { text: title }, xaxis: { title: { text: "recall" }, range: [0, 1] }, yaxis: { title: { text: "precision" }, range: [0, 1.02] },
-  });
+  return lines(
+    curves.map((c) => ({ name: c.name, x: c.pr.recall, y: c.pr.precision })),
+    {
+      title: { text: title },
+      xaxis: { title: { text: "recall" }, range: [0, 1] },
+      yaxis: { title: { text: "precision" }, range: [0, 1.02] },
+    },
+  );
 }
 
 export function lossFigure(series: LineSeries[], title = "Training loss"): PlotlyFigure {
@@ -130,8 +155,12 @@ export function scatterFigure(points: ScatterPoint[], title = "t-SNE"): PlotlyFi
       // A group holds at least the point that created it.
       const { group, kind } = ps[0]!;
       return {
-        type: "scatter", mode: "markers", name: kind ? `${group} (${kind})` : group, legendgroup: group,
-        x: ps.map((p) => p.x), y: ps.map((p) => p.y),
+        type: "scatter",
+        mode: "markers",
+        name: kind ? `${group} (${kind})` : group,
+        legendgroup: group,
+        x: ps.map((p) => p.x),
+        y: ps.map((p) => p.y),
         marker: { size: 8, symbol: symbols[kinds.indexOf(kind ?? "") % symbols.length] },
       };
     }),

@@ -36,7 +36,10 @@ export function plotlyLibraryHtml(): string {
  */
 export function plotlyFigureHtml(fig: PlotlyFigure, opts: { includeLibrary?: boolean } = {}): string {
   const id = `simclip-plot-${randomBytes(6).toString("hex")}`;
-  const json = JSON.stringify({ data: fig.data, layout: fig.layout ?? {}, config: { responsive: true, displaylogo: false, ...fig.config } }).replace(/</g, "\\u003c");
+  const json = JSON.stringify({ data: fig.data, layout: fig.layout ?? {}, config: { responsive: true, displaylogo: false, ...fig.config } }).replace(
+    /</g,
+    "\\u003c",
+  );
   // After 10 s without plotly.js (outputs holding it were cleared while the kernel kept running),
   // the div says how to recover instead of staying blank.
   const missing = "plotly.js is not loaded on this page (were outputs cleared?): run showPlotlyLibrary() and re-run this cell.";

@@ -17,7 +17,11 @@ const REDRAW_MS = 250;
 export function progressHtml(label: string, done: number, total: number, seconds: number, info?: Record<string, string | number>): string {
   const rate = done / Math.max(seconds, 1e-3);
   const eta = rate > 0 && done < total ? `, ETA ${((total - done) / rate).toFixed(0)} s` : "";
-  const extra = info ? ` · ${Object.entries(info).map(([k, v]) => `${escapeHtml(k)}=${typeof v === "number" ? Number(v.toPrecision(4)) : escapeHtml(v)}`).join(" ")}` : "";
+  const extra = info
+    ? ` · ${Object.entries(info)
+        .map(([k, v]) => `${escapeHtml(k)}=${typeof v === "number" ? Number(v.toPrecision(4)) : escapeHtml(v)}`)
+        .join(" ")}`
+    : "";
   return (
     `<div style="font-family: monospace; font-size: 12px"><progress max="${total}" value="${done}" style="width: 240px; vertical-align: middle"></progress> ` +
     `${escapeHtml(label)}: ${done}/${total} (${rate.toFixed(2)}/s, ${seconds.toFixed(1)} s${eta})${extra}</div>`

@@ -35,10 +35,9 @@ export function comparisonTable(paper: PaperTable, ours: ResultRow[], opts: Comp
   for (const p of paper.rows) {
     const mine = ours.find((o) => same(o.key, p.key));
     if (mine) used.add(mine);
-    records.push(record(paper, p.key, (m) => [
-      cell(p.values[m], p.std?.[m], 1),
-      p.onlyQuoted ? "quoted only" : mine ? cell(mine.values[m], mine.std?.[m], scale) : null,
-    ]));
+    records.push(
+      record(paper, p.key, (m) => [cell(p.values[m], p.std?.[m], 1), p.onlyQuoted ? "quoted only" : mine ? cell(mine.values[m], mine.std?.[m], scale) : null]),
+    );
   }
   for (const o of ours) {
     if (!used.has(o)) records.push(record(paper, o.key, (m) => [null, cell(o.values[m], o.std?.[m], scale)]));
@@ -103,7 +102,8 @@ function record(paper: PaperTable, key: Record<string, string>, cells: (m: strin
 function validateRow(paper: PaperTable, row: ResultRow): void {
   const where = `result row ${JSON.stringify(row.key)} for ${paper.id}`;
   for (const k of paper.keys) {
-    if (typeof row.key[k] !== "string") throw new InvalidArgumentError(`${where}: key column "${k}" is missing; ${paper.id} rows are identified by ${paper.keys.join(", ")}`);
+    if (typeof row.key[k] !== "string")
+      throw new InvalidArgumentError(`${where}: key column "${k}" is missing; ${paper.id} rows are identified by ${paper.keys.join(", ")}`);
   }
   for (const [m, v] of Object.entries(row.values)) {
     if (!paper.metrics.includes(m)) throw new InvalidArgumentError(`${where}: metric "${m}" is not a column of ${paper.id} (${paper.metrics.join(", ")})`);

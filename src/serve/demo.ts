@@ -27,7 +27,9 @@ const SAMPLES = { anomalous: 2, normal: 1, references: 2 };
 
 export async function openServeDemo(opts: { dataDir: string; quick: boolean; log: (line: string) => void }): Promise<ServeDemo> {
   const setup = demoSetup(opts);
-  opts.log(`simclip serve: demo backbone (random weights) and SimCLIP trained on the synthetic benchmark, cache ${setup.dataDir} (built on first use, as by npm start)`);
+  opts.log(
+    `simclip serve: demo backbone (random weights) and SimCLIP trained on the synthetic benchmark, cache ${setup.dataDir} (built on first use, as by npm start)`,
+  );
   const ctx = await ExperimentContext.open(setup);
   try {
     const trained = await ctx.trained("simclip", DEMO_DIRECTION);
@@ -57,12 +59,30 @@ function fromHere(dir: string): string {
 function pickSamples(all: Sample[]): ServeSample[] {
   const out: ServeSample[] = [];
   const add = (s: Sample, role: ServeSample["role"]) =>
-    out.push({ id: `s${out.length}`, name: `${s.category}_${s.split}_${s.defectType}_${path.basename(s.imagePath)}`, category: s.category, role, file: s.imagePath });
+    out.push({
+      id: `s${out.length}`,
+      name: `${s.category}_${s.split}_${s.defectType}_${path.basename(s.imagePath)}`,
+      category: s.category,
+      role,
+      file: s.imagePath,
+    });
   for (const category of [...new Set(all.map((s) => s.category))]) {
     const of = all.filter((s) => s.category === category);
-    of.filter((s) => s.split === "test" && s.label === 1).slice(0, SAMPLES.anomalous).forEach((s) => { add(s, "query"); });
-    of.filter((s) => s.split === "test" && s.label === 0).slice(0, SAMPLES.normal).forEach((s) => { add(s, "query"); });
-    of.filter((s) => s.split === "train").slice(0, SAMPLES.references).forEach((s) => { add(s, "reference"); });
+    of.filter((s) => s.split === "test" && s.label === 1)
+      .slice(0, SAMPLES.anomalous)
+      .forEach((s) => {
+        add(s, "query");
+      });
+    of.filter((s) => s.split === "test" && s.label === 0)
+      .slice(0, SAMPLES.normal)
+      .forEach((s) => {
+        add(s, "query");
+      });
+    of.filter((s) => s.split === "train")
+      .slice(0, SAMPLES.references)
+      .forEach((s) => {
+        add(s, "reference");
+      });
   }
   return out;
 }

@@ -4,7 +4,10 @@ import { SimclipError } from "../errors.js";
 /** A request the server refuses; `status` is its HTTP status, the message says what was expected and found. */
 export class ServeRequestError extends SimclipError {
   override name = "ServeRequestError";
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }

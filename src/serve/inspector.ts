@@ -66,7 +66,9 @@ export class Inspector {
   static async create(opts: InspectorOptions): Promise<Inspector> {
     const kind = opts.checkpoint?.state.method;
     if (kind !== undefined && kind !== "simclip") {
-      throw new InvalidArgumentError(`${opts.checkpoint!.dir} holds a "${kind}" checkpoint; simclip serve shows SimCLIP and SimCLIP+, which run on a SimCLIP checkpoint (simclip train --out)`);
+      throw new InvalidArgumentError(
+        `${opts.checkpoint!.dir} holds a "${kind}" checkpoint; simclip serve shows SimCLIP and SimCLIP+, which run on a SimCLIP checkpoint (simclip train --out)`,
+      );
     }
     const probe = await createMethod("simclip", { backbone: opts.model, checkpoint: opts.checkpoint, size: opts.size, layers: opts.layers });
     const inspector = new Inspector(opts, probe.size, [...probe.layers], await isRandomModelDir(opts.modelArg));
@@ -92,11 +94,17 @@ export class Inspector {
     try {
       report({ stage: `building ${req.method} on layers ${req.layers.join(",")}` });
       const method = await this.method(req.method, req.layers);
-      const predictions = await predictImages(method, this.opts.model, req.queries.map((q) => q.file), req.category, {
-        references: req.references.map((r) => r.file),
-        layerMaps: true,
-        onStage: (stage) => report({ stage }),
-      });
+      const predictions = await predictImages(
+        method,
+        this.opts.model,
+        req.queries.map((q) => q.file),
+        req.category,
+        {
+          references: req.references.map((r) => r.file),
+          layerMaps: true,
+          onStage: (stage) => report({ stage }),
+        },
+      );
       return { request: req, size: method.size, mapScale: method.layers.length, predictions, command: this.predictCommand(req) };
     } catch (err) {
       // The page knows the images by their names, not by the server's copies.

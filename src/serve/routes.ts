@@ -85,7 +85,8 @@ export function handler(state: ServeState): (req: IncomingMessage, res: ServerRe
     route(state, req, res).catch((err: unknown) => {
       const status = err instanceof ServeRequestError ? err.status : err instanceof SimclipError ? 400 : 500;
       if (status === 500) state.log(`simclip serve: ${req.method} ${req.url} failed: ${(err as Error)?.stack ?? String(err)}`);
-      const message = err instanceof SimclipError ? err.message : `internal error: ${(err as Error)?.message ?? String(err)} (the server's log has the details)`;
+      const message =
+        err instanceof SimclipError ? err.message : `internal error: ${(err as Error)?.message ?? String(err)} (the server's log has the details)`;
       if (res.headersSent) res.destroy();
       else json(res, status, { error: message });
     });
@@ -96,7 +97,10 @@ async function route(state: ServeState, req: IncomingMessage, res: ServerRespons
   const host = req.headers.host ?? "";
   if (state.allowedHosts && !state.allowedHosts.has(host)) {
     req.resume();
-    throw new ServeRequestError(403, `requests for host "${host}" are refused: this server answers ${[...state.allowedHosts].join(", ")} only (start it with --host to serve other names)`);
+    throw new ServeRequestError(
+      403,
+      `requests for host "${host}" are refused: this server answers ${[...state.allowedHosts].join(", ")} only (start it with --host to serve other names)`,
+    );
   }
   const url = new URL(req.url ?? "/", "http://localhost");
   const parts = url.pathname.split("/").filter((p) => p.length > 0);
@@ -122,7 +126,10 @@ async function route(state: ServeState, req: IncomingMessage, res: ServerRespons
     state.uploads.pin(images);
     let job: Job<InspectResult>;
     try {
-      job = state.queue.submit((report) => state.inspector.run(request, report), () => state.uploads.unpin(images));
+      job = state.queue.submit(
+        (report) => state.inspector.run(request, report),
+        () => state.uploads.unpin(images),
+      );
     } catch (err) {
       state.uploads.unpin(images);
       throw err;
@@ -170,7 +177,11 @@ function parseJob(state: ServeState, body: Buffer): InspectRequest {
   const method = raw.method as ServeMethod;
   if (!SERVE_METHODS.includes(method)) throw new ServeRequestError(400, `method must be one of ${SERVE_METHODS.join(", ")}; got ${JSON.stringify(raw.method)}`);
   const category = typeof raw.category === "string" ? raw.category.replace(CONTROL_CHARACTERS, "").trim() : "";
-  if (category.length === 0 || category.length > 100) throw new ServeRequestError(400, `the class name must be 1 to 100 characters (it goes into the prompts "a photo of a [cls] ..."); got ${JSON.stringify(raw.category)?.slice(0, 120)}`);
+  if (category.length === 0 || category.length > 100)
+    throw new ServeRequestError(
+      400,
+      `the class name must be 1 to 100 characters (it goes into the prompts "a photo of a [cls] ..."); got ${JSON.stringify(raw.category)?.slice(0, 120)}`,
+    );
   const layers = raw.layers;
   const known = state.inspector.layers;
   if (!Array.isArray(layers) || layers.length === 0 || layers.some((l) => !known.includes(l as number)) || new Set(layers).size !== layers.length) {
@@ -178,7 +189,11 @@ function parseJob(state: ServeState, body: Buffer): InspectRequest {
   }
   const ids = (key: "queries" | "references", max: number) => {
     const v = raw[key] ?? [];
-    if (!Array.isArray(v) || v.length > max) throw new ServeRequestError(400, `${key} must be a list of at most ${max} upload ids; got ${Array.isArray(v) ? `${v.length} of them` : JSON.stringify(v)?.slice(0, 60)}`);
+    if (!Array.isArray(v) || v.length > max)
+      throw new ServeRequestError(
+        400,
+        `${key} must be a list of at most ${max} upload ids; got ${Array.isArray(v) ? `${v.length} of them` : JSON.stringify(v)?.slice(0, 60)}`,
+      );
     return v.map((id) => state.uploads.get(id));
   };
   const queries = ids("queries", MAX_QUERIES);
@@ -188,7 +203,10 @@ function parseJob(state: ServeState, body: Buffer): InspectRequest {
     throw new ServeRequestError(400, "SimCLIP+ is few-shot: add at least one normal image of the class to the References area (or choose SimCLIP zero-shot)");
   }
   if (method === "simclip" && references.length > 0) {
-    throw new ServeRequestError(400, `SimCLIP is zero-shot and takes no reference images, but ${references.length} were sent: choose SimCLIP+ or clear the References area`);
+    throw new ServeRequestError(
+      400,
+      `SimCLIP is zero-shot and takes no reference images, but ${references.length} were sent: choose SimCLIP+ or clear the References area`,
+    );
   }
   // Keep the checkpoint's order, as predict's --layers list from the page does.
   return { method, category, layers: known.filter((l) => (layers as number[]).includes(l)), queries, references };

@@ -70,7 +70,10 @@ export class UploadStore {
   private readonly pins = new Map<string, number>();
   private total = 0;
 
-  private constructor(readonly dir: string, readonly limits: UploadLimits) {}
+  private constructor(
+    readonly dir: string,
+    readonly limits: UploadLimits,
+  ) {}
 
   static async create(limits: UploadLimits = DEFAULT_UPLOAD_LIMITS): Promise<UploadStore> {
     return new UploadStore(await mkdtemp(path.join(os.tmpdir(), "simclip-serve-")), limits);
@@ -92,7 +95,10 @@ export class UploadStore {
     const width = meta.width ?? 0;
     const height = meta.height ?? 0;
     if (width * height > this.limits.maxPixels) {
-      throw new RejectedUploadError(413, `"${name}" is ${width} x ${height} = ${width * height} pixels: the server takes images of at most ${this.limits.maxPixels} pixels`);
+      throw new RejectedUploadError(
+        413,
+        `"${name}" is ${width} x ${height} = ${width * height} pixels: the server takes images of at most ${this.limits.maxPixels} pixels`,
+      );
     }
     try {
       // The header alone passes a truncated or corrupt file; decoding every pixel does not.
@@ -112,7 +118,8 @@ export class UploadStore {
 
   /** The upload with this id; a malformed id is a 400, an unknown or removed one a 404. */
   get(id: unknown): StoredImage {
-    if (typeof id !== "string" || !ID.test(id)) throw new ServeRequestError(400, `expected an upload id (a UUID the server returned), found ${JSON.stringify(id)?.slice(0, 60)}`);
+    if (typeof id !== "string" || !ID.test(id))
+      throw new ServeRequestError(400, `expected an upload id (a UUID the server returned), found ${JSON.stringify(id)?.slice(0, 60)}`);
     const img = this.images.get(id);
     if (!img) throw new ServeRequestError(404, `upload ${id} is not on the server (never uploaded, or removed to make room): upload the image again`);
     return img;
@@ -140,7 +147,10 @@ export class UploadStore {
       rmSync(img.file, { force: true });
     }
     if (this.total + incoming > this.limits.maxTotalBytes) {
-      throw new RejectedUploadError(503, `the server keeps at most ${this.limits.maxTotalBytes} bytes of uploads and the waiting jobs need all of them: wait for them to finish`);
+      throw new RejectedUploadError(
+        503,
+        `the server keeps at most ${this.limits.maxTotalBytes} bytes of uploads and the waiting jobs need all of them: wait for them to finish`,
+      );
     }
   }
 

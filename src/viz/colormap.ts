@@ -7,9 +7,28 @@
 type Segments = [number, number][];
 
 const JET: [Segments, Segments, Segments] = [
-  [[0, 0], [0.35, 0], [0.66, 1], [0.89, 1], [1, 0.5]],
-  [[0, 0], [0.125, 0], [0.375, 1], [0.64, 1], [0.91, 0], [1, 0]],
-  [[0, 0.5], [0.11, 1], [0.34, 1], [0.65, 0], [1, 0]],
+  [
+    [0, 0],
+    [0.35, 0],
+    [0.66, 1],
+    [0.89, 1],
+    [1, 0.5],
+  ],
+  [
+    [0, 0],
+    [0.125, 0],
+    [0.375, 1],
+    [0.64, 1],
+    [0.91, 0],
+    [1, 0],
+  ],
+  [
+    [0, 0.5],
+    [0.11, 1],
+    [0.34, 1],
+    [0.65, 0],
+    [1, 0],
+  ],
 ];
 
 const N = 256;
@@ -41,7 +60,11 @@ function lookupTable(seg: Segments): Float64Array {
 
 const JET_LUT: Uint8Array = (() => {
   const lut = new Uint8Array(N * 3);
-  JET.forEach((seg, c) => { lookupTable(seg).forEach((v, i) => { lut[i * 3 + c] = Math.floor(v * 255); }); });
+  JET.forEach((seg, c) => {
+    lookupTable(seg).forEach((v, i) => {
+      lut[i * 3 + c] = Math.floor(v * 255);
+    });
+  });
   return lut;
 })();
 

@@ -43,7 +43,9 @@ function escapeXml(s: string): string {
 /** Text drawn by librsvg through sharp (DejaVu Sans where installed, any sans-serif otherwise). */
 function textSvg(width: number, height: number, items: { x: number; y: number; text: string; anchor: "start" | "middle" | "end" }[]): Buffer {
   const texts = items.map((t) => `<text x="${t.x}" y="${t.y}" text-anchor="${t.anchor}">${escapeXml(t.text)}</text>`).join("");
-  return Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><g font-family="DejaVu Sans, sans-serif" font-size="13" fill="#222">${texts}</g></svg>`);
+  return Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><g font-family="DejaVu Sans, sans-serif" font-size="13" fill="#222">${texts}</g></svg>`,
+  );
 }
 
 /** Colours of each cell of a row: image, ground truth, then each map. */
@@ -52,7 +54,8 @@ export function heatmapRowCells(row: HeatmapRow, opts: HeatmapGridOptions = {}):
   const mask = row.mask ?? new Uint8Array(width * height);
   if (mask.length !== width * height) throw new ShapeError(`heatmap row "${row.label ?? ""}": mask has ${mask.length} values, image is ${width} x ${height}`);
   const maps = row.maps.map((m, k) => {
-    if (m.length !== width * height) throw new ShapeError(`heatmap row "${row.label ?? ""}": map ${k} has ${m.length} values, image is ${width} x ${height}; upsample maps to the image size`);
+    if (m.length !== width * height)
+      throw new ShapeError(`heatmap row "${row.label ?? ""}": map ${k} has ${m.length} values, image is ${width} x ${height}; upsample maps to the image size`);
     return colorize(normalizeMap(m, opts.range), width, height, opts.noOverlay ? undefined : row.image);
   });
   return [row.image, maskImage(mask, width, height), ...maps];
@@ -77,7 +80,8 @@ export async function heatmapGridPng(rows: HeatmapRow[], opts: HeatmapGridOption
   const composites: sharp.OverlayOptions[] = [];
   for (const [r, row] of rows.entries()) {
     const cells = heatmapRowCells(row, opts);
-    if (cells.length !== cols) throw new ShapeError(`heatmapGridPng: row ${r} has ${cells.length - 2} maps, row 0 has ${cols - 2}; every row needs the same methods`);
+    if (cells.length !== cols)
+      throw new ShapeError(`heatmapGridPng: row ${r} has ${cells.length - 2} maps, row 0 has ${cols - 2}; every row needs the same methods`);
     for (const [c, img] of cells.entries()) {
       const input = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
         .resize(cell, cell, { fit: "fill", kernel: "nearest" })
@@ -89,7 +93,9 @@ export async function heatmapGridPng(rows: HeatmapRow[], opts: HeatmapGridOption
   if (labels) {
     const titles = ["image", "ground truth", ...first.maps.map((_, k) => opts.mapLabels?.[k] ?? `map ${k + 1}`)];
     const items: Parameters<typeof textSvg>[2] = titles.map((text, c) => ({ x: left + c * (cell + gap) + cell / 2, y: 17, text, anchor: "middle" }));
-    rows.forEach((row, r) => { items.push({ x: left - 8, y: top + r * (cell + gap) + cell / 2 + 5, text: row.label ?? "", anchor: "end" }); });
+    rows.forEach((row, r) => {
+      items.push({ x: left - 8, y: top + r * (cell + gap) + cell / 2 + 5, text: row.label ?? "", anchor: "end" });
+    });
     composites.push({ input: textSvg(width, height, items), left: 0, top: 0 });
   }
   return sharp({ create: { width, height, channels: 3, background: { r: 255, g: 255, b: 255 } } })

@@ -17,7 +17,12 @@ export interface RgbImage {
  * features: fine for pictures, not for model input.
  */
 export async function loadRgb(input: string | Buffer, size: number): Promise<RgbImage> {
-  const { data, info } = await sharp(input).resize(size, size, { fit: "fill", kernel: "cubic" }).removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(input)
+    .resize(size, size, { fit: "fill", kernel: "cubic" })
+    .removeAlpha()
+    .toColourspace("srgb")
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
 }
 
@@ -66,5 +71,7 @@ export function maskImage(mask: ArrayLike<number>, width: number, height: number
 }
 
 export function rgbToPng(img: RgbImage): Promise<Buffer> {
-  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer();
+  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .png()
+    .toBuffer();
 }

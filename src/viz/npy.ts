@@ -47,7 +47,11 @@ export function decodeNpy(bytes: Buffer, where = "npy data"): NpyArray {
   if (/'fortran_order':\s*True/.test(header)) bad("Fortran order");
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
   if (descr === undefined || shapeText === undefined) bad(`header ${JSON.stringify(header.trim())} has no descr or shape`);
-  const shape = shapeText!.split(",").map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
+  const shape = shapeText!
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map(Number);
   const count = shape.reduce((a, b) => a * b, 1);
   const itemSize = descr === "<f4" ? 4 : descr === "<f8" ? 8 : bad(`dtype ${descr} (expected <f4 or <f8)`);
   if (bytes.length - start !== count * itemSize) bad(`shape (${shape}) needs ${count * itemSize} data bytes, found ${bytes.length - start}`);

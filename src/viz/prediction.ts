@@ -29,7 +29,9 @@ export function predictionNames(images: string[]): string[] {
   names.forEach((n, i) => {
     const other = seen.get(n);
     if (other !== undefined && path.resolve(other) !== path.resolve(images[i]!)) {
-      throw new InvalidArgumentError(`images ${other} and ${images[i]} would both be written as ${n}.json: predict them in separate calls with different --out directories`);
+      throw new InvalidArgumentError(
+        `images ${other} and ${images[i]} would both be written as ${n}.json: predict them in separate calls with different --out directories`,
+      );
     }
     seen.set(n, images[i]!);
   });

@@ -23,7 +23,8 @@ export interface TsneOptions {
 export function tsne2d(data: ArrayLike<number>, n: number, dim: number, opts: TsneOptions = {}): [number, number][] {
   if (data.length !== n * dim) throw new ShapeError(`tsne2d: ${data.length} values, expected n * dim = ${n} * ${dim}`);
   const perplexity = opts.perplexity ?? Math.min(30, Math.max(2, Math.floor((n - 1) / 3)));
-  if (n < 3 || perplexity >= n) throw new InvalidArgumentError(`tsne2d: ${n} points with perplexity ${perplexity}; t-SNE needs more points than the perplexity (at least 3)`);
+  if (n < 3 || perplexity >= n)
+    throw new InvalidArgumentError(`tsne2d: ${n} points with perplexity ${perplexity}; t-SNE needs more points than the perplexity (at least 3)`);
   const rows: number[][] = [];
   for (let i = 0; i < n; i++) rows.push(Array.from({ length: dim }, (_, j) => data[i * dim + j]!));
   const earlyExaggeration = 4;

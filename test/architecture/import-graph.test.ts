@@ -84,14 +84,29 @@ test("no import cycles between the folders of src/ (and between model folders)",
 test("the layers point one way: viz imports nothing above it; experiments no notebook or cli; models no experiments", () => {
   const edges = folderGraph();
   const uses = (from: string) => [...(edges.get(from) ?? [])];
-  assert.deepEqual(uses("viz").filter((f) => ["experiments", "notebook", "cli", "serve"].includes(f) || f.startsWith("models")), []);
-  assert.deepEqual(uses("experiments").filter((f) => ["notebook", "cli", "serve"].includes(f)), []);
+  assert.deepEqual(
+    uses("viz").filter((f) => ["experiments", "notebook", "cli", "serve"].includes(f) || f.startsWith("models")),
+    [],
+  );
+  assert.deepEqual(
+    uses("experiments").filter((f) => ["notebook", "cli", "serve"].includes(f)),
+    [],
+  );
   for (const from of [...edges.keys()].filter((f) => f === "models" || f.startsWith("models/"))) {
-    assert.deepEqual(uses(from).filter((f) => ["experiments", "notebook", "cli", "serve"].includes(f)), [], `${from} imports above the models layer`);
+    assert.deepEqual(
+      uses(from).filter((f) => ["experiments", "notebook", "cli", "serve"].includes(f)),
+      [],
+      `${from} imports above the models layer`,
+    );
   }
 });
 
 test("the cycle finder finds a cycle (a graph with one is not reported clean)", () => {
-  const g = new Map([["a", new Set(["b"])], ["b", new Set(["c"])], ["c", new Set(["a"])], ["d", new Set(["a"])]]);
+  const g = new Map([
+    ["a", new Set(["b"])],
+    ["b", new Set(["c"])],
+    ["c", new Set(["a"])],
+    ["d", new Set(["a"])],
+  ]);
   assert.deepEqual(cycles(g), [["a", "b", "c"]]);
 });

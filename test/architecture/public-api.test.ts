@@ -18,14 +18,23 @@ function importedNames(): Map<string, string> {
     const cells = (JSON.parse(readFileSync(path.join(root, "notebooks", f), "utf8")) as { cells: { cell_type: string; source: string[] | string }[] }).cells;
     for (const c of cells.filter((c) => c.cell_type === "code")) sources.push([`notebooks/${f}`, Array.isArray(c.source) ? c.source.join("") : c.source]);
   }
-  for (const f of ["README.md", ...readdirSync(path.join(root, "docs")).filter((n) => n.endsWith(".md")).map((n) => `docs/${n}`)]) {
+  for (const f of [
+    "README.md",
+    ...readdirSync(path.join(root, "docs"))
+      .filter((n) => n.endsWith(".md"))
+      .map((n) => `docs/${n}`),
+  ]) {
     sources.push([f, readFileSync(path.join(root, f), "utf8")]);
   }
   const names = new Map<string, string>();
   for (const [file, text] of sources) {
     for (const m of text.matchAll(/import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*"simclip"/g)) {
       for (const part of m[1]!.split(",")) {
-        const name = part.trim().replace(/^type\s+/, "").split(/\s+as\s+/)[0]!.trim();
+        const name = part
+          .trim()
+          .replace(/^type\s+/, "")
+          .split(/\s+as\s+/)[0]!
+          .trim();
         if (/^[A-Za-z_$][\w$]*$/.test(name)) names.set(name, file);
       }
     }
@@ -35,7 +44,13 @@ function importedNames(): Map<string, string> {
 
 function exportedNames(): Set<string> {
   const entry = path.join(root, "src/index.ts");
-  const program = ts.createProgram([entry], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, noEmit: true, skipLibCheck: true });
+  const program = ts.createProgram([entry], {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    noEmit: true,
+    skipLibCheck: true,
+  });
   const checker = program.getTypeChecker();
   const symbol = checker.getSymbolAtLocation(program.getSourceFile(entry)!);
   return new Set(checker.getExportsOfModule(symbol!).map((s) => s.getName()));

@@ -29,7 +29,8 @@ test("clipFeatureSource through the cache: raw block outputs without the class t
       const expected = ref.vision[name]!.hidden_states[l - 1]!.slice(1).flat();
       const got = f.patchTokens.get(l)!;
       assert.equal(got.length, 64 * W);
-      for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i]! - expected[i]!) <= 1e-4 + Math.abs(expected[i]!) * 2 ** -11, `layer ${l} value ${i}: ${got[i]} vs ${expected[i]}`);
+      for (let i = 0; i < got.length; i++)
+        assert.ok(Math.abs(got[i]! - expected[i]!) <= 1e-4 + Math.abs(expected[i]!) * 2 ** -11, `layer ${l} value ${i}: ${got[i]} vs ${expected[i]}`);
     }
     // pooled @ visual.proj must give OpenAI's image embedding (proj is [W, E]).
     const proj = model.weights.get("visual.proj")!;

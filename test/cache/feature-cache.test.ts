@@ -180,7 +180,10 @@ test("a cache folder of another source is refused", () =>
   withTmp(async (dir) => {
     const cache = await FeatureCache.open(dir, fakeSource({ id: "one" }));
     await writeFile(path.join(cache.dir, "source.json"), JSON.stringify({ format: "simclip-feature-cache/1", id: "two" }));
-    await assert.rejects(FeatureCache.open(dir, fakeSource({ id: "one" })), (e: unknown) => e instanceof FileFormatError && /belongs to source "two"/.test(e.message));
+    await assert.rejects(
+      FeatureCache.open(dir, fakeSource({ id: "one" })),
+      (e: unknown) => e instanceof FileFormatError && /belongs to source "two"/.test(e.message),
+    );
   }));
 
 test("kill and resume: a child killed mid-run leaves only whole entries; the next run extracts only the rest", () =>

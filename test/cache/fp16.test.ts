@@ -34,6 +34,9 @@ test("fromFloat16 inverts toFloat16 and agrees with the binary16 formula", () =>
 });
 
 test("toFloat16 rejects finite values beyond the float16 range instead of storing infinity", () => {
-  assert.throws(() => toFloat16(Float32Array.of(1, 70000), "layer 6"), (e: unknown) => e instanceof InvalidArgumentError && /layer 6: value 70000 at index 1/.test(e.message));
+  assert.throws(
+    () => toFloat16(Float32Array.of(1, 70000), "layer 6"),
+    (e: unknown) => e instanceof InvalidArgumentError && /layer 6: value 70000 at index 1/.test(e.message),
+  );
   assert.deepEqual([...toFloat16(Float32Array.of(Infinity, -Infinity), "x")], [0x7c00, 0xfc00]);
 });

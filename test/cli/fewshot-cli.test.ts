@@ -54,7 +54,8 @@ after(async () => {
 });
 
 /** The untrained SimCLIP `createMethod("simclip+", {size, layers})` wraps (SimClip.create's default seed). */
-const plainSimClipPlus = async (config: ConstructorParameters<typeof SimClipPlus>[1]) => new SimClipPlus(await SimClip.create(model, { size: S, layers: LAYERS }), config);
+const plainSimClipPlus = async (config: ConstructorParameters<typeof SimClipPlus>[1]) =>
+  new SimClipPlus(await SimClip.create(model, { size: S, layers: LAYERS }), config);
 
 function assertSameResults(cliMean: EvaluationResults["per_category"], lib: EvaluationResults["per_category"]): void {
   assert.deepEqual(Object.keys(cliMean).sort(), Object.keys(lib).sort());
@@ -62,14 +63,35 @@ function assertSameResults(cliMean: EvaluationResults["per_category"], lib: Eval
     for (const [m, v] of Object.entries(row)) {
       const got = cliMean[c]![m] as { mean: number; std: number };
       const want = v as { mean: number; std: number };
-      assert.ok(Math.abs(got.mean - want.mean) < 1e-12 && Math.abs(got.std - want.std) < 1e-12, `${c} ${m}: cli ${JSON.stringify(got)} library ${JSON.stringify(want)}`);
+      assert.ok(
+        Math.abs(got.mean - want.mean) < 1e-12 && Math.abs(got.std - want.std) < 1e-12,
+        `${c} ${m}: cli ${JSON.stringify(got)} library ${JSON.stringify(want)}`,
+      );
     }
   }
 }
 
 test("simclip eval --no-pao (Table 6 FD only) gives the library's FD-only SimCLIP+ results", async () => {
   const out = path.join(tmp, "fd-only.json");
-  await cli(["eval", "--method", "simclip+", "--model", TINY, "--dataset", `mvtec:${root}`, "--shots", "1", "--seeds", "2", ...GEOMETRY, "--cache", path.join(tmp, "cli-cache"), "--out", out, "--no-pao"]);
+  await cli([
+    "eval",
+    "--method",
+    "simclip+",
+    "--model",
+    TINY,
+    "--dataset",
+    `mvtec:${root}`,
+    "--shots",
+    "1",
+    "--seeds",
+    "2",
+    ...GEOMETRY,
+    "--cache",
+    path.join(tmp, "cli-cache"),
+    "--out",
+    out,
+    "--no-pao",
+  ]);
   const fromCli = JSON.parse(await readFile(out, "utf8")) as EvaluationResults & { options: Record<string, unknown> };
   assert.deepEqual(fromCli.options, { fd: true, pao: false, weighting: "last-layer", imageScoreMap: "zero-shot+fd" });
   assert.deepEqual([fromCli.method, fromCli.shots, fromCli.seeds], ["simclip+", 1, [0, 1]]);
@@ -91,9 +113,18 @@ test("simclip eval --no-pao (Table 6 FD only) gives the library's FD-only SimCLI
 
 test("simclip eval and predict reject options a method does not declare, listing the valid ones", async () => {
   const base = ["--model", TINY, "--out", path.join(tmp, "never")];
-  await fails(["eval", "--method", "simclip+", ...base, "--dataset", `mvtec:${root}`, "--option", "fdd=false"], /method "simclip\+" has no option "fdd"; options of method "simclip\+": fd=true\|false .*; pao=true\|false .*; weighting=per-layer\|last-layer .*; imageScoreMap=few-shot\|zero-shot\+fd/);
-  await fails(["predict", "--method", "patchcore", ...base, "--no-fd", path.join(root, "nut/test/good/000.png")], /method "patchcore" has no option "fd"; options of method "patchcore": backbone=wide_resnet50_2\|clip/);
-  await fails(["predict", "--method", "simclip+", ...base, "--pao-weighting", "paper", path.join(root, "nut/test/good/000.png")], /option weighting must be one of per-layer, last-layer; got "paper"/);
+  await fails(
+    ["eval", "--method", "simclip+", ...base, "--dataset", `mvtec:${root}`, "--option", "fdd=false"],
+    /method "simclip\+" has no option "fdd"; options of method "simclip\+": fd=true\|false .*; pao=true\|false .*; weighting=per-layer\|last-layer .*; imageScoreMap=few-shot\|zero-shot\+fd/,
+  );
+  await fails(
+    ["predict", "--method", "patchcore", ...base, "--no-fd", path.join(root, "nut/test/good/000.png")],
+    /method "patchcore" has no option "fd"; options of method "patchcore": backbone=wide_resnet50_2\|clip/,
+  );
+  await fails(
+    ["predict", "--method", "simclip+", ...base, "--pao-weighting", "paper", path.join(root, "nut/test/good/000.png")],
+    /option weighting must be one of per-layer, last-layer; got "paper"/,
+  );
 });
 
 async function pngGrey(file: string): Promise<Uint8Array> {
@@ -143,7 +174,26 @@ test("simclip predict --method simclip+ --references builds the memory and write
 test("simclip predict --method patchcore --option backbone=clip --reference-dir uses every image of the folder as memory", async () => {
   const outDir = path.join(tmp, "pred-patchcore");
   const query = path.join(root, "grid/test/good/001.png");
-  await cli(["predict", "--method", "patchcore", "--option", "backbone=clip", "--model", TINY, "--size", String(S), "--category", "grid", "--out", outDir, "--map-max", "10", "--reference-dir", path.join(root, "grid/train/good"), query]);
+  await cli([
+    "predict",
+    "--method",
+    "patchcore",
+    "--option",
+    "backbone=clip",
+    "--model",
+    TINY,
+    "--size",
+    String(S),
+    "--category",
+    "grid",
+    "--out",
+    outDir,
+    "--map-max",
+    "10",
+    "--reference-dir",
+    path.join(root, "grid/train/good"),
+    query,
+  ]);
   const refs = ["000.png", "001.png", "002.png"].map((f) => path.join(root, "grid/train/good", f));
   const pc = new PatchCore(model, { size: S });
   const source = clipFeatureSource(model, { size: S, layers: pc.layers });
@@ -160,5 +210,8 @@ test("simclip predict: a few-shot method without references, or references for a
   const base = ["--model", TINY, ...GEOMETRY, "--out", path.join(tmp, "never")];
   await fails(["predict", "--method", "simclip+", ...base, q], /SimCLIP\+: no memory for class "object".*--references IMG\.\.\. or --reference-dir DIR/);
   await fails(["predict", "--method", "simclip", ...base, q, "--references", q], /method "simclip" is zero-shot only: it takes no reference images/);
-  await fails(["predict", "--method", "simclip+", ...base, q, "--reference-dir", path.join(tmp, "nowhere")], /MissingFileError: .*nowhere: --reference-dir must be a directory/);
+  await fails(
+    ["predict", "--method", "simclip+", ...base, q, "--reference-dir", path.join(tmp, "nowhere")],
+    /MissingFileError: .*nowhere: --reference-dir must be a directory/,
+  );
 });

@@ -66,7 +66,23 @@ after(async () => {
 
 test("simclip train -> eval --checkpoint -> predict equals the library on the saved checkpoint", async () => {
   const ckpt = path.join(tmp, "ckpt");
-  await cli(["train", "--model", TINY, "--train", `mvtec:${trainRoot}`, "--out", ckpt, "--size", String(S), "--layers", LAYERS.join(","), "--epochs", "2", "--batch", "4"]);
+  await cli([
+    "train",
+    "--model",
+    TINY,
+    "--train",
+    `mvtec:${trainRoot}`,
+    "--out",
+    ckpt,
+    "--size",
+    String(S),
+    "--layers",
+    LAYERS.join(","),
+    "--epochs",
+    "2",
+    "--batch",
+    "4",
+  ]);
   for (const f of ["config.json", "weights.safetensors", "history.json"]) assert.ok((await stat(path.join(ckpt, f))).size > 0, `${f} written`);
   const history = JSON.parse(await readFile(path.join(ckpt, "history.json"), "utf8")) as { epochLoss: number[] };
   assert.equal(history.epochLoss.length, 2);
@@ -102,12 +118,31 @@ test("simclip eval --method NAME runs the untrained baselines in the results for
   ];
   for (const c of cases) {
     const out = path.join(tmp, `${c.name}.json`);
-    await cli(["eval", "--method", c.name, "--model", TINY, "--dataset", `visa:${testRoot}`, "--size", String(S), "--layers", LAYERS.join(","), "--out", out, ...c.args]);
+    await cli([
+      "eval",
+      "--method",
+      c.name,
+      "--model",
+      TINY,
+      "--dataset",
+      `visa:${testRoot}`,
+      "--size",
+      String(S),
+      "--layers",
+      LAYERS.join(","),
+      "--out",
+      out,
+      ...c.args,
+    ]);
     const got = await readResults(out);
     assert.equal(got.method, c.name);
     assert.equal(got.shots, c.shots);
     const lib = await runRegisteredMethod(c.name, {
-      model, dataset: `visa:${testRoot}`, size: S, layers: LAYERS, cacheDir: cacheDir(),
+      model,
+      dataset: `visa:${testRoot}`,
+      size: S,
+      layers: LAYERS,
+      cacheDir: cacheDir(),
       ...(c.shots > 0 ? { shots: c.shots, seeds: [0] } : {}),
       ...(c.options ? { options: c.options } : {}),
     });
@@ -128,13 +163,30 @@ test("simclip eval --method NAME runs the untrained baselines in the results for
 test("simclip train-baseline trains with the method's released recipe for the training set (APRIL-GAN on MVTec: 3 epochs, mosaic 0.2); flags replace single fields", async () => {
   const released = path.join(tmp, "april-released");
   const cache = path.join(tmp, "tb-cache");
-  const common = ["train-baseline", "--method", "april-gan", "--model", TINY, "--train", `mvtec:${trainRoot}`, "--size", String(S), "--layers", LAYERS.join(","), "--cache", cache];
+  const common = [
+    "train-baseline",
+    "--method",
+    "april-gan",
+    "--model",
+    TINY,
+    "--train",
+    `mvtec:${trainRoot}`,
+    "--size",
+    String(S),
+    "--layers",
+    LAYERS.join(","),
+    "--cache",
+    cache,
+  ];
   await cli([...common, "--out", released]);
   const history = JSON.parse(await readFile(path.join(released, "history.json"), "utf8")) as { epochLoss: number[]; lr: number[] };
   assert.equal(history.epochLoss.length, 3, "train.sh: 3 epochs on MVTec");
   // 4 test images of 2 classes, rate 0.2 over 3 epochs: the seeded plan draws at least one mosaic.
   const mosaics = await readdir(path.join(cache, "mosaics"), { recursive: true });
-  assert.ok(mosaics.some((f) => String(f).endsWith(".png")), `mosaics written: ${mosaics.join(", ")}`);
+  assert.ok(
+    mosaics.some((f) => String(f).endsWith(".png")),
+    `mosaics written: ${mosaics.join(", ")}`,
+  );
 
   const short = path.join(tmp, "april-short");
   await cli([...common, "--out", short, "--epochs", "1", "--mosaic", "0"]);

@@ -34,10 +34,14 @@ test("demo-model CLI and library give identical bytes for a seed; the model load
   const a = join(tmp, "a");
   const b = join(tmp, "b");
   const c = join(tmp, "c");
-  const out = execFileSync(process.execPath, ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), "demo-model", "--arch", "tiny", "--seed", "5", "--out", a], {
-    cwd: ROOT,
-    encoding: "utf8",
-  });
+  const out = execFileSync(
+    process.execPath,
+    ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), "demo-model", "--arch", "tiny", "--seed", "5", "--out", a],
+    {
+      cwd: ROOT,
+      encoding: "utf8",
+    },
+  );
   assert.match(out, /randomly initialised tiny CLIP \(seed 5, not pretrained/);
   await writeDemoModel(b, { arch: "tiny", seed: 5 });
   await writeDemoModel(c, { arch: "tiny", seed: 6 });

@@ -86,7 +86,10 @@ test("EXIF orientation is applied", async () => {
   for (let i = 0; i < raw.length; i++) raw[i] = (i * 37) % 256;
   // Lossless WebP keeps pixels exact and carries EXIF, so the rotation can be checked value by value.
   const file = join(tmp, "rot.webp");
-  await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).webp({ lossless: true }).withMetadata({ orientation: 6 }).toFile(file);
+  await sharp(raw, { raw: { width: w, height: h, channels: 3 } })
+    .webp({ lossless: true })
+    .withMetadata({ orientation: 6 })
+    .toFile(file);
   const img = await decodeImageUint8(file);
   assert.deepEqual([img.width, img.height, img.channels], [h, w, 3]);
   // Orientation 6 = rotate 90 degrees clockwise: displayed (x', y') = stored (x = y', y = h - 1 - x').
@@ -100,7 +103,10 @@ test("EXIF orientation is applied", async () => {
 test("16-bit images decode to their 8-bit values", async () => {
   const raw = Uint8Array.from({ length: 5 * 3 * 3 }, (_, i) => (i * 29) % 256);
   const file = join(tmp, "rgb16.png");
-  await sharp(raw, { raw: { width: 5, height: 3, channels: 3 } }).toColourspace("rgb16").png().toFile(file);
+  await sharp(raw, { raw: { width: 5, height: 3, channels: 3 } })
+    .toColourspace("rgb16")
+    .png()
+    .toFile(file);
   assert.equal((await sharp(file).metadata()).depth, "ushort");
   const img = await decodeImageUint8(file);
   assert.deepEqual([img.width, img.height, img.channels], [5, 3, 3]);
@@ -113,7 +119,9 @@ test("unreadable, corrupt and missing images give typed errors naming the file",
   writeFileSync(truncated, png.subarray(0, Math.floor(png.length / 2)));
   const garbage = join(tmp, "garbage.jpg");
   writeFileSync(garbage, Buffer.from("this is not an image at all"));
-  const jpeg = await sharp(readFileSync(join(IMAGES, "03_rgb_200x120.png"))).jpeg().toBuffer();
+  const jpeg = await sharp(readFileSync(join(IMAGES, "03_rgb_200x120.png")))
+    .jpeg()
+    .toBuffer();
   const truncatedJpeg = join(tmp, "truncated.jpg");
   writeFileSync(truncatedJpeg, jpeg.subarray(0, Math.floor(jpeg.length * 0.6)));
   for (const path of [truncated, garbage, truncatedJpeg]) {
@@ -125,5 +133,8 @@ test("unreadable, corrupt and missing images give typed errors naming the file",
     });
   }
   await assert.rejects(loadMask(Buffer.from([1, 2, 3]), 8), (e: unknown) => e instanceof FileFormatError && /image buffer of 3 bytes/.test(e.message));
-  await assert.rejects(preprocessClip(join(tmp, "absent.png"), 32, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD), (e: unknown) => e instanceof MissingFileError && e.path === join(tmp, "absent.png"));
+  await assert.rejects(
+    preprocessClip(join(tmp, "absent.png"), 32, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD),
+    (e: unknown) => e instanceof MissingFileError && e.path === join(tmp, "absent.png"),
+  );
 });

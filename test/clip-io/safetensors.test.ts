@@ -4,12 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FileFormatError, MissingFileError } from "../../src/errors.js";
-import {
-  float32ToFloat16,
-  readSafetensors,
-  readSafetensorsWithMetadata,
-  writeSafetensors,
-} from "../../src/clip/safetensors.js";
+import { float32ToFloat16, readSafetensors, readSafetensorsWithMetadata, writeSafetensors } from "../../src/clip/safetensors.js";
 import { createHash } from "node:crypto";
 
 const FIX = join(import.meta.dirname, "..", "fixtures");
@@ -62,7 +57,11 @@ test("write then read round-trips F32 exactly and F16 as torch rounds it, with m
 
   const p16 = join(tmp, "rt16.safetensors");
   await writeSafetensors(p16, { a: { data: src, shape: [src.length] } }, {}, { dtype: "F16" });
-  const h = JSON.parse(readFileSync(p16).subarray(8, 8 + Number(readFileSync(p16).readBigUInt64LE(0))).toString());
+  const h = JSON.parse(
+    readFileSync(p16)
+      .subarray(8, 8 + Number(readFileSync(p16).readBigUInt64LE(0)))
+      .toString(),
+  );
   assert.equal(h.a.dtype, "F16");
   assert.deepEqual(Array.from((await readSafetensors(p16)).get("a")!.data), halves.f16_as_float32);
 });
@@ -100,8 +99,14 @@ test("bad safetensors files give FileFormatError naming the file and tensor", as
     craft("overlap.safetensors", { a: { dtype: "F32", shape: [4], data_offsets: [0, 16] }, b: { dtype: "F32", shape: [2], data_offsets: [8, 16] } }, 16),
     /tensors "a" \[0, 16\] and "b" \[8, 16\] have overlapping byte ranges/,
   );
-  await rejects(craft("dtype.safetensors", { w: { dtype: "I64", shape: [2], data_offsets: [0, 16] } }, 16), /tensor "w": unsupported dtype "I64"; expected F32, F16 or BF16/);
-  await rejects(craft("size.safetensors", { w: { dtype: "F16", shape: [3, 2], data_offsets: [0, 16] } }, 16), /tensor "w": shape \[3,2\] x F16 needs 12 bytes but data_offsets span 16/);
+  await rejects(
+    craft("dtype.safetensors", { w: { dtype: "I64", shape: [2], data_offsets: [0, 16] } }, 16),
+    /tensor "w": unsupported dtype "I64"; expected F32, F16 or BF16/,
+  );
+  await rejects(
+    craft("size.safetensors", { w: { dtype: "F16", shape: [3, 2], data_offsets: [0, 16] } }, 16),
+    /tensor "w": shape \[3,2\] x F16 needs 12 bytes but data_offsets span 16/,
+  );
   await rejects(craft("offsets.safetensors", { w: { dtype: "F32", shape: [2], data_offsets: [8, 0] } }, 16), /tensor "w": data_offsets must be \[begin, end\]/);
   await assert.rejects(readSafetensors(join(tmp, "nope.safetensors")), MissingFileError);
 });

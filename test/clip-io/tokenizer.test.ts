@@ -70,5 +70,8 @@ test("a shorter context truncates with EOT last", () => {
 
 test("missing tokenizer files say what to place where", async () => {
   const d = mkdtempSync(join(tmpdir(), "simclip-tok-"));
-  await assert.rejects(ClipTokenizer.fromDir(d), (e: unknown) => e instanceof MissingFileError && /vocab\.json|merges\.txt/.test(e.path) && /assets\/clip-bpe/.test(e.message));
+  await assert.rejects(
+    ClipTokenizer.fromDir(d),
+    (e: unknown) => e instanceof MissingFileError && /vocab\.json|merges\.txt/.test(e.path) && /assets\/clip-bpe/.test(e.message),
+  );
 });

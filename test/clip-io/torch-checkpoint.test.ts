@@ -4,13 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FileFormatError, MissingFileError } from "../../src/errors.js";
-import {
-  type PickleValue,
-  readTorchCheckpoint,
-  TorchTensor,
-  torchStateDict,
-  UnsafePickleError,
-} from "../../src/clip/torch-checkpoint.js";
+import { type PickleValue, readTorchCheckpoint, TorchTensor, torchStateDict, UnsafePickleError } from "../../src/clip/torch-checkpoint.js";
 import { unpickle } from "../../src/clip/torch-pickle.js";
 import type { WeightTensor } from "../../src/clip/weights.js";
 
@@ -76,7 +70,10 @@ test("a state dict with a BatchNorm reads back exactly as torch.load reads it, i
   assertMatchesReference("state_dict.pth", root);
   // Insertion order is the state dict's.
   const sd = root.get("trainable_linearlayer") as Map<string, PickleValue>;
-  assert.deepEqual([...sd.keys()], Object.keys(reference.files["state_dict.pth"]!.tensors).map((k) => k.slice("trainable_linearlayer.".length)));
+  assert.deepEqual(
+    [...sd.keys()],
+    Object.keys(reference.files["state_dict.pth"]!.tensors).map((k) => k.slice("trainable_linearlayer.".length)),
+  );
   const tracked = sd.get("1.num_batches_tracked") as TorchTensor;
   assert.deepEqual([tracked.dtype, tracked.shape, tracked.data], ["int64", [], BigInt64Array.of(3n)]);
 });
@@ -91,7 +88,10 @@ test("torchStateDict picks the key, flattens to WeightTensors and refuses intege
   const weights: Map<string, WeightTensor> = torchStateDict(root, path, "trainable_linearlayer", { skipIntegerTensors: true });
   const ref = reference.files["state_dict.pth"]!.tensors;
   const floatNames = Object.keys(ref).filter((k) => ref[k]!.dtype === "float32");
-  assert.deepEqual([...weights.keys()], floatNames.map((k) => k.slice("trainable_linearlayer.".length)));
+  assert.deepEqual(
+    [...weights.keys()],
+    floatNames.map((k) => k.slice("trainable_linearlayer.".length)),
+  );
   for (const name of floatNames) {
     const w = weights.get(name.slice("trainable_linearlayer.".length))!;
     assert.ok(w.data instanceof Float32Array);
@@ -119,7 +119,10 @@ test("torchStateDict errors name the file and the key and list the top-level key
   );
   assert.deepEqual([...torchStateDict(root, path, "sd").keys()], ["weight", "bias"]);
   const parameter = await readTorchCheckpoint(fixture("parameter.pth"));
-  assert.throws(() => torchStateDict(parameter, path, "sd"), (e: Error) => e instanceof FileFormatError && /found a float32 tensor at the top level/.test(e.message));
+  assert.throws(
+    () => torchStateDict(parameter, path, "sd"),
+    (e: Error) => e instanceof FileFormatError && /found a float32 tensor at the top level/.test(e.message),
+  );
 });
 
 test("F16, BF16, F64 and every integer dtype: exact values, including infinities, NaN, -0 and subnormals", async () => {

@@ -88,7 +88,10 @@ test("missing files say which files to place where", async () => {
   const noConfig = dirWith("noconfig", { "model.safetensors": "model.safetensors" });
   await assert.rejects(loadClipDir(noConfig), (e: unknown) => e instanceof MissingFileError && e.path === join(noConfig, "config.json"));
   await assert.rejects(loadClipDir(join(tmp, "does-not-exist")), MissingFileError);
-  await assert.rejects(loadClipDir(empty, { format: "openai" }), (e: unknown) => e instanceof MissingFileError && e.path === join(empty, "open_clip_model.safetensors"));
+  await assert.rejects(
+    loadClipDir(empty, { format: "openai" }),
+    (e: unknown) => e instanceof MissingFileError && e.path === join(empty, "open_clip_model.safetensors"),
+  );
 });
 
 async function expectWeightsError(dir: string, format: "huggingface" | "openai", tensor: string, pattern: RegExp): Promise<void> {
@@ -110,9 +113,16 @@ async function withEdited(name: string, file: string, edit: (m: Map<string, Weig
 
 test("missing, extra and wrong-shaped tensors are errors naming the tensor and shapes", async () => {
   const q = "vision_model.encoder.layers.2.self_attn.k_proj.weight";
-  await expectWeightsError(await withEdited("hf-missing", "model.safetensors", (m) => m.delete(q)), "huggingface", q, /missing \(needed for visual\.transformer\.resblocks\.2\.attn\.in_proj_weight/);
   await expectWeightsError(
-    await withEdited("hf-extra", "model.safetensors", (m) => m.set("vision_model.encoder.layers.4.mlp.fc1.bias", { data: new Float32Array(512), shape: [512] })),
+    await withEdited("hf-missing", "model.safetensors", (m) => m.delete(q)),
+    "huggingface",
+    q,
+    /missing \(needed for visual\.transformer\.resblocks\.2\.attn\.in_proj_weight/,
+  );
+  await expectWeightsError(
+    await withEdited("hf-extra", "model.safetensors", (m) =>
+      m.set("vision_model.encoder.layers.4.mlp.fc1.bias", { data: new Float32Array(512), shape: [512] }),
+    ),
     "huggingface",
     "vision_model.encoder.layers.4.mlp.fc1.bias",
     /unexpected tensor/,
@@ -136,7 +146,9 @@ test("missing, extra and wrong-shaped tensors are errors naming the tensor and s
     /unexpected tensor/,
   );
   await expectWeightsError(
-    await withEdited("oa-shape", "open_clip_model.safetensors", (m) => m.set("transformer.resblocks.1.mlp.c_fc.weight", { data: new Float32Array(64 * 32), shape: [64, 32] })),
+    await withEdited("oa-shape", "open_clip_model.safetensors", (m) =>
+      m.set("transformer.resblocks.1.mlp.c_fc.weight", { data: new Float32Array(64 * 32), shape: [64, 32] }),
+    ),
     "openai",
     "transformer.resblocks.1.mlp.c_fc.weight",
     /expected shape \[128, 32\] .* found \[64, 32\]/,

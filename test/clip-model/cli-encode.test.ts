@@ -14,8 +14,18 @@ const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 const simclip = (args: string[]) => run(process.execPath, ["--import", "tsx", MAIN, ...args], { maxBuffer: 64 << 20 });
 const ref = tinyReference();
 
-interface EncodedImage { path: string; pixel_values: number[][][]; hidden_states: Record<string, number[][]>; image_embeds: number[] }
-interface EncodedText { text: string; input_ids: number[]; last_hidden_state: number[][]; text_embeds: number[] }
+interface EncodedImage {
+  path: string;
+  pixel_values: number[][][];
+  hidden_states: Record<string, number[][]>;
+  image_embeds: number[];
+}
+interface EncodedText {
+  text: string;
+  input_ids: number[];
+  last_hidden_state: number[][];
+  text_embeds: number[];
+}
 
 /** One layer's hidden state, failing the test when the output lacks it. */
 function hidden(img: EncodedImage, layer: string): number[][] {

@@ -26,7 +26,8 @@ function broadcastOffset(idx: number[], from: number[]): number {
 function broadcastShape(a: number[], b: number[]): number[] {
   const r = Math.max(a.length, b.length);
   return Array.from({ length: r }, (_, i) => {
-    const x = a[a.length - r + i] ?? 1, y = b[b.length - r + i] ?? 1;
+    const x = a[a.length - r + i] ?? 1,
+      y = b[b.length - r + i] ?? 1;
     if (x !== y && x !== 1 && y !== 1) throw new Error(`f64: [${a}] and [${b}] do not broadcast`);
     return x === 1 ? y : x;
   });
@@ -57,7 +58,8 @@ const unary = (x: F64, f: (v: number) => number): F64 => ({ data: x.data.map(f),
 export function erf64(x: number): number {
   const ax = Math.abs(x);
   if (ax < 3) {
-    let term = ax, sum = ax;
+    let term = ax,
+      sum = ax;
     for (let n = 1; Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
       term *= (-ax * ax) / n;
       sum += term / (2 * n + 1);
@@ -166,7 +168,9 @@ export class F64ClipOps implements ClipOps<F64> {
   gather(table: F64, ids: F64): F64 {
     const d = table.shape[1]!;
     const data = new Float64Array(ids.data.length * d);
-    ids.data.forEach((id, i) => { data.set(table.data.subarray(id * d, (id + 1) * d), i * d); });
+    ids.data.forEach((id, i) => {
+      data.set(table.data.subarray(id * d, (id + 1) * d), i * d);
+    });
     return { data, shape: [...ids.shape, d] };
   }
 }

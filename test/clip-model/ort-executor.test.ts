@@ -23,7 +23,9 @@ test("a built graph runs with a dynamic batch: softmax([1, 1] @ [[1, 2], [3, 4]]
   // rows: [4, 6] -> [1/(1+e^2), e^2/(1+e^2)]; [0, 0] -> [0.5, 0.5]; [2, 4] -> same as row 1.
   const p = 1 / (1 + Math.exp(2));
   const want = [p, 1 - p, 0.5, 0.5, p, 1 - p];
-  (y.y!.data as Float32Array).forEach((v, i) => { assert.ok(Math.abs(v - want[i]!) < 1e-6); });
+  (y.y!.data as Float32Array).forEach((v, i) => {
+    assert.ok(Math.abs(v - want[i]!) < 1e-6);
+  });
   await s.release();
 });
 

@@ -25,7 +25,9 @@ export function tinyReference(): TinyReference {
 export function referencePixels(ref = tinyReference()): Float32Array {
   const per = 3 * 64 * 64;
   const out = new Float32Array(ref.images.length * per);
-  ref.images.forEach((name, i) => { out.set(ref.preprocess[name]!.flat(2), i * per); });
+  ref.images.forEach((name, i) => {
+    out.set(ref.preprocess[name]!.flat(2), i * per);
+  });
   return out;
 }
 

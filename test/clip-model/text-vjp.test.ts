@@ -31,7 +31,8 @@ async function prompts(rows: number[]) {
 /** max |a - b| / max |b|. */
 function relErr(a: tf.Tensor | ArrayLike<number>, b: tf.Tensor | ArrayLike<number>): number {
   const [x, y] = [a, b].map((t) => (t instanceof tf.Tensor ? t.dataSync() : t));
-  let d = 0, s = 0;
+  let d = 0,
+    s = 0;
   for (let i = 0; i < y!.length; i++) {
     d = Math.max(d, Math.abs(x![i]! - y![i]!));
     s = Math.max(s, Math.abs(y![i]!));
@@ -48,8 +49,16 @@ test("onnxruntime text tower from embeddings: the tfjs executor's outputs and Op
   const tower = await ortTextTower(weights, config);
   const out = await tower.run({ embeds: embeds.dataSync() as Float32Array, n: 3, eotIndex: eot });
   const tfOut = textForwardTf(weights, config, embeds, eot);
-  assertClose(out.textEmbeds, rows.flatMap((r) => ref.text[r]!.text_embeds), "text_embeds vs reference");
-  assertClose(out.pooled, rows.flatMap((r) => ref.text[r]!.last_hidden_state[ref.text[r]!.eot_index]!), "pooled vs reference last_hidden_state at EOT");
+  assertClose(
+    out.textEmbeds,
+    rows.flatMap((r) => ref.text[r]!.text_embeds),
+    "text_embeds vs reference",
+  );
+  assertClose(
+    out.pooled,
+    rows.flatMap((r) => ref.text[r]!.last_hidden_state[ref.text[r]!.eot_index]!),
+    "pooled vs reference last_hidden_state at EOT",
+  );
   assert.ok(relErr(out.pooled, tfOut.pooled) <= 1e-5 && relErr(out.textEmbeds, tfOut.textEmbeds) <= 1e-5);
   // The forward pass of a trace (residuals fetched too) gives the same outputs.
   const trace = await tower.forward({ embeds: embeds.dataSync() as Float32Array, n: 3, eotIndex: eot });
@@ -85,7 +94,9 @@ for (const activation of ["quick-gelu", "gelu"] as ClipActivation[]) {
         } else assert.equal(got.deepPrompts, null);
         // Causal mask: nothing after a row's EOT receives a gradient.
         const g = got.inputEmbeds.arraySync() as number[][][];
-        eot.forEach((e, r) => { assert.ok(g[r]!.slice(e + 1).every((row) => row.every((v) => v === 0))); });
+        eot.forEach((e, r) => {
+          assert.ok(g[r]!.slice(e + 1).every((row) => row.every((v) => v === 0)));
+        });
         tf.dispose([embeds, gP, gE, trace.pooled, trace.textEmbeds, got.inputEmbeds, ...want, ...(deepPrompts ? [deepPrompts, got.deepPrompts!] : [])]);
       }
     });
@@ -107,7 +118,9 @@ test("VJP on onnxruntime = float64 central finite differences within 1e-5 (both 
     const ops = new F64ClipOps();
     const onehot: F64 = { data: Float64Array.from(eotOneHot(eot, 77)), shape: [n, 1, 77] };
     const f = (x: Float64Array, d: Float64Array) => {
-      const o = textTower(ops, weights, config, { data: x, shape: [n, 77, W] }, onehot, { deep: { prompts: { data: d, shape: [DEEP.depth, DEEP.length, W] }, ...DEEP } });
+      const o = textTower(ops, weights, config, { data: x, shape: [n, 77, W] }, onehot, {
+        deep: { prompts: { data: d, shape: [DEEP.depth, DEEP.length, W] }, ...DEEP },
+      });
       let s = 0;
       for (let i = 0; i < n * W; i++) s += gP[i]! * o.pooled.data[i]! + gE[i]! * o.textEmbeds.data[i]!;
       return s;
@@ -117,7 +130,15 @@ test("VJP on onnxruntime = float64 central finite differences within 1e-5 (both 
     const g = await trace.backward(Float32Array.from(gP), Float32Array.from(gE));
     const h = 1e-4;
     const central = (dx: Float64Array, dd: Float64Array) =>
-      (f(x0.map((v, i) => v + h * dx[i]!), d0.map((v, i) => v + h * dd[i]!)) - f(x0.map((v, i) => v - h * dx[i]!), d0.map((v, i) => v - h * dd[i]!))) / (2 * h);
+      (f(
+        x0.map((v, i) => v + h * dx[i]!),
+        d0.map((v, i) => v + h * dd[i]!),
+      ) -
+        f(
+          x0.map((v, i) => v - h * dx[i]!),
+          d0.map((v, i) => v - h * dd[i]!),
+        )) /
+      (2 * h);
     const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
       let s = 0;
       for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
@@ -139,7 +160,11 @@ test("VJP on onnxruntime = float64 central finite differences within 1e-5 (both 
     }
     // A few single coordinates: the start token, a prompt word, the EOT, a deep-prompt entry.
     const gmax = Math.max(...g.inputEmbeds.map(Math.abs));
-    for (const [r, pos, k] of [[0, 0, 3], [0, 2, 17], [1, eot[1]!, 31]] as const) {
+    for (const [r, pos, k] of [
+      [0, 0, 3],
+      [0, 2, 17],
+      [1, eot[1]!, 31],
+    ] as const) {
       const dx = new Float64Array(x0.length);
       dx[(r * 77 + pos) * W + k] = 1;
       const numeric = central(dx, new Float64Array(d0.length));
@@ -149,7 +174,10 @@ test("VJP on onnxruntime = float64 central finite differences within 1e-5 (both 
     const dd = new Float64Array(d0.length);
     dd[W + 7] = 1;
     const numeric = central(new Float64Array(x0.length), dd);
-    assert.ok(Math.abs(numeric - g.deepPrompts![W + 7]!) <= 1e-5 * Math.max(...g.deepPrompts!.map(Math.abs)), `${activation}: deep prompt entry: ${numeric} vs ${g.deepPrompts![W + 7]}`);
+    assert.ok(
+      Math.abs(numeric - g.deepPrompts![W + 7]!) <= 1e-5 * Math.max(...g.deepPrompts!.map(Math.abs)),
+      `${activation}: deep prompt entry: ${numeric} vs ${g.deepPrompts![W + 7]}`,
+    );
   }
   embeds.dispose();
 });
@@ -157,7 +185,10 @@ test("VJP on onnxruntime = float64 central finite differences within 1e-5 (both 
 test("batches run cut after their last EOT (rounded up to 8 positions): the tests above cover cut and full lengths", async () => {
   const { weights, config } = await loaded;
   const tower = await ortTextTower(weights, config);
-  assert.deepEqual([[9, 11], [6], [0], [70, 3], [76]].map((e) => tower.sequenceLength(e)), [16, 8, 8, 72, 77]);
+  assert.deepEqual(
+    [[9, 11], [6], [0], [70, 3], [76]].map((e) => tower.sequenceLength(e)),
+    [16, 8, 8, 72, 77],
+  );
   assert.equal((await ortTextTower(weights, config, { deep: DEEP })).sequenceLength([1]), 8);
 });
 
@@ -178,9 +209,11 @@ test("a trace's backward runs once; malformed inputs are ShapeErrors", async () 
 test("residual buffers are reused only once a trace is done: interleaved traces keep their own", async () => {
   const { weights, config } = await loaded;
   const tower = await ortTextTower(weights, config);
-  const a = await prompts([0, 3]), b = await prompts([5, 6]);
+  const a = await prompts([0, 3]),
+    b = await prompts([5, 6]);
   const up = new Float32Array(2 * config.embedDim).fill(1);
-  const alone = async (p: typeof a) => (await (await tower.forward({ embeds: p.embeds.dataSync() as Float32Array, n: 2, eotIndex: p.eot })).backward(null, up)).inputEmbeds;
+  const alone = async (p: typeof a) =>
+    (await (await tower.forward({ embeds: p.embeds.dataSync() as Float32Array, n: 2, eotIndex: p.eot })).backward(null, up)).inputEmbeds;
   const [wantA, wantB] = [await alone(a), await alone(b)];
   const ta = await tower.forward({ embeds: a.embeds.dataSync() as Float32Array, n: 2, eotIndex: a.eot });
   const tb = await tower.forward({ embeds: b.embeds.dataSync() as Float32Array, n: 2, eotIndex: b.eot });

@@ -18,13 +18,24 @@ test("tfjs text tower from token embeddings matches OpenAI's last_hidden_state a
   const n = ref.text.length;
   const ids = Int32Array.from(ref.text.flatMap((t) => t.input_ids));
   const eot = eotIndices(ids, n, 77);
-  assert.deepEqual(eot, ref.text.map((t) => t.eot_index));
+  assert.deepEqual(
+    eot,
+    ref.text.map((t) => t.eot_index),
+  );
   const embeds = textTokenEmbedsTf(weights, config, ids, n);
   const out = textForwardTf(weights, config, embeds, eot);
   const last = out.lastHiddenState.dataSync();
   const proj = out.textEmbeds.dataSync();
-  assertClose(last, ref.text.flatMap((t) => t.last_hidden_state.flat()), "tfjs last_hidden_state");
-  assertClose(proj, ref.text.flatMap((t) => t.text_embeds), "tfjs text_embeds");
+  assertClose(
+    last,
+    ref.text.flatMap((t) => t.last_hidden_state.flat()),
+    "tfjs last_hidden_state",
+  );
+  assertClose(
+    proj,
+    ref.text.flatMap((t) => t.text_embeds),
+    "tfjs text_embeds",
+  );
   tf.dispose([embeds, out.lastHiddenState, out.textEmbeds]);
 });
 
@@ -86,10 +97,20 @@ test("ClipModel.tokenEmbeddingsTf + textForwardTf: the facade's differentiable t
   const m = await ClipModel.load(TINY_DIR, { format: "openai" });
   const picks = [ref.text[2]!, ref.text[7]!];
   const { embeds, inputIds, eotIndex } = m.tokenEmbeddingsTf(picks.map((t) => t.text));
-  assert.deepEqual([...inputIds], picks.flatMap((t) => t.input_ids));
-  assert.deepEqual(eotIndex, picks.map((t) => t.eot_index));
+  assert.deepEqual(
+    [...inputIds],
+    picks.flatMap((t) => t.input_ids),
+  );
+  assert.deepEqual(
+    eotIndex,
+    picks.map((t) => t.eot_index),
+  );
   const out = m.textForwardTf(embeds, eotIndex);
-  assertClose(out.textEmbeds.dataSync(), picks.flatMap((t) => t.text_embeds), "facade tfjs text_embeds");
+  assertClose(
+    out.textEmbeds.dataSync(),
+    picks.flatMap((t) => t.text_embeds),
+    "facade tfjs text_embeds",
+  );
   tf.dispose([embeds, out.lastHiddenState, out.textEmbeds]);
   await m.dispose();
 });

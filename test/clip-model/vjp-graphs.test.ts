@@ -16,8 +16,19 @@ function onTf(tape: Tape, bound: Map<TapeNode, tf.Tensor>, ops: TfClipOps, out: 
     if (v.has(node)) continue;
     if (node.op.kind === "constant") {
       const c = node.op.value;
-      v.set(node, ops.constant(node.op.key, () => c));
-    } else if (node.op.kind !== "input") v.set(node, replay(node, ops, node.inputs.map((i) => v.get(i)!)));
+      v.set(
+        node,
+        ops.constant(node.op.key, () => c),
+      );
+    } else if (node.op.kind !== "input")
+      v.set(
+        node,
+        replay(
+          node,
+          ops,
+          node.inputs.map((i) => v.get(i)!),
+        ),
+      );
   }
   return v.get(out)!;
 }
@@ -37,31 +48,55 @@ test("reverse mode through broadcasting, batched and 2-D matmuls, every ClipOps 
   const att = tape.softmax(tape.matmul(h, t)); // [B, 3, 3], both operands differentiable
   const padded = tape.pad(tape.matmul(att, h), [0, 1, 0], [0, 0, 2]); // [B, 4, 7]
   const out = tape.reshape(tape.slice(padded, 2, 1, 6), [-1, 20]); // [B, 20]
-  const g = buildVjpGraphs("toy", tape, [{ name: "y", node: out }, { name: "z", node: t }]);
+  const g = buildVjpGraphs("toy", tape, [
+    { name: "y", node: out },
+    { name: "z", node: t },
+  ]);
   assert.deepEqual(g.gradients, ["grad_a", "grad_w", "grad_s"]);
   const [fwd, bwd] = await Promise.all([createOrtSession(g.forward, { threads: 1 }), createOrtSession(g.backward, { threads: 1 })]);
   const ops = new TfClipOps();
-  const W = values(24, 2), S = values(6, 4);
+  const W = values(24, 2),
+    S = values(6, 4);
   for (const B of [2, 5]) {
     const A = values(B * 12, B);
-    const gy = values(B * 20, 11), gz = values(B * 15, 12);
+    const gy = values(B * 20, 11),
+      gz = values(B * 15, 12);
     const feeds: Record<string, ort.Tensor> = {
       a: new ort.Tensor("float32", A, [B, 3, 4]),
       w: new ort.Tensor("float32", W, [4, 6]),
       s: new ort.Tensor("float32", S, [1, 6]),
     };
     const f = await fwd.run(feeds);
-    const bfeeds: Record<string, ort.Tensor> = { [gradName("y")]: new ort.Tensor("float32", gy, [B, 20]), [gradName("z")]: new ort.Tensor("float32", gz, [B, 5, 3]) };
+    const bfeeds: Record<string, ort.Tensor> = {
+      [gradName("y")]: new ort.Tensor("float32", gy, [B, 20]),
+      [gradName("z")]: new ort.Tensor("float32", gz, [B, 5, 3]),
+    };
     for (const r of g.residuals) bfeeds[r.name] = f[r.name]!;
     for (const i of g.sharedInputs) bfeeds[i] = feeds[i]!;
     const got = await bwd.run(bfeeds);
     const [ta, tw, ts] = [tf.tensor3d(A, [B, 3, 4]), tf.tensor2d(W, [4, 6]), tf.tensor2d(S, [1, 6])];
     const loss = (x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) => {
-      const bound = new Map<TapeNode, tf.Tensor>([[a, x], [w, y], [s, z]]);
-      return tf.add(tf.sum(tf.mul(onTf(tape, bound, ops, out), tf.tensor2d(gy, [B, 20]))), tf.sum(tf.mul(onTf(tape, bound, ops, t), tf.tensor3d(gz, [B, 5, 3]))));
+      const bound = new Map<TapeNode, tf.Tensor>([
+        [a, x],
+        [w, y],
+        [s, z],
+      ]);
+      return tf.add(
+        tf.sum(tf.mul(onTf(tape, bound, ops, out), tf.tensor2d(gy, [B, 20]))),
+        tf.sum(tf.mul(onTf(tape, bound, ops, t), tf.tensor3d(gz, [B, 5, 3]))),
+      );
     };
     const ref = tf.grads(loss)([ta, tw, ts]);
-    const yRef = onTf(tape, new Map<TapeNode, tf.Tensor>([[a, ta], [w, tw], [s, ts]]), ops, out);
+    const yRef = onTf(
+      tape,
+      new Map<TapeNode, tf.Tensor>([
+        [a, ta],
+        [w, tw],
+        [s, ts],
+      ]),
+      ops,
+      out,
+    );
     assert.ok(tf.max(tf.abs(tf.sub(yRef, tf.tensor2d(f.y!.data as Float32Array, [B, 20])))).dataSync()[0]! < 1e-5, "forward output");
     ["a", "w", "s"].forEach((name, i) => {
       const mine = got[gradName(name)]!;
@@ -83,7 +118,10 @@ test("reverse mode refuses what it does not implement, with typed errors", () =>
   const t2 = new Tape();
   const x = t2.input("x", [-1, 4], true);
   const unused = t2.input("unused", [4], true);
-  assert.throws(() => buildVjpGraphs("g", t2, [{ name: "y", node: t2.sigmoid(x) }]), (e: unknown) => e instanceof InvalidArgumentError && /"unused"/.test(e.message));
+  assert.throws(
+    () => buildVjpGraphs("g", t2, [{ name: "y", node: t2.sigmoid(x) }]),
+    (e: unknown) => e instanceof InvalidArgumentError && /"unused"/.test(e.message),
+  );
   assert.ok(unused);
   assert.throws(() => t2.reshape(x, [3, -1]), ShapeError);
   assert.throws(() => t2.slice(x, 0, 0, 1), ShapeError);

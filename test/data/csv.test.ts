@@ -15,6 +15,12 @@ test("parseCsv: RFC 4180 quoting, doubled quotes, embedded comma/newline, CRLF, 
 });
 
 test("parseCsv: malformed quoting is a FileFormatError naming the file and line", () => {
-  assert.throws(() => parseCsv('a,b\n"open,1\n', "bad.csv"), (e: unknown) => e instanceof FileFormatError && e.path === "bad.csv" && /line 2: quoted field is never closed/.test(e.message));
-  assert.throws(() => parseCsv('a\n"x"y\n', "bad.csv"), (e: unknown) => e instanceof FileFormatError && /line 2: unexpected character "y"/.test(e.message));
+  assert.throws(
+    () => parseCsv('a,b\n"open,1\n', "bad.csv"),
+    (e: unknown) => e instanceof FileFormatError && e.path === "bad.csv" && /line 2: quoted field is never closed/.test(e.message),
+  );
+  assert.throws(
+    () => parseCsv('a\n"x"y\n', "bad.csv"),
+    (e: unknown) => e instanceof FileFormatError && /line 2: unexpected character "y"/.test(e.message),
+  );
 });

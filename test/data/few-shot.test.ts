@@ -27,9 +27,18 @@ test("few-shot: k distinct normal training images of the category, reproducible 
   for (const s of a) assert.ok(s.category === "bottle" && s.split === "train" && s.label === 0);
   assert.deepEqual(sampleFewShot(pool, "bottle", 4, 7), a);
   assert.deepEqual(sampleFewShot([...pool].reverse(), "bottle", 4, 7), a);
-  const draws = new Set(Array.from({ length: 20 }, (_, seed) => sampleFewShot(pool, "bottle", 4, seed).map((s) => s.imagePath).join()));
+  const draws = new Set(
+    Array.from({ length: 20 }, (_, seed) =>
+      sampleFewShot(pool, "bottle", 4, seed)
+        .map((s) => s.imagePath)
+        .join(),
+    ),
+  );
   assert.ok(draws.size > 15, `20 seeds gave only ${draws.size} distinct draws`);
-  assert.deepEqual(new Set(sampleFewShot(pool, "cable", 3, 1).map((s) => s.imagePath)), new Set(pool.filter((s) => s.category === "cable").map((s) => s.imagePath)));
+  assert.deepEqual(
+    new Set(sampleFewShot(pool, "cable", 3, 1).map((s) => s.imagePath)),
+    new Set(pool.filter((s) => s.category === "cable").map((s) => s.imagePath)),
+  );
 });
 
 test("few-shot: every training image is about equally likely (k/n) over many seeds", () => {
@@ -42,10 +51,16 @@ test("few-shot: every training image is about equally likely (k/n) over many see
 });
 
 test("few-shot: k larger than the pool, k not a positive integer, unknown category", () => {
-  assert.throws(() => sampleFewShot(pool, "cable", 4, 0), (e: unknown) => e instanceof InvalidArgumentError && /only 3 normal training/.test(e.message));
+  assert.throws(
+    () => sampleFewShot(pool, "cable", 4, 0),
+    (e: unknown) => e instanceof InvalidArgumentError && /only 3 normal training/.test(e.message),
+  );
   assert.throws(() => sampleFewShot(pool, "bottle", 0, 0), InvalidArgumentError);
   assert.throws(() => sampleFewShot(pool, "bottle", 1.5, 0), InvalidArgumentError);
-  assert.throws(() => sampleFewShot(pool, "nope", 1, 0), (e: unknown) => e instanceof InvalidArgumentError && /no samples of that category/.test(e.message));
+  assert.throws(
+    () => sampleFewShot(pool, "nope", 1, 0),
+    (e: unknown) => e instanceof InvalidArgumentError && /no samples of that category/.test(e.message),
+  );
 });
 
 test("createRng: same seed same stream, uniform in [0,1) (chi-square over 20 bins), normal has mean 0 and sd 1", () => {
@@ -53,8 +68,14 @@ test("createRng: same seed same stream, uniform in [0,1) (chi-square over 20 bin
   const b = createRng(1, "x");
   const c = createRng(1, "y");
   const sa = Array.from({ length: 5 }, () => a.next());
-  assert.deepEqual(sa, Array.from({ length: 5 }, () => b.next()));
-  assert.notDeepEqual(sa, Array.from({ length: 5 }, () => c.next()));
+  assert.deepEqual(
+    sa,
+    Array.from({ length: 5 }, () => b.next()),
+  );
+  assert.notDeepEqual(
+    sa,
+    Array.from({ length: 5 }, () => c.next()),
+  );
   const r = createRng(42);
   const bins = new Array(20).fill(0);
   const n = 100000;

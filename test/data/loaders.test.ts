@@ -9,7 +9,12 @@ import { EmptyCategoryError, loadCustom, loadDataset, loadMetaJson, loadMvtec, l
 
 async function png(file: string, w = 8, h = 8, channels: 1 | 3 = 3): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, await sharp(Buffer.alloc(w * h * channels, 90), { raw: { width: w, height: h, channels } }).png().toBuffer());
+  await writeFile(
+    file,
+    await sharp(Buffer.alloc(w * h * channels, 90), { raw: { width: w, height: h, channels } })
+      .png()
+      .toBuffer(),
+  );
 }
 
 async function withTmp(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -104,9 +109,15 @@ test("MVTec loader: empty category, no categories, unknown category, missing roo
     await mkdir(path.join(root, "empty/train/good"), { recursive: true });
     await mkdir(path.join(root, "empty/test/good"), { recursive: true });
     await png(path.join(root, "empty/train/good/000.png"));
-    await assert.rejects(loadMvtec(root), (e: unknown) => e instanceof EmptyCategoryError && e.path === path.join(root, "empty/test") && /"empty" is empty/.test(e.message));
+    await assert.rejects(
+      loadMvtec(root),
+      (e: unknown) => e instanceof EmptyCategoryError && e.path === path.join(root, "empty/test") && /"empty" is empty/.test(e.message),
+    );
     await rm(path.join(root, "empty/train/good/000.png"));
-    await assert.rejects(loadMvtec(root, { categories: ["empty"] }), (e: unknown) => e instanceof EmptyCategoryError && e.path === path.join(root, "empty/train/good"));
+    await assert.rejects(
+      loadMvtec(root, { categories: ["empty"] }),
+      (e: unknown) => e instanceof EmptyCategoryError && e.path === path.join(root, "empty/train/good"),
+    );
     await assert.rejects(loadMvtec(root, { categories: ["bottle", "botle"] }), (e: unknown) => {
       assert.ok(e instanceof InvalidArgumentError);
       assert.match(e.message, /unknown category "botle".*available: bottle, empty, zipper/);
@@ -154,7 +165,10 @@ test("VisA loader: reads 1cls.csv (quoted fields, CRLF), paths relative to the r
       ],
     );
     assert.deepEqual((await loadVisa(root, { categories: ["pcb1"] })).samples.length, 2);
-    await assert.rejects(loadVisa(root, { categories: ["pcb9"] }), (e: unknown) => e instanceof InvalidArgumentError && /available: candle, pcb1/.test(e.message));
+    await assert.rejects(
+      loadVisa(root, { categories: ["pcb9"] }),
+      (e: unknown) => e instanceof InvalidArgumentError && /available: candle, pcb1/.test(e.message),
+    );
   }));
 
 test("VisA loader: CSV rows pointing at missing files, bad labels, missing columns, missing CSV", () =>
@@ -173,7 +187,12 @@ test("VisA loader: CSV rows pointing at missing files, bad labels, missing colum
     await assert.rejects(loadVisa(root), (e: unknown) => e instanceof FileFormatError && /line 4: anomalous image .* empty mask/.test(e.message));
     await writeFile(csvPath, VISA_CSV.replace("object,split,label,image,mask", "object,split,label,image"));
     await assert.rejects(loadVisa(root), (e: unknown) => e instanceof FileFormatError && /lacks column\(s\) mask/.test(e.message));
-    await writeFile(csvPath, `${VISA_CSV.split("\r\n").filter((l) => !l.startsWith("pcb1,test")).join("\n")}\npcb1,train,normal,pcb1/Data/Images/Normal/0000.JPG,\n`);
+    await writeFile(
+      csvPath,
+      `${VISA_CSV.split("\r\n")
+        .filter((l) => !l.startsWith("pcb1,test"))
+        .join("\n")}\npcb1,train,normal,pcb1/Data/Images/Normal/0000.JPG,\n`,
+    );
     await assert.rejects(loadVisa(root), (e: unknown) => e instanceof EmptyCategoryError && /"pcb1" has no test rows/.test(e.message));
     await rm(csvPath);
     await assert.rejects(loadVisa(root), (e: unknown) => e instanceof MissingFileError && e.path === csvPath);
@@ -190,12 +209,21 @@ test("custom loader: masks optional per category, any image format, no train fol
     const ds = await loadDataset(`custom:${root}`);
     assert.equal(ds.name, "custom");
     const widget = ds.samples.filter((s) => s.category === "widget");
-    assert.deepEqual(widget.map((s) => [s.defectType, s.label, s.maskPath]), [["dent", 1, null], ["good", 0, null]]);
+    assert.deepEqual(
+      widget.map((s) => [s.defectType, s.label, s.maskPath]),
+      [
+        ["dent", 1, null],
+        ["good", 0, null],
+      ],
+    );
     const chip = ds.samples.find((s) => s.defectType === "chip")!;
     assert.equal(chip.maskPath, path.join(root, "gear/ground_truth/chip/c.png"));
     // With a ground_truth/ folder, every anomalous image needs its mask.
     await png(path.join(root, "gear/test/chip/d.png"));
-    await assert.rejects(loadCustom(root), (e: unknown) => e instanceof MissingFileError && e.path === path.join(root, "gear/ground_truth/chip/d_mask.png") && /remove ground_truth/.test(e.message));
+    await assert.rejects(
+      loadCustom(root),
+      (e: unknown) => e instanceof MissingFileError && e.path === path.join(root, "gear/ground_truth/chip/d_mask.png") && /remove ground_truth/.test(e.message),
+    );
   }));
 
 test("meta.json: written from a loaded dataset and read back identically; bad spec strings are rejected", () =>

@@ -119,9 +119,15 @@ test("synth in MVTec layout: same seed gives identical bytes, the MVTec and meta
       assert.equal(s.maskPath !== null, s.label === 1);
       if (s.maskPath === null) continue;
       const mask = await decodeGrey(s.maskPath);
-      assert.ok(mask.some((v) => v > 0), `${s.maskPath} is empty`);
+      assert.ok(
+        mask.some((v) => v > 0),
+        `${s.maskPath} is empty`,
+      );
       // Lossless PNG: the written image differs from the clean render exactly on the mask.
-      const index = 2 + Number(path.basename(s.imagePath, ".png")) * SYNTH_CATEGORIES[s.category]!.defects.length + SYNTH_CATEGORIES[s.category]!.defects.indexOf(s.defectType as never);
+      const index =
+        2 +
+        Number(path.basename(s.imagePath, ".png")) * SYNTH_CATEGORIES[s.category]!.defects.length +
+        SYNTH_CATEGORIES[s.category]!.defects.indexOf(s.defectType as never);
       const ref = renderSynthImage({ category: s.category, seed: 11, size: 64, key: `test/${index}`, defect: s.defectType as never });
       const { data: pixels } = await sharp(s.imagePath).raw().toBuffer({ resolveWithObject: true });
       for (let i = 0; i < mask.length; i++) {
@@ -136,7 +142,10 @@ test("synth in MVTec layout: same seed gives identical bytes, the MVTec and meta
     await generateSynth({ ...opts, trainCount: 1, out: path.join(tmp, "a") });
     assert.equal((await loadMvtec(path.join(tmp, "a"))).samples.length, 4 * 8);
     await mkdir(path.join(tmp, "real", "screw"), { recursive: true });
-    await assert.rejects(generateSynth({ ...opts, out: path.join(tmp, "real") }), (e: unknown) => e instanceof InvalidArgumentError && /not empty and was not written by "simclip synth"/.test(e.message));
+    await assert.rejects(
+      generateSynth({ ...opts, out: path.join(tmp, "real") }),
+      (e: unknown) => e instanceof InvalidArgumentError && /not empty and was not written by "simclip synth"/.test(e.message),
+    );
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

@@ -19,7 +19,14 @@ function scratch(): string {
 test("nothing given: demo backbone, synthetic datasets, labelled as synthetic", () => {
   const root = scratch();
   const c = loadExperimentConfig({ env: {}, cwd: root });
-  assert.deepEqual(c, { backbone: { kind: "demo" }, mvtec: { kind: "synthetic" }, visa: { kind: "synthetic" }, quick: false, configFile: null, cacheDir: path.join(root, "data") });
+  assert.deepEqual(c, {
+    backbone: { kind: "demo" },
+    mvtec: { kind: "synthetic" },
+    visa: { kind: "synthetic" },
+    quick: false,
+    configFile: null,
+    cacheDir: path.join(root, "data"),
+  });
   assert.equal(isRealSetup(c), false);
   assert.match(describeExperimentConfig(c), /Synthetic setup.*not the paper's numbers/);
 });
@@ -55,19 +62,31 @@ test("config file in the parent of the working directory (notebooks/ -> project 
 
 test("wrong settings are errors that name the setting, never a silent fallback", () => {
   const root = scratch();
-  assert.throws(() => loadExperimentConfig({ env: { MVTEC_ROOT: path.join(root, "nope") }, cwd: root }), (e: unknown) => e instanceof MissingFileError && /MVTEC_ROOT/.test(e.message));
+  assert.throws(
+    () => loadExperimentConfig({ env: { MVTEC_ROOT: path.join(root, "nope") }, cwd: root }),
+    (e: unknown) => e instanceof MissingFileError && /MVTEC_ROOT/.test(e.message),
+  );
   assert.throws(() => loadExperimentConfig({ env: { SIMCLIP_QUICK: "yes" }, cwd: root }), InvalidArgumentError);
   assert.throws(() => loadExperimentConfig({ env: { SIMCLIP_CONFIG: "missing.json" }, cwd: root }), MissingFileError);
   writeFileSync(path.join(root, "simclip.config.json"), JSON.stringify({ modle: "model" }));
-  assert.throws(() => loadExperimentConfig({ env: {}, cwd: root }), (e: unknown) => e instanceof FileFormatError && /unknown key "modle"/.test(e.message));
+  assert.throws(
+    () => loadExperimentConfig({ env: {}, cwd: root }),
+    (e: unknown) => e instanceof FileFormatError && /unknown key "modle"/.test(e.message),
+  );
   writeFileSync(path.join(root, "simclip.config.json"), "{ not json");
   assert.throws(() => loadExperimentConfig({ env: {}, cwd: root }), FileFormatError);
 });
 
 test("setupLabel marks anything but the real setup as synthetic", () => {
   const root = scratch();
-  assert.equal(setupLabel(loadExperimentConfig({ env: { SIMCLIP_QUICK: "1" }, cwd: root })), "synthetic benchmark, demo backbone (random, not pretrained), quick mode — SYNTHETIC SETUP, not comparable to the paper");
-  const real = loadExperimentConfig({ env: { SIMCLIP_MODEL: path.join(root, "model"), MVTEC_ROOT: path.join(root, "mvtec"), VISA_ROOT: path.join(root, "visa") }, cwd: root });
+  assert.equal(
+    setupLabel(loadExperimentConfig({ env: { SIMCLIP_QUICK: "1" }, cwd: root })),
+    "synthetic benchmark, demo backbone (random, not pretrained), quick mode — SYNTHETIC SETUP, not comparable to the paper",
+  );
+  const real = loadExperimentConfig({
+    env: { SIMCLIP_MODEL: path.join(root, "model"), MVTEC_ROOT: path.join(root, "mvtec"), VISA_ROOT: path.join(root, "visa") },
+    cwd: root,
+  });
   assert.equal(setupLabel(real), "MVTec-AD + VisA, model");
 });
 

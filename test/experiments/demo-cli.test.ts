@@ -43,7 +43,10 @@ test("simclip demo --quick: table with the synthetic banner, figures written, re
     const lossMeta = await sharp(path.join(dir, "figures", "demo-loss.png")).metadata();
     assert.deepEqual([lossMeta.format, lossMeta.width, lossMeta.height], ["png", 640, 360]);
     const loss = await sharp(path.join(dir, "figures", "demo-loss.png")).stats();
-    assert.ok(loss.channels.some((c) => c.min < c.max), "the loss chart is not blank");
+    assert.ok(
+      loss.channels.some((c) => c.min < c.max),
+      "the loss chart is not blank",
+    );
 
     const second = await run(process.execPath, args, { env, maxBuffer: 1 << 24 });
     assert.doesNotMatch(second.stderr, /train simclip on mvtec/, "the trained checkpoint is reused");

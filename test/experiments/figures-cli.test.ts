@@ -16,15 +16,28 @@ test("simclip figures writes every figure as a valid image of the expected size 
   writeFileSync(path.join(tmp, "empty.json"), "{}");
   const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "figures", "--out", out], {
     cwd: root,
-    env: { ...process.env, SIMCLIP_QUICK: "1", SIMCLIP_CACHE_DIR: path.join(tmp, "cache"), SIMCLIP_MODEL: "", MVTEC_ROOT: "", VISA_ROOT: "", SIMCLIP_CONFIG: path.join(tmp, "empty.json") },
+    env: {
+      ...process.env,
+      SIMCLIP_QUICK: "1",
+      SIMCLIP_CACHE_DIR: path.join(tmp, "cache"),
+      SIMCLIP_MODEL: "",
+      MVTEC_ROOT: "",
+      VISA_ROOT: "",
+      SIMCLIP_CONFIG: path.join(tmp, "empty.json"),
+    },
     encoding: "utf8",
   });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /Synthetic setup/);
   assert.match(r.stdout, /layer-distances: .*layer-distances\.png \(synthetic setup\)/);
   assert.deepEqual(readdirSync(out).sort(), [
-    "figure2-maps.png", "figure4-maps.png", "figure5a-prompt-tsne.png", "figure5a-prompt-tsne.svg",
-    "figure5b-prompt-tsne.png", "figure5b-prompt-tsne.svg", "layer-distances.png",
+    "figure2-maps.png",
+    "figure4-maps.png",
+    "figure5a-prompt-tsne.png",
+    "figure5a-prompt-tsne.svg",
+    "figure5b-prompt-tsne.png",
+    "figure5b-prompt-tsne.svg",
+    "layer-distances.png",
   ]);
   // Quick mode: the tiny demo backbone (64 px, 4 blocks -> 4 map columns) on two synthetic categories
   // (one row each): 160 px labels + 6 cells of 64 px + 5 gaps of 4 px; 24 px titles + 2 rows + 1 gap.

@@ -20,7 +20,11 @@ test("patchDistanceFromMean: 1 - cosine to the mean patch token, class token ign
 test("upsampleNearest repeats each patch's score over its pixels", () => {
   assert.deepEqual(Array.from(upsampleNearest(new Float32Array([1, 2, 3, 4]), 2, 4)), [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4]);
   // 3 patches over 4 pixels: pixel y covers patch floor(3y / 4) = 0, 0, 1, 2.
-  const up = upsampleNearest(Float32Array.from({ length: 9 }, (_, i) => i), 3, 4);
+  const up = upsampleNearest(
+    Float32Array.from({ length: 9 }, (_, i) => i),
+    3,
+    4,
+  );
   assert.deepEqual(Array.from(up.subarray(0, 4)), [0, 0, 1, 2]);
   assert.deepEqual(Array.from(up.subarray(12, 16)), [6, 6, 7, 8]);
   assert.throws(() => upsampleNearest(new Float32Array(5), 2, 4), ShapeError);
@@ -43,7 +47,10 @@ test("backboneSummary: the architecture, and parameters per part adding up to ev
 test("statePromptSimilarity: SimCLIP's two prompts per class, the cosine of their text embeddings", async () => {
   const model = await tinyModel();
   const rows = await statePromptSimilarity(model, ["bottle", "metal_nut"]);
-  assert.deepEqual(rows.map((r) => r["normal prompt"]), ["a photo of a bottle without defect.", "a photo of a metal_nut without defect."]);
+  assert.deepEqual(
+    rows.map((r) => r["normal prompt"]),
+    ["a photo of a bottle without defect.", "a photo of a metal_nut without defect."],
+  );
   const out = await model.encodeText(["a photo of a metal_nut without defect.", "a photo of a metal_nut with defect."]);
   const E = model.config.embedDim;
   const a = Array.from(out.textEmbeds.subarray(0, E));

@@ -26,8 +26,19 @@ test("every table is complete: each row has each metric (null only for the paper
   }
   // The paper's spread is over k-shot draws: only the few-shot rows of Table 1 have one.
   for (const r of PAPER_TABLES.table1.rows) assert.equal(r.std !== undefined, r.key.setup !== "0-shot", `${JSON.stringify(r.key)} std`);
-  for (const t of Object.values(PAPER_TABLES)) if (t.id !== "table1") assert.ok(t.rows.every((r) => r.std === undefined), `${t.id} has no spread`);
-  assert.deepEqual(PAPER_TABLES.table1.rows.filter((r) => r.onlyQuoted).map((r) => r.key.method).sort(), ["AnomalyGPT", "AnomalyGPT", "AnomalyGPT", "RegAD", "RegAD", "RegAD"]);
+  for (const t of Object.values(PAPER_TABLES))
+    if (t.id !== "table1")
+      assert.ok(
+        t.rows.every((r) => r.std === undefined),
+        `${t.id} has no spread`,
+      );
+  assert.deepEqual(
+    PAPER_TABLES.table1.rows
+      .filter((r) => r.onlyQuoted)
+      .map((r) => r.key.method)
+      .sort(),
+    ["AnomalyGPT", "AnomalyGPT", "AnomalyGPT", "RegAD", "RegAD", "RegAD"],
+  );
 });
 
 // The paper's prose states differences between table cells; typed-in numbers must reproduce them.
@@ -41,7 +52,11 @@ test("typed-in numbers reproduce the differences stated in the paper's text", ()
   assert.equal(diff(value(t1, s0, "MVTec P-AUR"), value(t1, ac0, "MVTec P-AUR")), 0.7);
   assert.equal(diff(value(t1, s0, "MVTec P-PRO"), value(t1, ac0, "MVTec P-PRO")), 5.4);
   // Sec. 4.2: SimCLIP+ vs AnomalyGPT on VisA I-AUROC: 5.6 / 5.1 / 3.8 for 1/2/4 shots.
-  for (const [setup, gap] of [["1-shot", 5.6], ["2-shot", 5.1], ["4-shot", 3.8]] as const) {
+  for (const [setup, gap] of [
+    ["1-shot", 5.6],
+    ["2-shot", 5.1],
+    ["4-shot", 3.8],
+  ] as const) {
     assert.equal(diff(value(t1, { setup, method: "SimCLIP+" }, "VisA I-AUR"), value(t1, { setup, method: "AnomalyGPT" }, "VisA I-AUR")), gap);
   }
   // Sec. 4.3 (Table 4): IPT vs Co-CoOp on MVTec: +10.7 pixel AUROC, +5.6 image AUROC.

@@ -38,9 +38,27 @@ test("loadExperimentSetup: data/ of the project unless SIMCLIP_CACHE_DIR; quick 
 test("the experiment runner trains each method with its own recipe; a setup overrides only the fields it names", async () => {
   const simclip = { trainingProtocol: (layout: string) => simclipTrainingProtocol(layout) };
   // The released train.py: batch 16, Adam 1e-3 (0.5, 0.999), cosine, seed 111, 5 epochs; mosaic 0.2 on MVTec only.
-  assert.deepEqual(trainingProtocolFor(simclip, "mvtec"), { epochs: 5, batchSize: 16, lr: 1e-3, betas: [0.5, 0.999], schedule: "cosine", seed: 111, mosaicRate: 0.2 });
+  assert.deepEqual(trainingProtocolFor(simclip, "mvtec"), {
+    epochs: 5,
+    batchSize: 16,
+    lr: 1e-3,
+    betas: [0.5, 0.999],
+    schedule: "cosine",
+    seed: 111,
+    mosaicRate: 0.2,
+  });
   assert.equal(trainingProtocolFor(simclip, "visa").mosaicRate, 0);
-  const own = { trainingProtocol: () => ({ epochs: 15, batchSize: 8, lr: 1e-3, betas: [0.5, 0.999] as [number, number], schedule: "constant" as const, seed: 111, mosaicRate: 0 }) };
+  const own = {
+    trainingProtocol: () => ({
+      epochs: 15,
+      batchSize: 8,
+      lr: 1e-3,
+      betas: [0.5, 0.999] as [number, number],
+      schedule: "constant" as const,
+      seed: 111,
+      mosaicRate: 0,
+    }),
+  };
   assert.deepEqual(trainingProtocolFor(own, "mvtec", {}), own.trainingProtocol());
   assert.deepEqual(trainingProtocolFor(own, "mvtec", { epochs: 1, batchSize: 4, mosaicRate: 0 }), { ...own.trainingProtocol(), epochs: 1, batchSize: 4 });
   // A method that declares none trains with the shared loop's defaults (SimCLIP's).

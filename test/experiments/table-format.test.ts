@@ -7,11 +7,18 @@ import { PAPER_TABLE_1, PAPER_TABLE_6 } from "../../src/experiments/paper-tables
 import type { EvaluationResults } from "../../src/models/common/evaluate.js";
 
 const zeroShot: EvaluationResults = {
-  method: "simclip", dataset: "visa:/x", shots: 0, per_category: {},
+  method: "simclip",
+  dataset: "visa:/x",
+  shots: 0,
+  per_category: {},
   mean: { i_auroc: 0.75, i_ap: 0.5, p_auroc: 0.875, p_pro: 0.25, p_aupro: 0.3, f1_max: 0.4 },
 };
 const fewShot: EvaluationResults = {
-  method: "simclip+", dataset: "visa:/x", shots: 1, seeds: [0, 1], per_category: {},
+  method: "simclip+",
+  dataset: "visa:/x",
+  shots: 1,
+  seeds: [0, 1],
+  per_category: {},
   mean: { i_auroc: { mean: 0.9, std: 0.02 }, p_auroc: { mean: 0.95, std: 0.005 }, p_pro: { mean: 0.5, std: 0 } },
 };
 
@@ -30,7 +37,12 @@ test("experimentRow: the paper's column names with a prefix; metrics the table l
 
 test("formatExperimentTable: percentages with one decimal, mean±std, '-' for missing, only columns with values", () => {
   const t: ExperimentTable = {
-    id: "table1", title: "T1", setup: "synthetic benchmark", synthetic: true, runs: [], notes: [],
+    id: "table1",
+    title: "T1",
+    setup: "synthetic benchmark",
+    synthetic: true,
+    runs: [],
+    notes: [],
     rows: [
       { key: { setup: "0-shot", method: "SimCLIP" }, values: { "VisA P-AUR": 0.875, "VisA I-AUR": null } },
       { key: { setup: "1-shot", method: "SimCLIP+" }, values: { "VisA P-AUR": 0.95, "VisA I-AUR": 0.9 }, std: { "VisA P-AUR": 0.005, "VisA I-AUR": 0.02 } },
@@ -50,9 +62,19 @@ test("formatExperimentTable: percentages with one decimal, mean±std, '-' for mi
 });
 
 test("experimentTable: runs merged by key with their dataset prefix; an undefined metric is an empty cell with the evaluation's reason", () => {
-  const setup = experimentSetupFrom({ backbone: { kind: "demo" }, mvtec: { kind: "synthetic" }, visa: { kind: "synthetic" }, quick: true, configFile: null, cacheDir: "/tmp/unused" });
+  const setup = experimentSetupFrom({
+    backbone: { kind: "demo" },
+    mvtec: { kind: "synthetic" },
+    visa: { kind: "synthetic" },
+    quick: true,
+    configFile: null,
+    cacheDir: "/tmp/unused",
+  });
   const undefinedPro: EvaluationResults = {
-    method: "april-gan", dataset: "mvtec:/x", shots: 0, per_category: {},
+    method: "april-gan",
+    dataset: "mvtec:/x",
+    shots: 0,
+    per_category: {},
     mean: { i_auroc: 0.5, i_ap: 0.625, p_auroc: 0.75, p_pro: Number.NaN },
     notes: ["screw p_pro: pro is undefined: every threshold with fpr < 0.3 has the same fpr (0)", "wood i_ap: no anomalous image"],
   };
@@ -63,13 +85,21 @@ test("experimentTable: runs merged by key with their dataset prefix; an undefine
   const t = experimentTable(PAPER_TABLE_1, setup, runs);
   assert.deepEqual([t.id, t.title, t.synthetic, t.runs], ["table1", PAPER_TABLE_1.title, true, runs]);
   assert.match(t.setup, /SYNTHETIC SETUP/);
-  assert.deepEqual(t.rows, [{
-    key: { setup: "0-shot", method: "APRIL-GAN" },
-    values: {
-      "VisA I-AUR": 0.75, "VisA I-AP": 0.5, "VisA P-AUR": 0.875, "VisA P-PRO": 0.25,
-      "MVTec I-AUR": 0.5, "MVTec I-AP": 0.625, "MVTec P-AUR": 0.75, "MVTec P-PRO": null,
+  assert.deepEqual(t.rows, [
+    {
+      key: { setup: "0-shot", method: "APRIL-GAN" },
+      values: {
+        "VisA I-AUR": 0.75,
+        "VisA I-AP": 0.5,
+        "VisA P-AUR": 0.875,
+        "VisA P-PRO": 0.25,
+        "MVTec I-AUR": 0.5,
+        "MVTec I-AP": 0.625,
+        "MVTec P-AUR": 0.75,
+        "MVTec P-PRO": null,
+      },
     },
-  }]);
+  ]);
   assert.deepEqual(t.notes, [
     "setup 0-shot, method APRIL-GAN: MVTec P-PRO is undefined, as its macro mean is undefined when one class's value is: for class screw, every threshold with fpr < 0.3 has the same fpr (0).",
   ]);

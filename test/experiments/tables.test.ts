@@ -9,8 +9,23 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
-  ExperimentContext, experimentSetupFrom, table1, table2, table2Rows, table3, table4, table5, table6, figure5, heatmapFigure, CROSS_DATASET_DIRECTIONS,
-  FIGURE_JOBS, TABLE2_BACKBONE_ROW, type CrossDatasetDirection, type ExperimentSetup, type ExperimentTable,
+  ExperimentContext,
+  experimentSetupFrom,
+  table1,
+  table2,
+  table2Rows,
+  table3,
+  table4,
+  table5,
+  table6,
+  figure5,
+  heatmapFigure,
+  CROSS_DATASET_DIRECTIONS,
+  FIGURE_JOBS,
+  TABLE2_BACKBONE_ROW,
+  type CrossDatasetDirection,
+  type ExperimentSetup,
+  type ExperimentTable,
 } from "../../src/experiments/index.js";
 import sharp from "sharp";
 import { HEATMAP_LABEL_WIDTH, HEATMAP_TITLE_HEIGHT } from "../../src/viz/heatmap-grid.js";
@@ -36,7 +51,10 @@ const root = path.resolve(import.meta.dirname, "../..");
  * demo backbone's shapes at 64 px with 4 hooked blocks, so exact.
  */
 const TABLE2_QUICK: [string, number, number][] = [
-  ["CoOp", 76_283_008, 4_117_441], ["Co-CoOp", 76_283_200, 4_116_931], ["IPT", 76_311_296, 4_135_258], ["CLIP backbone alone (frozen)", 75_209_856, 4_099_905],
+  ["CoOp", 76_283_008, 4_117_441],
+  ["Co-CoOp", 76_283_200, 4_116_931],
+  ["IPT", 76_311_296, 4_135_258],
+  ["CLIP backbone alone (frozen)", 75_209_856, 4_099_905],
 ];
 
 let dir: string;
@@ -46,7 +64,12 @@ let ctx: ExperimentContext;
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "simclip-exp-"));
   setup = experimentSetupFrom({
-    backbone: { kind: "demo" }, mvtec: { kind: "synthetic" }, visa: { kind: "synthetic" }, quick: true, configFile: null, cacheDir: dir,
+    backbone: { kind: "demo" },
+    mvtec: { kind: "synthetic" },
+    visa: { kind: "synthetic" },
+    quick: true,
+    configFile: null,
+    cacheDir: dir,
   });
   ctx = await ExperimentContext.open(setup);
 });
@@ -60,7 +83,10 @@ function assertWellFormed(t: ExperimentTable, expectedKeys: Record<string, strin
   const paper = PAPER_TABLES[t.id];
   assert.equal(t.synthetic, true);
   assert.match(t.setup, /SYNTHETIC SETUP/);
-  assert.deepEqual(t.rows.map((r) => r.key), expectedKeys);
+  assert.deepEqual(
+    t.rows.map((r) => r.key),
+    expectedKeys,
+  );
   for (const r of t.rows) {
     for (const [m, v] of Object.entries(r.values)) {
       assert.ok(paper.metrics.includes(m), `${m} is a ${t.id} column`);
@@ -87,8 +113,12 @@ function bruteAuroc(labels: number[], scores: number[]): number {
 test("table1: both directions, zero- and 1-shot rows, values from the evaluation runner", async () => {
   const t = await table1(ctx);
   assertWellFormed(t, [
-    { setup: "0-shot", method: "CLIP-AC" }, { setup: "0-shot", method: "APRIL-GAN" }, { setup: "0-shot", method: "AnomalyCLIP" },
-    { setup: "0-shot", method: "SimCLIP" }, { setup: "1-shot", method: "PatchCore" }, { setup: "1-shot", method: "APRIL-GAN" },
+    { setup: "0-shot", method: "CLIP-AC" },
+    { setup: "0-shot", method: "APRIL-GAN" },
+    { setup: "0-shot", method: "AnomalyCLIP" },
+    { setup: "0-shot", method: "SimCLIP" },
+    { setup: "1-shot", method: "PatchCore" },
+    { setup: "1-shot", method: "APRIL-GAN" },
     { setup: "1-shot", method: "SimCLIP+" },
   ]);
   for (const r of t.rows) assert.equal(Object.keys(r.values).length, 8, `${JSON.stringify(r.key)} has VisA and MVTec columns`);
@@ -103,7 +133,12 @@ test("table1: both directions, zero- and 1-shot rows, values from the evaluation
   for (const c of visa.categories) {
     const samples = visa.samples.filter((s) => s.split === "test" && s.category === c);
     const out = await method.score({ features: await Promise.all(samples.map((s) => features.get(s.imagePath))), categories: samples.map(() => c) });
-    per.push(bruteAuroc(samples.map((s) => s.label), Array.from(out.scores)));
+    per.push(
+      bruteAuroc(
+        samples.map((s) => s.label),
+        Array.from(out.scores),
+      ),
+    );
   }
   method.dispose?.();
   const simclip = t.rows.find((r) => r.key.method === "SimCLIP")!;
@@ -124,10 +159,19 @@ test("trained checkpoints are reused: a second table1 run trains nothing and giv
 async function vitL336Shapes(): Promise<PromptLearnerBackbone> {
   const config = demoArchConfig("ViT-L-14-336");
   // The towers' blocks are only counted; the other tensors seed the prompt modules' initial values.
-  const weights = new Map([...clipWeightShapes(config)].map(([name, shape]) => [
-    name, { shape, data: new Float32Array(name.includes("resblocks") ? 0 : shape.reduce((a, b) => a * b, 1)) },
-  ]));
-  return { config, weights, fingerprint: "vit-l-14-336-shapes", tokenizer: await ClipTokenizer.fromDir(path.join(root, "assets", "clip-bpe")), encodeText: () => Promise.reject(new Error("not needed")) };
+  const weights = new Map(
+    [...clipWeightShapes(config)].map(([name, shape]) => [
+      name,
+      { shape, data: new Float32Array(name.includes("resblocks") ? 0 : shape.reduce((a, b) => a * b, 1)) },
+    ]),
+  );
+  return {
+    config,
+    weights,
+    fingerprint: "vit-l-14-336-shapes",
+    tokenizer: await ClipTokenizer.fromDir(path.join(root, "assets", "clip-bpe")),
+    encodeText: () => Promise.reject(new Error("not needed")),
+  };
 }
 
 test("table2 on the paper's shapes (ViT-L/14-336 at 518 px, layers 6/12/18/24): CLIP's published size, the paper's FLOPs for the towers", async () => {
@@ -150,22 +194,38 @@ test("table2 on the paper's shapes (ViT-L/14-336 at 518 px, layers 6/12/18/24): 
   assert.equal(Math.round(cell("CoOp", "Params(M)") * 1e6), 427_944_193 + adapters + 16 * 768);
   assert.equal(Math.round(cell("Co-CoOp", "Params(M)") * 1e6), 427_944_193 + adapters + 4 * 768 + (768 * 48 + 48) + (48 * 768 + 768));
   assert.equal(Math.round(cell("IPT", "Params(M)") * 1e6), 427_944_193 + adapters + 78 + 8 + (8 * 256 + 256) + (256 * 768 + 768) + 3);
-  assert.deepEqual(rows.map((r) => [r.key.method, Number(r.values["FLOPs(G)"]!.toFixed(4)), Number(r.values["Params(M)"]!.toFixed(4))]), [
-    ["CoOp", 524.4213, 431.1053], ["Co-CoOp", 524.4214, 431.1706], ["IPT", 524.4216, 431.2928], [TABLE2_BACKBONE_ROW, 520.1044, 427.9442],
-  ]);
+  assert.deepEqual(
+    rows.map((r) => [r.key.method, Number(r.values["FLOPs(G)"]!.toFixed(4)), Number(r.values["Params(M)"]!.toFixed(4))]),
+    [
+      ["CoOp", 524.4213, 431.1053],
+      ["Co-CoOp", 524.4214, 431.1706],
+      ["IPT", 524.4216, 431.2928],
+      [TABLE2_BACKBONE_ROW, 520.1044, 427.9442],
+    ],
+  );
 });
 
 test("table2 on the quick setup: the counts of the tiny demo backbone at 64 px, and the rows made from them", async () => {
   const t = await table2(ctx);
-  assert.deepEqual(t.rows.map((r) => r.key.method), ["CoOp", "Co-CoOp", "IPT", TABLE2_BACKBONE_ROW]);
+  assert.deepEqual(
+    t.rows.map((r) => r.key.method),
+    ["CoOp", "Co-CoOp", "IPT", TABLE2_BACKBONE_ROW],
+  );
   const backbone = [...ctx.model.weights.values()].reduce((n, w) => n + w.data.length, 0);
   assert.equal(Math.round(t.rows[3]!.values["Params(M)"]! * 1e6), backbone);
   assert.deepEqual(t.rows, table2Rows(t.complexity));
-  assert.deepEqual(t.rows.map((r) => [r.key.method, Math.round(r.values["FLOPs(G)"]! * 1e9), Math.round(r.values["Params(M)"]! * 1e6)]), TABLE2_QUICK);
+  assert.deepEqual(
+    t.rows.map((r) => [r.key.method, Math.round(r.values["FLOPs(G)"]! * 1e9), Math.round(r.values["Params(M)"]! * 1e6)]),
+    TABLE2_QUICK,
+  );
 });
 
 /** Macro means over `which`'s classes of image and pixel AUROC, by brute force from `method`'s outputs. */
-async function bruteMeans(method: AnomalyMethod, which: "mvtec" | "visa", memory?: { shots: number; seed: number }): Promise<Record<"I-AUR" | "P-AUR", number>> {
+async function bruteMeans(
+  method: AnomalyMethod,
+  which: "mvtec" | "visa",
+  memory?: { shots: number; seed: number },
+): Promise<Record<"I-AUR" | "P-AUR", number>> {
   const data = await ctx.dataset(which);
   const features = await ctx.features();
   await method.prepare?.(data.categories);
@@ -180,7 +240,12 @@ async function bruteMeans(method: AnomalyMethod, which: "mvtec" | "visa", memory
     }
     let out = await method.score({ features: await Promise.all(samples.map((s) => features.get(s.imagePath))), categories: samples.map(() => c) });
     if (method.finalizeCategory) out = method.finalizeCategory(c, out);
-    image.push(bruteAuroc(samples.map((s) => s.label), Array.from(out.scores)));
+    image.push(
+      bruteAuroc(
+        samples.map((s) => s.label),
+        Array.from(out.scores),
+      ),
+    );
     const labels: number[] = [];
     const scores: number[] = [];
     for (const [i, s] of samples.entries()) {
@@ -196,7 +261,8 @@ async function bruteMeans(method: AnomalyMethod, which: "mvtec" | "visa", memory
   return { "I-AUR": mean(image), "P-AUR": mean(pixel) };
 }
 
-const close = (a: number | null | undefined, b: number, what: string) => assert.ok(a !== null && a !== undefined && Math.abs(a - b) < 1e-9, `${what}: table ${a}, recomputed ${b}`);
+const close = (a: number | null | undefined, b: number, what: string) =>
+  assert.ok(a !== null && a !== undefined && Math.abs(a - b) < 1e-9, `${what}: table ${a}, recomputed ${b}`);
 const row = (t: ExperimentTable, key: Record<string, string>) => t.rows.find((r) => Object.entries(key).every(([k, v]) => r.key[k] === v))!;
 
 test("tables 3-6: the ablation rows of the paper, with values recomputed from the trained methods' outputs", async () => {
@@ -210,24 +276,34 @@ test("tables 3-6: the ablation rows of the paper, with values recomputed from th
   };
 
   const t3 = await table3(ctx);
-  assertWellFormed(t3, [{ MHVA: "", IPT: "" }, { MHVA: "✓", IPT: "" }, { MHVA: "", IPT: "✓" }, { MHVA: "✓", IPT: "✓" }]);
+  assertWellFormed(t3, [
+    { MHVA: "", IPT: "" },
+    { MHVA: "✓", IPT: "" },
+    { MHVA: "", IPT: "✓" },
+    { MHVA: "✓", IPT: "✓" },
+  ]);
   const mhvaOnly = await trainedAs("simclip", visa, { simclip: { mhva: true, ipt: false } });
   const m3 = await bruteMeans(mhvaOnly, "visa");
   mhvaOnly.dispose?.();
   close(row(t3, { MHVA: "✓", IPT: "" }).values["I-AUR"], m3["I-AUR"], "Table 3 MHVA only, I-AUR");
   close(row(t3, { MHVA: "✓", IPT: "" }).values["P-AUR"], m3["P-AUR"], "Table 3 MHVA only, P-AUR");
   // The full model is Table 1's SimCLIP, trained once.
-  for (const m of ["P-AUR", "P-PRO", "I-AUR", "I-AP"]) assert.equal(row(t3, { MHVA: "✓", IPT: "✓" }).values[m], zeroShot.values[`VisA ${m}`], `Table 3 full ${m}`);
+  for (const m of ["P-AUR", "P-PRO", "I-AUR", "I-AP"])
+    assert.equal(row(t3, { MHVA: "✓", IPT: "✓" }).values[m], zeroShot.values[`VisA ${m}`], `Table 3 full ${m}`);
 
   const t4 = await table4(ctx);
-  assertWellFormed(t4, ["VisA", "MVTec"].flatMap((dataset) => ["CoOp", "Co-CoOp", "IPT"].map((method) => ({ dataset, method }))));
+  assertWellFormed(
+    t4,
+    ["VisA", "MVTec"].flatMap((dataset) => ["CoOp", "Co-CoOp", "IPT"].map((method) => ({ dataset, method }))),
+  );
   const coop = await trainedAs("coop", mvtec);
   const m4 = await bruteMeans(coop, "mvtec");
   coop.dispose?.();
   close(row(t4, { dataset: "MVTec", method: "CoOp" }).values["I-AUR"], m4["I-AUR"], "Table 4 MVTec CoOp, I-AUR");
   close(row(t4, { dataset: "MVTec", method: "CoOp" }).values["P-AUR"], m4["P-AUR"], "Table 4 MVTec CoOp, P-AUR");
   for (const d of ["VisA", "MVTec"]) {
-    for (const m of ["P-AUR", "P-PRO", "I-AUR", "I-AP"]) assert.equal(row(t4, { dataset: d, method: "IPT" }).values[m], zeroShot.values[`${d} ${m}`], `Table 4 ${d} IPT ${m}`);
+    for (const m of ["P-AUR", "P-PRO", "I-AUR", "I-AP"])
+      assert.equal(row(t4, { dataset: d, method: "IPT" }).values[m], zeroShot.values[`${d} ${m}`], `Table 4 ${d} IPT ${m}`);
   }
 
   const t5 = await table5(ctx);
@@ -240,7 +316,11 @@ test("tables 3-6: the ablation rows of the paper, with values recomputed from th
   assert.deepEqual(t5.rows.at(-1)!.values, { "P-AUR": zeroShot.values["VisA P-AUR"], "P-PRO": zeroShot.values["VisA P-PRO"] });
 
   const t6 = await table6(ctx);
-  assertWellFormed(t6, [{ FD: "✓", PAO: "" }, { FD: "", PAO: "✓" }, { FD: "✓", PAO: "✓" }]);
+  assertWellFormed(t6, [
+    { FD: "✓", PAO: "" },
+    { FD: "", PAO: "✓" },
+    { FD: "✓", PAO: "✓" },
+  ]);
   for (const r of t6.rows) assert.deepEqual(Object.keys(r.values).sort(), ["1-shot I-AUR", "1-shot P-AUR"]);
   const simclip = await ctx.trained("simclip", visa);
   simclip.method.dispose?.();
@@ -264,7 +344,10 @@ test("figure data: heatmap rows at the map size, prompt features for t-SNE", asy
     assert.equal(r.image.width, ctx.size);
     assert.equal(r.maps.length, 2);
     for (const m of r.maps) assert.equal(m.length, ctx.size * ctx.size);
-    assert.ok(r.mask?.some((v) => v === 1), "rows show anomalous images with their masks");
+    assert.ok(
+      r.mask?.some((v) => v === 1),
+      "rows show anomalous images with their masks",
+    );
   }
   const f = await figure5(ctx, { tsneIterations: 50 });
   const n = f.prompts.length;
@@ -304,7 +387,10 @@ test("figure data: heatmap rows at the map size, prompt features for t-SNE", asy
   const cable = f.stateCosines.find((c) => c.class === "cable")!;
   assert.ok(Math.abs(cable.original - cos(centroid(f.original, "normal"), centroid(f.original, "anomalous"))) < 1e-9);
   assert.ok(Math.abs(cable.refined - cos(centroid(f.refined, "normal"), centroid(f.refined, "anomalous"))) < 1e-9);
-  assert.deepEqual(f.stateCosines.map((c) => c.class), ["bottle", "cable", "capsule", "carpet"]);
+  assert.deepEqual(
+    f.stateCosines.map((c) => c.class),
+    ["bottle", "cable", "capsule", "carpet"],
+  );
 });
 
 test("figure jobs of `simclip figures`: Figures 2, 4 and 5(b) as images of the layout's size", async () => {
@@ -318,7 +404,10 @@ test("figure jobs of `simclip figures`: Figures 2, 4 and 5(b) as images of the l
   assert.deepEqual([m2.format, m2.width, m2.height], ["png", HEATMAP_LABEL_WIDTH + 3 * 64 + 2 * 4, height]);
   const m4 = await sharp(fig4!).metadata();
   assert.deepEqual([m4.format, m4.width, m4.height], ["png", HEATMAP_LABEL_WIDTH + 4 * 64 + 3 * 4, height]);
-  assert.deepEqual(fig5.map((f) => path.basename(f)), ["figure5b-prompt-tsne.svg", "figure5b-prompt-tsne.png"]);
+  assert.deepEqual(
+    fig5.map((f) => path.basename(f)),
+    ["figure5b-prompt-tsne.svg", "figure5b-prompt-tsne.png"],
+  );
   const m5 = await sharp(fig5[1]!).metadata();
   assert.deepEqual([m5.format, m5.width, m5.height], ["png", 640, 480]);
 });

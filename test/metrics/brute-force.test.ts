@@ -1,15 +1,12 @@
 /** Fast metrics against brute-force transcriptions of their definitions, on random data with and without ties. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  aupro, averagePrecision, f1Max, imageAuroc, labelRegions8, pixelAuroc, PixelAccumulator, pro,
-} from "../../src/metrics/index.js";
+import { aupro, averagePrecision, f1Max, imageAuroc, labelRegions8, pixelAuroc, PixelAccumulator, pro } from "../../src/metrics/index.js";
 import { at } from "../at.js";
 import { bruteAp, bruteAuproExact, bruteAuroc, bruteCalPro, bruteF1, floodLabels, rankSumAuroc } from "./brute-force.js";
 import { randomPixelCase, rng } from "./random-data.js";
 
-const close = (got: number, want: number, tol: number, what: string) =>
-  assert.ok(Math.abs(got - want) <= tol, `${what}: got ${got}, want ${want}`);
+const close = (got: number, want: number, tol: number, what: string) => assert.ok(Math.abs(got - want) <= tol, `${what}: got ${got}, want ${want}`);
 
 test("image metrics equal pair counting / threshold loops on random scores with ties", () => {
   for (let seed = 1; seed <= 30; seed++) {
@@ -54,7 +51,12 @@ test("8-connected labelling equals a flood fill (same partition of the pixels)",
   }
 });
 
-for (const [seed, levels] of [[11, undefined], [12, 10], [13, 3], [14, 200]] as const) {
+for (const [seed, levels] of [
+  [11, undefined],
+  [12, 10],
+  [13, 3],
+  [14, 200],
+] as const) {
   test(`pixel metrics equal brute force (seed ${seed}, score levels ${levels ?? "continuous"})`, () => {
     const { masks, amaps } = randomPixelCase(seed, 5, 12, 14, levels);
     const labels = masks.flat(2);
@@ -100,7 +102,10 @@ test("PRO counts a pixel whose score equals a threshold as negative (strict >), 
   firstRow[0] = 0;
   firstRow[1] = 200;
   const got = new PixelAccumulator().addAll(masks, ints).proCurve();
-  assert.deepEqual([...got.thresholds], Array.from({ length: 200 }, (_, i) => i));
+  assert.deepEqual(
+    [...got.thresholds],
+    Array.from({ length: 200 }, (_, i) => i),
+  );
   close(pro(masks, ints), bruteCalPro(masks, ints), 1e-12, "pro on integer grid");
   close(aupro(masks, ints), bruteAuproExact(masks, ints), 1e-12, "aupro on integer grid");
 });

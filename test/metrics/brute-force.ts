@@ -94,7 +94,10 @@ export function floodLabels(mask: number[][]): number[][] {
   return out;
 }
 
-interface Region { image: number; pixels: [number, number][] }
+interface Region {
+  image: number;
+  pixels: [number, number][];
+}
 
 function regionsOf(masks: number[][][]): Region[] {
   const regions: Region[] = [];
@@ -202,10 +205,11 @@ export function rankSumAuroc(labels: ArrayLike<number>, scores: ArrayLike<number
     let j = i;
     while (j < idx.length && score(j) === score(i)) j++;
     const midRank = (i + 1 + j) / 2;
-    for (let k = i; k < j; k++) if (labels[at(idx, k)] === 1) {
-      rankSum += midRank;
-      nPos++;
-    }
+    for (let k = i; k < j; k++)
+      if (labels[at(idx, k)] === 1) {
+        rankSum += midRank;
+        nPos++;
+      }
     i = j;
   }
   const nNeg = idx.length - nPos;

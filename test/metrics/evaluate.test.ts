@@ -1,9 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import {
-  CategoryEvaluator, evaluatePerCategory, formatMetricTable, MetricInputError, type EvaluationRecord,
-} from "../../src/metrics/index.js";
+import { CategoryEvaluator, evaluatePerCategory, formatMetricTable, MetricInputError, type EvaluationRecord } from "../../src/metrics/index.js";
 import { at } from "../at.js";
 import { bruteAp, bruteAuroc } from "./brute-force.js";
 
@@ -15,9 +13,11 @@ interface PixelCase {
   amaps: number[][][];
   expected: Record<"p_auroc" | "f1_max" | "pro" | "aupro_exact", { value: number | null; error: boolean }>;
 }
-const cases = (JSON.parse(readFileSync(new URL("../fixtures/metrics/pixel_level.json", import.meta.url), "utf8")) as {
-  cases: PixelCase[];
-}).cases;
+const cases = (
+  JSON.parse(readFileSync(new URL("../fixtures/metrics/pixel_level.json", import.meta.url), "utf8")) as {
+    cases: PixelCase[];
+  }
+).cases;
 const byName = (n: string) => cases.find((c) => c.name === n)!;
 
 /** One record per image: label = the mask has a defect, score = the map's maximum (a common image score). */
@@ -77,9 +77,14 @@ test("image-only evaluation (no maps) streams categories and closes them one at 
   const ev = new CategoryEvaluator({ metrics: ["i_auroc", "i_ap"] });
   const labelsA = [0, 1, 0, 1, 1, 0];
   const scoresA = [0.1, 0.4, 0.35, 0.8, 0.4, 0.4];
-  labelsA.forEach((l, i) => { ev.add("a", l, at(scoresA, i)); });
+  labelsA.forEach((l, i) => {
+    ev.add("a", l, at(scoresA, i));
+  });
   ev.closeCategory("a");
-  assert.throws(() => ev.add("a", 0, 0.3), (e: unknown) => e instanceof MetricInputError && /already closed/.test(e.message));
+  assert.throws(
+    () => ev.add("a", 0, 0.3),
+    (e: unknown) => e instanceof MetricInputError && /already closed/.test(e.message),
+  );
   ev.add("b", 0, 0.2);
   ev.add("b", 1, 0.9);
   const t = ev.result();
@@ -96,17 +101,26 @@ test("evaluator input errors: mixed maps, defect without mask, bad label/score, 
   ev.add("x", 0, 0.1, c.masks[0], c.amaps[0]);
   assert.throws(() => ev.add("x", 0, 0.1), /with and without anomaly maps/);
   assert.throws(() => ev.add("x", 1, 0.1, null, c.amaps[1]), /label 1 and a map but no mask/);
-  assert.throws(() => ev.add("x", 3, 0.1), (e: unknown) => e instanceof MetricInputError && e.argument === "label");
-  assert.throws(() => ev.add("x", 1, NaN), (e: unknown) => e instanceof MetricInputError && e.argument === "score");
+  assert.throws(
+    () => ev.add("x", 3, 0.1),
+    (e: unknown) => e instanceof MetricInputError && e.argument === "label",
+  );
+  assert.throws(
+    () => ev.add("x", 1, NaN),
+    (e: unknown) => e instanceof MetricInputError && e.argument === "score",
+  );
   assert.throws(() => new CategoryEvaluator({ metrics: ["auroc" as never] }), /unknown metric "auroc"/);
   assert.throws(() => evaluatePerCategory([]), /empty/);
 });
 
 test("a category without anomalous images: I-AUROC NaN and I-AP 0 (scikit-learn 1.2.1), both noted", () => {
-  const t = evaluatePerCategory([
-    { category: "good_only", label: 0, score: 0.2 },
-    { category: "good_only", label: 0, score: 0.7 },
-  ], { metrics: ["i_auroc", "i_ap"] });
+  const t = evaluatePerCategory(
+    [
+      { category: "good_only", label: 0, score: 0.2 },
+      { category: "good_only", label: 0, score: 0.7 },
+    ],
+    { metrics: ["i_auroc", "i_ap"] },
+  );
   const row = t.perCategory.good_only;
   assert.ok(row);
   assert.ok(Number.isNaN(row.i_auroc));

@@ -2,14 +2,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import {
-  aupro, averagePrecision, f1Max, imageAuroc, labelRegions8, MetricUndefinedError, pixelAuroc, pro, PixelAccumulator,
-} from "../../src/metrics/index.js";
+import { aupro, averagePrecision, f1Max, imageAuroc, labelRegions8, MetricUndefinedError, pixelAuroc, pro, PixelAccumulator } from "../../src/metrics/index.js";
 import { at } from "../at.js";
 
-interface Expected { value: number | null; error: boolean }
-const load = (name: string) =>
-  JSON.parse(readFileSync(new URL(`../fixtures/metrics/${name}`, import.meta.url), "utf8"));
+interface Expected {
+  value: number | null;
+  error: boolean;
+}
+const load = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/metrics/${name}`, import.meta.url), "utf8"));
 
 const image = load("image_level.json") as {
   cases: { name: string; labels: number[]; scores: number[]; expected: Record<"i_auroc" | "i_ap", Expected> }[];
@@ -20,8 +20,12 @@ const pixel = load("pixel_level.json") as {
     masks: number[][][];
     amaps: number[][][];
     expected: Record<"p_auroc" | "f1_max" | "pro" | "aupro_exact", Expected>;
-    diagnostics: { regions_per_image: number[]; region_areas_per_image: number[][]; pro_num_thresholds?: number;
-      pro_curve?: { thresholds: number[]; fprs: number[]; pros: number[] } };
+    diagnostics: {
+      regions_per_image: number[];
+      region_areas_per_image: number[][];
+      pro_num_thresholds?: number;
+      pro_curve?: { thresholds: number[]; fprs: number[]; pros: number[] };
+    };
   }[];
 };
 
@@ -53,7 +57,10 @@ for (const c of pixel.cases) {
     c.masks.forEach((m, i) => {
       const r = labelRegions8(m.flat(), m.length, at(m, 0).length);
       assert.equal(r.count, c.diagnostics.regions_per_image[i]);
-      assert.deepEqual([...r.areas].sort((a, b) => a - b), [...at(c.diagnostics.region_areas_per_image, i)].sort((a, b) => a - b));
+      assert.deepEqual(
+        [...r.areas].sort((a, b) => a - b),
+        [...at(c.diagnostics.region_areas_per_image, i)].sort((a, b) => a - b),
+      );
     });
     const curve = c.diagnostics.pro_curve;
     if (c.expected.pro.error) return;

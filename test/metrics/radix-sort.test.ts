@@ -18,7 +18,10 @@ for (const Ctor of [Float32Array, Float64Array]) {
     const payload = Uint32Array.from({ length: n }, (_, i) => i);
     sortScores(values, payload);
     const expected = Array.from(original).sort((a, b) => a - b);
-    assert.deepEqual(Array.from(values).map((v) => (v === 0 ? 0 : v)), expected.map((v) => (v === 0 ? 0 : v)));
+    assert.deepEqual(
+      Array.from(values).map((v) => (v === 0 ? 0 : v)),
+      expected.map((v) => (v === 0 ? 0 : v)),
+    );
     for (let i = 0; i < n; i++) assert.equal(values[i] === original[at(payload, i)], true, `payload at ${i}`);
     assert.equal(new Set(payload).size, n);
   });

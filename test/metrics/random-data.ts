@@ -28,10 +28,12 @@ export function randomPixelCase(seed: number, n: number, h: number, w: number, l
       for (let y = y0; y < Math.min(h, y0 + hh); y++) for (let x = x0; x < Math.min(w, x0 + ww); x++) at(m, y)[x] = 1;
     }
     for (let k = 0; k < 3; k++) if (r() < 0.5) at(m, Math.floor(r() * h))[Math.floor(r() * w)] = 1;
-    const a = m.map((row) => row.map((v) => {
-      const s = v * 0.6 + r() * 0.8 - 0.2;
-      return levels === undefined ? s : Math.round(s * levels) / levels;
-    }));
+    const a = m.map((row) =>
+      row.map((v) => {
+        const s = v * 0.6 + r() * 0.8 - 0.2;
+        return levels === undefined ? s : Math.round(s * levels) / levels;
+      }),
+    );
     masks.push(m);
     amaps.push(a);
   }

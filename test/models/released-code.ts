@@ -36,13 +36,19 @@ export function byClass<T extends { cls_name: string }>(images: T[]): Map<string
 }
 
 /** Training items with float32 features straight from the backbone, as the released train.py has them (the feature cache stores float16). */
-export async function float32TrainItems(model: ClipModel, samples: Sample[], size: number, layers: number[]): Promise<{ source: TrainSource; items: TrainItem[] }> {
+export async function float32TrainItems(
+  model: ClipModel,
+  samples: Sample[],
+  size: number,
+  layers: number[],
+): Promise<{ source: TrainSource; items: TrainItem[] }> {
   const extracted = new Map<string, ImageFeatures>();
   const clip = clipFeatureSource(model, { size, layers });
   const features = {
-    ensure: async (paths: string[]) => (await clip.extract(paths)).forEach((f, i) => {
-      extracted.set(paths[i]!, f);
-    }),
+    ensure: async (paths: string[]) =>
+      (await clip.extract(paths)).forEach((f, i) => {
+        extracted.set(paths[i]!, f);
+      }),
     get: async (p: string) => extracted.get(p)!,
   };
   const source = await samplesTrainSource(samples, { features, loadMask, size });

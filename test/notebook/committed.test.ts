@@ -21,13 +21,15 @@ interface Cell {
   outputs?: Output[];
 }
 
-const join = (v: string[] | string | undefined) => (Array.isArray(v) ? v.join("") : v ?? "");
+const join = (v: string[] | string | undefined) => (Array.isArray(v) ? v.join("") : (v ?? ""));
 
 function notebook(name: string): Cell[] {
   return (JSON.parse(readFileSync(path.join(dir, name), "utf8")) as { cells: Cell[] }).cells;
 }
 
-const names = readdirSync(dir).filter((f) => f.endsWith(".ipynb")).sort();
+const names = readdirSync(dir)
+  .filter((f) => f.endsWith(".ipynb"))
+  .sort();
 
 test("every committed notebook was executed in full, without errors, on the default configuration", () => {
   assert.equal(names.length, 9);
@@ -50,16 +52,24 @@ test("every committed notebook was executed in full, without errors, on the defa
 
 test("committed tables and figures carry the setup they were computed on", () => {
   for (const name of names.filter((n) => n.startsWith("table"))) {
-    const html = notebook(name).flatMap((c) => c.outputs ?? []).map((o) => join(o.data?.["text/html"]));
+    const html = notebook(name)
+      .flatMap((c) => c.outputs ?? [])
+      .map((o) => join(o.data?.["text/html"]));
     const tables = html.filter((h) => h.includes("· ours"));
     assert.equal(tables.length, 1, `${name}: one paper-vs-ours table`);
-    assert.match(tables[0]!, /computed by simclip on synthetic benchmark, demo backbone \(random, not pretrained\) — SYNTHETIC SETUP, not comparable to the paper/);
+    assert.match(
+      tables[0]!,
+      /computed by simclip on synthetic benchmark, demo backbone \(random, not pretrained\) — SYNTHETIC SETUP, not comparable to the paper/,
+    );
   }
   // Quick start: layer maps, ROC, PR, loss, maps before / after; Figures 2 and 4; Figure 5 (a) and (b).
   const pictures = { "00-quick-start.ipynb": 5, "figures-2-4-qualitative.ipynb": 2, "figure5-tsne.ipynb": 2 } as const;
   for (const [name, n] of Object.entries(pictures)) {
-    const figures = notebook(name).flatMap((c) => c.outputs ?? []).filter((o) => o.data?.["image/png"] !== undefined);
+    const figures = notebook(name)
+      .flatMap((c) => c.outputs ?? [])
+      .filter((o) => o.data?.["image/png"] !== undefined);
     assert.equal(figures.length, n, `${name}: figures`);
-    for (const f of figures) assert.match(join(f.data!["text/plain"]), /SYNTHETIC SETUP, not comparable to the paper$/, `${name}: figure title names the setup`);
+    for (const f of figures)
+      assert.match(join(f.data!["text/plain"]), /SYNTHETIC SETUP, not comparable to the paper$/, `${name}: figure title names the setup`);
   }
 });

@@ -42,7 +42,13 @@ test("figure builders: traces per cell, curve points, one trace per class and pr
   const size = 8;
   const image = { data: new Uint8Array(size * size * 3).fill(90), width: size, height: size };
   const map = Float32Array.from({ length: size * size }, (_, i) => i);
-  const fig = await heatmapGridFigure([{ label: "r0", image, mask: null, maps: [map] }, { label: "r1", image, mask: null, maps: [map] }], { mapLabels: ["SimCLIP"], hoverResolution: 4 });
+  const fig = await heatmapGridFigure(
+    [
+      { label: "r0", image, mask: null, maps: [map] },
+      { label: "r1", image, mask: null, maps: [map] },
+    ],
+    { mapLabels: ["SimCLIP"], hoverResolution: 4 },
+  );
   assert.equal(fig.data.filter((t) => t.type === "image").length, 6);
   const hover = fig.data.filter((t) => t.type === "heatmap");
   assert.equal(hover.length, 2);
@@ -59,7 +65,13 @@ test("figure builders: traces per cell, curve points, one trace per class and pr
     { x: 1, y: 0, group: "bottle", kind: "anomalous" },
     { x: 2, y: 0, group: "bottle", kind: "normal" },
   ]);
-  assert.deepEqual(sc.data.map((t) => [t.name, t.x]), [["bottle (normal)", [0, 2]], ["bottle (anomalous)", [1]]]);
+  assert.deepEqual(
+    sc.data.map((t) => [t.name, t.x]),
+    [
+      ["bottle (normal)", [0, 2]],
+      ["bottle (anomalous)", [1]],
+    ],
+  );
 });
 
 test("inside a (fake) kernel: plotly.js is sent with the first figure only; progress updates one display", () => {
@@ -137,7 +149,8 @@ test("figure titles use plotly's { text } form (plain strings are ignored by plo
 
 test("heatmap grids leave room for their row labels and for a title with its setup line", async () => {
   const image = { data: new Uint8Array(12), width: 2, height: 2 };
-  const layout = async (label: string, title?: string) => (await heatmapGridFigure([{ label, image, mask: null, maps: [] }], { title })).layout as { margin: { l: number; t: number }; height: number };
+  const layout = async (label: string, title?: string) =>
+    (await heatmapGridFigure([{ label, image, mask: null, maps: [] }], { title })).layout as { margin: { l: number; t: number }; height: number };
   assert.deepEqual([(await layout("wood")).margin.l, (await layout("wood")).margin.t, (await layout("wood")).height], [90, 60, 220]);
   const long = await layout("VisA macaroni2 / chip around edge", "t");
   assert.deepEqual([long.margin.l, long.margin.t, long.height], [16 + 7 * 33, 100, 260]);

@@ -20,7 +20,8 @@ const out = path.join(scratch, "out");
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
 function missingTool(): string | null {
-  if (spawnSync("sh", ["-c", "command -v jupyter"]).status !== 0) return "jupyter is not installed (Debian: apt-get install jupyter-notebook jupyter-nbconvert python3-nbclient)";
+  if (spawnSync("sh", ["-c", "command -v jupyter"]).status !== 0)
+    return "jupyter is not installed (Debian: apt-get install jupyter-notebook jupyter-nbconvert python3-nbclient)";
   if (!existsSync(chromium)) return `chromium is not installed at ${chromium} (Debian: apt-get install chromium; or set CHROMIUM)`;
   return null;
 }
@@ -46,7 +47,11 @@ function runner(args: string[], env: Record<string, string>) {
 /** The committed notebooks, byte for byte, by name. */
 function committedNotebooks(): Map<string, Buffer> {
   const dir = path.join(root, "notebooks");
-  return new Map(readdirSync(dir).filter((f) => f.endsWith(".ipynb")).map((f) => [f, readFileSync(path.join(dir, f))]));
+  return new Map(
+    readdirSync(dir)
+      .filter((f) => f.endsWith(".ipynb"))
+      .map((f) => [f, readFileSync(path.join(dir, f))]),
+  );
 }
 
 test("every notebook runs headless in quick mode with no error output, leaving the committed notebooks as they are", (t) => {
@@ -88,7 +93,8 @@ function rowsWithOurNumbers(tableHtml: string): number {
   return [...body.matchAll(/<tr>(.*?)<\/tr>/g)].filter((r) => ours.some((i) => /^\d+\.\d+( ± \d+\.\d+)?$/.test(cells(at(r, 1), "td")[i] ?? ""))).length;
 }
 
-const usesRealSetup = ["SIMCLIP_MODEL", "MVTEC_ROOT", "VISA_ROOT", "SIMCLIP_CONFIG"].some((v) => process.env[v]) || existsSync(path.join(root, "simclip.config.json"));
+const usesRealSetup =
+  ["SIMCLIP_MODEL", "MVTEC_ROOT", "VISA_ROOT", "SIMCLIP_CONFIG"].some((v) => process.env[v]) || existsSync(path.join(root, "simclip.config.json"));
 
 test("the paper-artefact notebooks compute ours beside the paper's numbers, labelled with the setup", (t) => {
   if (!toolsOrSkip(t)) return;
@@ -97,8 +103,12 @@ test("the paper-artefact notebooks compute ours beside the paper's numbers, labe
   // combinations; Table 4's three learners x two datasets; Table 5's four single layers and "all";
   // Table 6's three FD / PAO combinations.
   const expected: Record<string, number> = {
-    "table1-zero-few-shot": 7, "table2-flops-params": 4, "table3-mhva-ipt-ablation": 4,
-    "table4-ipt-vs-coop": 6, "table5-hierarchy-ablation": 5, "table6-fd-pao-ablation": 3,
+    "table1-zero-few-shot": 7,
+    "table2-flops-params": 4,
+    "table3-mhva-ipt-ablation": 4,
+    "table4-ipt-vs-coop": 6,
+    "table5-hierarchy-ablation": 5,
+    "table6-fd-pao-ablation": 3,
   };
   for (const [name, rows] of Object.entries(expected)) {
     const tables = outputsOf(name).html.filter((h) => h.includes("· ours"));
@@ -120,7 +130,8 @@ test("the runner fails a notebook that writes to stderr", (t) => {
   const dir = path.join(scratch, "bad");
   mkdirSync(dir);
   const nb = {
-    nbformat: 4, nbformat_minor: 5,
+    nbformat: 4,
+    nbformat_minor: 5,
     metadata: { kernelspec: { name: "tslab", display_name: "TypeScript", language: "typescript" } },
     cells: [{ cell_type: "code", id: "c1", metadata: {}, execution_count: null, outputs: [], source: 'console.error("something went wrong");' }],
   };
@@ -138,7 +149,9 @@ async function vividPixels(png: string): Promise<number> {
   const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   let n = 0;
   for (let i = 0; i < info.width * info.height; i++) {
-    const r = data[i * 3]!, g = data[i * 3 + 1]!, b = data[i * 3 + 2]!;
+    const r = data[i * 3]!,
+      g = data[i * 3 + 1]!,
+      b = data[i * 3 + 2]!;
     if (Math.max(r, g, b) - Math.min(r, g, b) > 80) n++;
   }
   return n;
@@ -146,12 +159,26 @@ async function vividPixels(png: string): Promise<number> {
 
 function screenshot(html: string, png: string): void {
   const profile = mkdtempSync(path.join(scratch, "chromium-profile-"));
-  const r = spawnSync(chromium, [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", `--user-data-dir=${profile}`, "--hide-scrollbars",
-    "--window-size=1280,3000", "--virtual-time-budget=20000",
-    `--screenshot=${png}`, `file://${html}`,
-  ], { encoding: "utf8", timeout: 120_000 });
+  const r = spawnSync(
+    chromium,
+    [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      `--user-data-dir=${profile}`,
+      "--hide-scrollbars",
+      "--window-size=1280,3000",
+      "--virtual-time-budget=20000",
+      `--screenshot=${png}`,
+      `file://${html}`,
+    ],
+    { encoding: "utf8", timeout: 120_000 },
+  );
   assert.ok(existsSync(png), `chromium wrote no screenshot (status ${r.status}):\n${r.stderr.slice(-3000)}`);
 }
 

@@ -72,10 +72,12 @@ test("with no model it serves the demo backbone, a trained SimCLIP and samples o
     assert.equal(up.status, 201);
     ids[s.role].push(((await up.json()) as { id: string }).id);
   }
-  const job = (await (await fetch(new URL("/api/jobs", url), {
-    method: "POST",
-    body: JSON.stringify({ method: "simclip+", category, layers: info.layers, queries: ids.query, references: ids.reference }),
-  })).json()) as { id: string };
+  const job = (await (
+    await fetch(new URL("/api/jobs", url), {
+      method: "POST",
+      body: JSON.stringify({ method: "simclip+", category, layers: info.layers, queries: ids.query, references: ids.reference }),
+    })
+  ).json()) as { id: string };
   const deadline = Date.now() + 60_000;
   let state: { state: string; error?: string; result?: { images: { score: number }[] } };
   do {
@@ -104,7 +106,10 @@ test("the page says the backbone is random and runs the samples", { timeout: 120
     const page = await browser.newPage();
     await page.goto(url);
     await page.waitForSelector("body[data-ready='1']", { timeout: 30_000 });
-    const warning = await page.$eval("#random-warning", (e) => ({ shown: !(e as HTMLElement).hidden && (e as HTMLElement).offsetHeight > 0, text: e.textContent ?? "" }));
+    const warning = await page.$eval("#random-warning", (e) => ({
+      shown: !(e as HTMLElement).hidden && (e as HTMLElement).offsetHeight > 0,
+      text: e.textContent ?? "",
+    }));
     assert.ok(warning.shown, "the random-backbone warning is visible");
     assert.match(warning.text, /random-weight demo CLIP/);
     await page.click("input[name=method][value='simclip+']");

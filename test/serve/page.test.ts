@@ -65,9 +65,11 @@ async function runAndRead(page: Page, runNumber: number): Promise<Map<string, nu
   await page.click("#run");
   const sel = `.run[data-run='${runNumber}']`;
   await page.waitForSelector(`${sel}[data-state='done'], ${sel}[data-state='failed']`, { timeout: 120_000 });
-  const error = await page.$eval(sel, (e) => (e.getAttribute("data-state") === "failed" ? e.querySelector(".error")?.textContent ?? "no message" : null));
+  const error = await page.$eval(sel, (e) => (e.getAttribute("data-state") === "failed" ? (e.querySelector(".error")?.textContent ?? "no message") : null));
   assert.equal(error, null, `the page's run ${runNumber} failed: ${error}`);
-  const cards = await page.$$eval(`${sel} .card`, (cs) => cs.map((c) => [c.getAttribute("data-name")!, Number(c.querySelector(".score")!.getAttribute("data-score"))] as const));
+  const cards = await page.$$eval(`${sel} .card`, (cs) =>
+    cs.map((c) => [c.getAttribute("data-name")!, Number(c.querySelector(".score")!.getAttribute("data-score"))] as const),
+  );
   return new Map(cards);
 }
 
@@ -80,7 +82,11 @@ async function uploadInto(page: Page, input: string, files: string[], listSelect
 test("the page scores two synthetic images with a reference as simclip predict does, redraws the mask, and draws the map", { timeout: 300_000 }, async (t) => {
   if (!chromiumOrSkip(t)) return;
   const page = await openPage();
-  assert.equal(await page.$eval("#random-warning", (e) => (e as HTMLElement).hidden), true, "the tiny fixture is not a demo model, so no random-backbone warning");
+  assert.equal(
+    await page.$eval("#random-warning", (e) => (e as HTMLElement).hidden),
+    true,
+    "the tiny fixture is not a demo model, so no random-backbone warning",
+  );
   assert.deepEqual(await page.$$eval("#layers input", (is) => is.map((i) => Number((i as HTMLInputElement).value))), LAYERS);
 
   await page.click("input[name=method][value='simclip+']");
@@ -92,7 +98,20 @@ test("the page scores two synthetic images with a reference as simclip predict d
 
   const outDir = path.join(f.tmp, "predict-plus");
   const predicted = await cliPredict(
-    ["--method", "simclip+", "--model", TINY, "--checkpoint", f.checkpointDir, "--category", CATEGORY, f.images.anomalous, f.images.normal, "--references", f.images.reference],
+    [
+      "--method",
+      "simclip+",
+      "--model",
+      TINY,
+      "--checkpoint",
+      f.checkpointDir,
+      "--category",
+      CATEGORY,
+      f.images.anomalous,
+      f.images.normal,
+      "--references",
+      f.images.reference,
+    ],
     outDir,
     ["nut_anomalous", "nut_normal"],
   );
@@ -105,7 +124,9 @@ test("the page scores two synthetic images with a reference as simclip predict d
   const npy = await readNpy(path.join(outDir, "nut_anomalous_map.npy"));
   const card = ".run[data-run='1'] .card[data-name='nut_anomalous.png']";
   const canvasPixels = (selector: string) =>
-    page.$eval(selector, (c) => Array.from((c as HTMLCanvasElement).getContext("2d")!.getImageData(0, 0, (c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height).data));
+    page.$eval(selector, (c) =>
+      Array.from((c as HTMLCanvasElement).getContext("2d")!.getImageData(0, 0, (c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height).data),
+    );
   const mapPixels = await canvasPixels(`${card} .map-canvas`);
   assert.equal(mapPixels.length, S * S * 4);
   let off = 0;
@@ -142,9 +163,20 @@ test("the page scores two synthetic images with a reference as simclip predict d
   assert.ok(want > 0 && want < S * S);
 
   // The download links give predict's own files, byte for byte.
-  const links = await page.$$eval(`${card} .downloads a`, (as) => as.map((a) => [a.textContent, (a as HTMLAnchorElement).href, a.hasAttribute("download")] as const));
-  assert.deepEqual(links.map(([text, , dl]) => [text, dl]), [["raw map (.npy)", true], ["overlay (PNG)", true]]);
-  for (const [[, href], file] of [[links[0]!, "nut_anomalous_map.npy"], [links[1]!, "nut_anomalous_overlay.png"]] as const) {
+  const links = await page.$$eval(`${card} .downloads a`, (as) =>
+    as.map((a) => [a.textContent, (a as HTMLAnchorElement).href, a.hasAttribute("download")] as const),
+  );
+  assert.deepEqual(
+    links.map(([text, , dl]) => [text, dl]),
+    [
+      ["raw map (.npy)", true],
+      ["overlay (PNG)", true],
+    ],
+  );
+  for (const [[, href], file] of [
+    [links[0]!, "nut_anomalous_map.npy"],
+    [links[1]!, "nut_anomalous_overlay.png"],
+  ] as const) {
     const res = await fetch(href);
     assert.equal(res.status, 200, href);
     assert.ok(Buffer.from(await res.arrayBuffer()).equals(await readFile(path.join(outDir, file))), `${href} differs from predict's ${file}`);
@@ -152,7 +184,10 @@ test("the page scores two synthetic images with a reference as simclip predict d
   }
 
   // Overlays loaded from the server; per-layer maps drawn.
-  await page.waitForFunction(() => [...document.querySelectorAll("img.overlay")].every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0), { timeout: 30_000 });
+  await page.waitForFunction(
+    () => [...document.querySelectorAll("img.overlay")].every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0),
+    { timeout: 30_000 },
+  );
   assert.equal(await page.$$eval(`${card} .layer-canvas`, (cs) => cs.length), LAYERS.length);
 
   // Screenshot of the map: a drawn jet map has many vivid, varied colours; a blank canvas has one.
@@ -171,13 +206,21 @@ test("the page scores two synthetic images with a reference as simclip predict d
     colours.add((r << 16) | (g << 8) | b);
     if (Math.max(r, g, b) - Math.min(r, g, b) > 80) vivid++;
   }
-  assert.ok(vivid > 0.5 * info.width * info.height && colours.size > 20, `map region of the screenshot: ${vivid} vivid pixels of ${info.width * info.height}, ${colours.size} colours`);
+  assert.ok(
+    vivid > 0.5 * info.width * info.height && colours.size > 20,
+    `map region of the screenshot: ${vivid} vivid pixels of ${info.width * info.height}, ${colours.size} colours`,
+  );
 
   // Zero-shot on the same page: SimCLIP's scores equal predict's too; the earlier run stays.
   await page.click("input[name=method][value='simclip']");
   const zero = await runAndRead(page, 2);
-  const zeroPredicted = await cliPredict(["--method", "simclip", "--model", TINY, "--checkpoint", f.checkpointDir, "--category", CATEGORY, f.images.anomalous, f.images.normal], path.join(f.tmp, "predict-zero"), ["nut_anomalous", "nut_normal"]);
-  for (const [name, p] of zeroPredicted) assert.equal(zero.get(`${name}.png`), p.score, `${name} zero-shot: page ${zero.get(`${name}.png`)} vs predict ${p.score}`);
+  const zeroPredicted = await cliPredict(
+    ["--method", "simclip", "--model", TINY, "--checkpoint", f.checkpointDir, "--category", CATEGORY, f.images.anomalous, f.images.normal],
+    path.join(f.tmp, "predict-zero"),
+    ["nut_anomalous", "nut_normal"],
+  );
+  for (const [name, p] of zeroPredicted)
+    assert.equal(zero.get(`${name}.png`), p.score, `${name} zero-shot: page ${zero.get(`${name}.png`)} vs predict ${p.score}`);
   assert.equal(await page.$$eval(".run[data-state='done']", (rs) => rs.length), 2, "results of the session stay");
 });
 
@@ -188,11 +231,17 @@ test("a bad upload and a bad run show their errors on the page", { timeout: 120_
   const handle = (await page.$("#queries-input")) as ElementHandle<HTMLInputElement>;
   await handle.uploadFile(path.join(TINY, "config.json"));
   await page.waitForSelector("#queries-list li.failed", { timeout: 30_000 });
-  assert.match(await page.$eval("#queries-list li.failed", (e) => e.textContent ?? ""), /config\.json.*is not an image: expected a PNG, JPEG, TIFF or WebP image/);
+  assert.match(
+    await page.$eval("#queries-list li.failed", (e) => e.textContent ?? ""),
+    /config\.json.*is not an image: expected a PNG, JPEG, TIFF or WebP image/,
+  );
   // SimCLIP+ without references: refused with a message saying what to add.
   await page.click("input[name=method][value='simclip+']");
   await page.click("#run");
   await page.waitForSelector(".run[data-run='1'][data-state='failed'] .error", { timeout: 30_000 });
-  assert.match(await page.$eval(".run[data-run='1'] .error", (e) => e.textContent ?? ""), /SimCLIP\+ is few-shot: add at least one normal image of the class to the References area/);
+  assert.match(
+    await page.$eval(".run[data-run='1'] .error", (e) => e.textContent ?? ""),
+    /SimCLIP\+ is few-shot: add at least one normal image of the class to the References area/,
+  );
   assert.ok(await page.$eval(".run[data-run='1'] .error", (e) => (e as HTMLElement).offsetHeight > 0), "the error is visible");
 });

@@ -46,8 +46,10 @@ async function call(route: string, init: RequestInit = {}): Promise<Answer> {
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-const upload = (bytes: Buffer | Uint8Array, name = "x.png") => call("/api/uploads", { method: "POST", body: bytes, headers: { "x-file-name": encodeURIComponent(name) } });
-const submit = (job: unknown) => call("/api/jobs", { method: "POST", body: typeof job === "string" ? job : JSON.stringify(job), headers: { "content-type": "application/json" } });
+const upload = (bytes: Buffer | Uint8Array, name = "x.png") =>
+  call("/api/uploads", { method: "POST", body: bytes, headers: { "x-file-name": encodeURIComponent(name) } });
+const submit = (job: unknown) =>
+  call("/api/jobs", { method: "POST", body: typeof job === "string" ? job : JSON.stringify(job), headers: { "content-type": "application/json" } });
 
 async function uploadFile(file: string): Promise<string> {
   const r = await upload(await readFile(file), path.basename(file));
@@ -66,7 +68,7 @@ async function finished(id: string): Promise<Answer> {
   }
 }
 
-const scoresOf = (r: Answer) => ((r.body.result as { images: { score: number }[] }).images).map((i) => i.score);
+const scoresOf = (r: Answer) => (r.body.result as { images: { score: number }[] }).images.map((i) => i.score);
 
 async function storedFiles(): Promise<string[]> {
   return readdir(server.uploads.dir);
@@ -81,17 +83,33 @@ test("each bad upload is refused with what was expected and found, and nothing i
   const before = await storedFiles();
   const png = await readFile(f.images.normal);
   assertRefused(await upload(Buffer.alloc(0), "empty.png"), 400, /"empty\.png" is empty: expected a PNG, JPEG, TIFF or WebP image/);
-  assertRefused(await upload(Buffer.alloc(MAX_BYTES + 1, 7), "big.png"), 413, new RegExp(`"big\\.png" is ${MAX_BYTES + 1} bytes: the server takes uploads of at most ${MAX_BYTES} bytes`));
+  assertRefused(
+    await upload(Buffer.alloc(MAX_BYTES + 1, 7), "big.png"),
+    413,
+    new RegExp(`"big\\.png" is ${MAX_BYTES + 1} bytes: the server takes uploads of at most ${MAX_BYTES} bytes`),
+  );
   // Far past the limit (announced by Content-Length): refused before the body is read.
-  assertRefused(await upload(Buffer.alloc(8 * MAX_BYTES + 2 * 1024 * 1024, 7), "huge.png"), 413, /"huge\.png" is \d+ bytes: the server takes uploads of at most/);
-  assertRefused(await upload(Buffer.from("name,score\na,1\n"), "table.csv"), 415, /"table\.csv" is not an image: expected a PNG, JPEG, TIFF or WebP image, and sharp cannot read it/);
-  const gif = await sharp({ create: { width: 8, height: 8, channels: 3, background: "#f00" } }).gif().toBuffer();
+  assertRefused(
+    await upload(Buffer.alloc(8 * MAX_BYTES + 2 * 1024 * 1024, 7), "huge.png"),
+    413,
+    /"huge\.png" is \d+ bytes: the server takes uploads of at most/,
+  );
+  assertRefused(
+    await upload(Buffer.from("name,score\na,1\n"), "table.csv"),
+    415,
+    /"table\.csv" is not an image: expected a PNG, JPEG, TIFF or WebP image, and sharp cannot read it/,
+  );
+  const gif = await sharp({ create: { width: 8, height: 8, channels: 3, background: "#f00" } })
+    .gif()
+    .toBuffer();
   assertRefused(await upload(gif, "anim.gif"), 415, /"anim\.gif" is a gif file: expected a PNG, JPEG, TIFF or WebP image/);
   const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><image href="file:///etc/passwd"/></svg>');
   assertRefused(await upload(svg, "x.svg"), 415, /"x\.svg" is (a svg file|not an image): expected a PNG, JPEG, TIFF or WebP image/);
   assertRefused(await upload(png.subarray(0, Math.floor(png.length / 2)), "cut.png"), 422, /"cut\.png" is a damaged PNG image: sharp cannot decode its pixels/);
   // A few hundred bytes that decode to millions of pixels.
-  const bomb = await sharp({ create: { width: 2000, height: 2000, channels: 3, background: "#000" } }).png().toBuffer();
+  const bomb = await sharp({ create: { width: 2000, height: 2000, channels: 3, background: "#000" } })
+    .png()
+    .toBuffer();
   assert.ok(bomb.length < MAX_BYTES);
   assertRefused(await upload(bomb, "bomb.png"), 413, /"bomb\.png" is 2000 x 2000 = 4000000 pixels: the server takes images of at most 1000000 pixels/);
   assert.deepEqual(await storedFiles(), before, "no refused upload left a file");
@@ -110,7 +128,11 @@ test("a client's file name is shown, never used as a path", async () => {
     assert.equal(existsSync(where), false, `${where} was written`);
   }
   // Ids are looked up, not joined to a path.
-  assertRefused(await submit({ method: "simclip", category: "x", layers: LAYERS, queries: ["../../../etc/passwd"] }), 400, /expected an upload id \(a UUID the server returned\), found "..\/..\/..\/etc\/passwd"/);
+  assertRefused(
+    await submit({ method: "simclip", category: "x", layers: LAYERS, queries: ["../../../etc/passwd"] }),
+    400,
+    /expected an upload id \(a UUID the server returned\), found "..\/..\/..\/etc\/passwd"/,
+  );
   assertRefused(await call("/api/samples/..%2F..%2Fetc%2Fpasswd"), 404, /no sample/);
   assertRefused(await call("/../../etc/passwd"), 404, /no page/);
 });
@@ -119,20 +141,38 @@ test("bad job requests, a job failing inside and broken connections are answered
   const a = await uploadFile(f.images.anomalous);
   const r = await uploadFile(f.images.reference);
   assertRefused(await submit("{not json"), 400, /the job request is not JSON/);
-  assertRefused(await submit({ method: "patchcore", category: "x", layers: LAYERS, queries: [a] }), 400, /method must be one of simclip, simclip\+; got "patchcore"/);
+  assertRefused(
+    await submit({ method: "patchcore", category: "x", layers: LAYERS, queries: [a] }),
+    400,
+    /method must be one of simclip, simclip\+; got "patchcore"/,
+  );
   assertRefused(await submit({ method: "simclip", category: "", layers: LAYERS, queries: [a] }), 400, /the class name must be 1 to 100 characters/);
-  assertRefused(await submit({ method: "simclip", category: "x", layers: [2, 7], queries: [a] }), 400, /layers must be one or more of 1, 2, 3, 4 \(the checkpoint's\), each once; got \[2,7\]/);
+  assertRefused(
+    await submit({ method: "simclip", category: "x", layers: [2, 7], queries: [a] }),
+    400,
+    /layers must be one or more of 1, 2, 3, 4 \(the checkpoint's\), each once; got \[2,7\]/,
+  );
   assertRefused(await submit({ method: "simclip", category: "x", layers: LAYERS, queries: [] }), 400, /no images to score/);
-  assertRefused(await submit({ method: "simclip", category: "x", layers: LAYERS, queries: ["00000000-0000-4000-8000-000000000000"] }), 404, /is not on the server .*upload the image again/);
+  assertRefused(
+    await submit({ method: "simclip", category: "x", layers: LAYERS, queries: ["00000000-0000-4000-8000-000000000000"] }),
+    404,
+    /is not on the server .*upload the image again/,
+  );
   assertRefused(await submit({ method: "simclip+", category: "x", layers: LAYERS, queries: [a] }), 400, /SimCLIP\+ is few-shot: add at least one normal image/);
-  assertRefused(await submit({ method: "simclip", category: "x", layers: LAYERS, queries: [a], references: [r] }), 400, /SimCLIP is zero-shot and takes no reference images/);
+  assertRefused(
+    await submit({ method: "simclip", category: "x", layers: LAYERS, queries: [a], references: [r] }),
+    400,
+    /SimCLIP is zero-shot and takes no reference images/,
+  );
   assertRefused(await call("/api/jobs/nope"), 404, /no job nope/);
   assertRefused(await call("/api/nothing"), 404, /no API route GET \/api\/nothing/);
   const wrongHost = await new Promise<number>((resolve, reject) => {
-    http.get(new URL("/api/info", server.url), { headers: { host: "attacker.example:80" } }, (res) => {
-      res.resume();
-      resolve(res.statusCode!);
-    }).on("error", reject);
+    http
+      .get(new URL("/api/info", server.url), { headers: { host: "attacker.example:80" } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      })
+      .on("error", reject);
   });
   assert.equal(wrongHost, 403, "a DNS-rebound Host name is refused");
 
@@ -185,7 +225,10 @@ test("a storm of concurrent uploads and jobs on 127.0.0.1: all queued, none lost
       return { method, id: r.body.id as string, ahead: r.body.ahead as number };
     }),
   );
-  assert.ok(submitted.some((s) => s.ahead > 0), "some jobs had to wait behind others");
+  assert.ok(
+    submitted.some((s) => s.ahead > 0),
+    "some jobs had to wait behind others",
+  );
   const results = await Promise.all(submitted.map(async (s) => ({ ...s, answer: await finished(s.id) })));
   for (const { method, id, answer } of results) {
     assert.equal(answer.body.state, "done", `${id}: ${String(answer.body.error)}`);
@@ -201,23 +244,35 @@ test("the queue runs jobs in order, one at a time; a failing job does not stop i
   let release!: () => void;
   const gate = new Promise<void>((res) => (release = res));
   let cleaned = 0;
-  const first = q.submit(async () => {
-    order.push("first");
-    await gate;
-    return 1;
-  }, () => cleaned++);
+  const first = q.submit(
+    async () => {
+      order.push("first");
+      await gate;
+      return 1;
+    },
+    () => cleaned++,
+  );
   await Promise.resolve();
   await Promise.resolve();
-  const bad = q.submit(async () => {
-    order.push("bad");
-    throw new Error("boom");
-  }, () => cleaned++);
-  const third = q.submit(async () => {
-    order.push("third");
-    return 3;
-  }, () => cleaned++);
+  const bad = q.submit(
+    async () => {
+      order.push("bad");
+      throw new Error("boom");
+    },
+    () => cleaned++,
+  );
+  const third = q.submit(
+    async () => {
+      order.push("third");
+      return 3;
+    },
+    () => cleaned++,
+  );
   assert.equal(q.ahead(third), 2);
-  assert.throws(() => q.submit(async () => 4), (e: unknown) => e instanceof QueueFullError && /already has 2 jobs waiting \(its --max-queue\)/.test(e.message));
+  assert.throws(
+    () => q.submit(async () => 4),
+    (e: unknown) => e instanceof QueueFullError && /already has 2 jobs waiting \(its --max-queue\)/.test(e.message),
+  );
   release();
   await q.idle();
   assert.deepEqual(order, ["first", "bad", "third"]);

@@ -45,7 +45,9 @@ test("curves on a hand-computed case and bad inputs", () => {
 });
 
 test("jetColor matches matplotlib's jet colormap (bytes=True)", () => {
-  ref.jet.x.forEach((x: number, i: number) => { assert.deepEqual(jetColor(x), ref.jet.rgb[i], `x = ${x}`); });
+  ref.jet.x.forEach((x: number, i: number) => {
+    assert.deepEqual(jetColor(x), ref.jet.rgb[i], `x = ${x}`);
+  });
   assert.deepEqual(jetColor(-3), jetColor(0));
   assert.deepEqual(jetColor(7), jetColor(1));
 });

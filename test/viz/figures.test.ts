@@ -54,7 +54,11 @@ test("heatmapGridPng: a valid PNG of rows x (2 + maps) cells with the right pixe
   assert.deepEqual(await pixel(png, 36 + 2 * 9, 36 + 2 * 5), [0, 0, 0], "normal image: empty ground truth");
   const i = 3 * size + 2;
   const [r, g, b] = jetColor(1);
-  const expected = [Math.floor(at(image.data, i * 3) / 2 + r / 2), Math.floor(at(image.data, i * 3 + 1) / 2 + g / 2), Math.floor(at(image.data, i * 3 + 2) / 2 + b / 2)];
+  const expected = [
+    Math.floor(at(image.data, i * 3) / 2 + r / 2),
+    Math.floor(at(image.data, i * 3 + 1) / 2 + g / 2),
+    Math.floor(at(image.data, i * 3 + 2) / 2 + b / 2),
+  ];
   assert.deepEqual(await pixel(png, 72 + 2 * 2, 2 * 3), expected, "map maximum is jet(1) over the image");
   assert.deepEqual(await pixel(png, 0, 0), Array.from(image.data.subarray(0, 3)), "first cell is the image");
   assert.deepEqual(await pixel(png, 33, 0), [255, 255, 255], "gap is white");
@@ -64,7 +68,10 @@ test("heatmapGridPng: a valid PNG of rows x (2 + maps) cells with the right pixe
   assert.deepEqual([lm.width, lm.height], [160 + 4 * 32 + 3 * 4, 24 + 2 * 32 + 4], "title strip 24 px, label strip 160 px");
   assert.deepEqual(await pixel(labelled, 160 + 36 + 2 * 9, 24 + 2 * 5), [255, 255, 255], "cells shifted by the strips");
   const { data, info } = await sharp(labelled).extract({ left: 0, top: 0, width: lm.width, height: 24 }).raw().toBuffer({ resolveWithObject: true });
-  assert.ok(data.some((v, i) => i % info.channels === 0 && v < 128), "column titles are drawn in the title strip");
+  assert.ok(
+    data.some((v, i) => i % info.channels === 0 && v < 128),
+    "column titles are drawn in the title strip",
+  );
 });
 
 test("heatmapGridPng rejects maps at the wrong size and uneven rows", async () => {
@@ -86,7 +93,13 @@ test("vega-lite charts render to SVG and PNG of exactly the requested size", asy
     lineChartSpec([{ name: "train loss", x: [0, 1, 2], y: [1, 0.5, 0.25] }], { width: 300, height: 200 }),
     rocChartSpec([{ name: "SimCLIP", roc: rocCurve(labels, scores) }], { width: 300, height: 200 }),
     prChartSpec([{ name: "SimCLIP", pr: prCurve(labels, scores) }], { width: 300, height: 200 }),
-    scatterChartSpec([{ x: 0, y: 1, group: "bottle", kind: "normal" }, { x: 1, y: 0, group: "cable", kind: "anomalous" }], { width: 300, height: 200 }),
+    scatterChartSpec(
+      [
+        { x: 0, y: 1, group: "bottle", kind: "normal" },
+        { x: 1, y: 0, group: "cable", kind: "anomalous" },
+      ],
+      { width: 300, height: 200 },
+    ),
   ];
   for (const spec of specs) {
     const svg = await renderSvg(spec);

@@ -28,8 +28,14 @@ test("decodeNpy reads float64 and round-trips float32", async () => {
 
 test("npy errors say what is wrong", () => {
   assert.throws(() => encodeNpy(new Float32Array(5), [2, 3]), ShapeError);
-  assert.throws(() => decodeNpy(Buffer.from("not numpy at all"), "x.npy"), (e: unknown) => e instanceof FileFormatError && /x\.npy.*magic/.test(e.message));
+  assert.throws(
+    () => decodeNpy(Buffer.from("not numpy at all"), "x.npy"),
+    (e: unknown) => e instanceof FileFormatError && /x\.npy.*magic/.test(e.message),
+  );
   const full = encodeNpy(new Float32Array(4), [4]);
   const truncated = full.subarray(0, full.length - 3);
-  assert.throws(() => decodeNpy(truncated, "t.npy"), (e: unknown) => e instanceof FileFormatError && /needs 16 data bytes/.test(e.message));
+  assert.throws(
+    () => decodeNpy(truncated, "t.npy"),
+    (e: unknown) => e instanceof FileFormatError && /needs 16 data bytes/.test(e.message),
+  );
 });

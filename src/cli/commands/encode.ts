@@ -91,7 +91,7 @@ export function register(program: Command): void {
           activation?: ClipActivation;
         },
       ) => {
-        if ((images.length > 0) === (o.pixelValues !== undefined))
+        if (images.length > 0 === (o.pixelValues !== undefined))
           throw new InvalidArgumentError("give either image files or --pixel-values FILE.json (exactly one of them)");
         const model = await loadFor(o);
         try {

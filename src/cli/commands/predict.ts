@@ -10,9 +10,7 @@ import { createMethod, methodNames, methodOptionSchema } from "../../models/regi
 import { predictImages } from "../../models/common/predict.js";
 import { predictionNames, writePrediction } from "../../viz/prediction.js";
 import { listReferenceImages } from "../reference-images.js";
-import {
-  addMethodOptionFlags, methodOptionsFromCommand, parseLayerList, parsePositiveInt, parsePositiveNumber,
-} from "../options.js";
+import { addMethodOptionFlags, methodOptionsFromCommand, parseLayerList, parsePositiveInt, parsePositiveNumber } from "../options.js";
 import { validateMethodOptions } from "../../models/common/method-options.js";
 import { activationOption, openBackboneAndCheckpoint } from "../open-checkpoint.js";
 
@@ -41,20 +39,28 @@ export function register(program: Command): void {
     )
     .option("--method <name>", `method (${methodNames().join(", ")})`, "simclip")
     .requiredOption("--model <dir>", "CLIP model directory (the one the checkpoint was trained on)")
-    .option("--checkpoint <dir>", "trained checkpoint: a simclip train --out directory, or the method's authors' released one (SimCLIP: a directory with clip.pth + visionAdapter.pth; APRIL-GAN: its .pth file, run at --size, default 518)")
+    .option(
+      "--checkpoint <dir>",
+      "trained checkpoint: a simclip train --out directory, or the method's authors' released one (SimCLIP: a directory with clip.pth + visionAdapter.pth; APRIL-GAN: its .pth file, run at --size, default 518)",
+    )
     .requiredOption("--out <dir>", "output directory")
-    .option("--category <name>", "object name used in the prompts (\"a photo of a [cls] with defect.\")", "object")
+    .option("--category <name>", 'object name used in the prompts ("a photo of a [cls] with defect.")', "object")
     .option("--references <images...>", "few-shot: normal reference images of the class (put them after the query images, or end the list with --)")
     .option("--reference-dir <dir>", "few-shot: every image file in this directory is a normal reference")
     .option("--size <px>", "input and map size (default: the checkpoint's, else 518)", parsePositiveInt("size"))
-    .option("--layers <list>", "1-based hooked blocks (default: the checkpoint's; with a SimCLIP checkpoint, any of its layers; else 6,12,18,24)", parseLayerList)
+    .option(
+      "--layers <list>",
+      "1-based hooked blocks (default: the checkpoint's; with a SimCLIP checkpoint, any of its layers; else 6,12,18,24)",
+      parseLayerList,
+    )
     .option("--map-max <x>", "map value drawn as full scale (default: the number of hooked layers, SimCLIP's maximum)", parsePositiveNumber("map-max"))
     .option("--threads <n>", "onnxruntime intra-op threads (default: all cores)", parsePositiveInt("threads"))
     .addOption(activationOption("the checkpoint's, else the released rule at --size"));
   addMethodOptionFlags(cmd)
     .argument("<images...>", "image files")
     .action(async (images: string[], o: PredictCliOptions, command: Command) => {
-      if (o.references && o.referenceDir) throw new InvalidArgumentError("give the reference images either with --references or with --reference-dir, not both");
+      if (o.references && o.referenceDir)
+        throw new InvalidArgumentError("give the reference images either with --references or with --reference-dir, not both");
       // Checked before the model loads, so a typo fails at once.
       const options = validateMethodOptions(o.method, await methodOptionSchema(o.method), methodOptionsFromCommand(command));
       const names = predictionNames(images);

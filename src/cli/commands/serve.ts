@@ -41,7 +41,7 @@ export function register(program: Command): void {
     .option("--layers <list>", "layers offered (default: the checkpoint's, or any of them; else 6,12,18,24)", parseLayerList)
     .option("--host <address>", "interface to listen on; anything but the loopback lets other machines in", "127.0.0.1")
     .option("--port <n>", "port (0: any free one)", parseNonNegativeInt("port"), 7860)
-    .option("--category <name>", "class name the page starts with (default: the first demo sample's, else \"object\")")
+    .option("--category <name>", 'class name the page starts with (default: the first demo sample\'s, else "object")')
     .option("--max-upload-mb <n>", "largest upload accepted, MB", parsePositiveNumber("max-upload-mb"), DEFAULT_UPLOAD_LIMITS.maxBytes / (1024 * 1024))
     .option("--max-queue <n>", "jobs that may wait at once (more are refused with a message)", parsePositiveInt("max-queue"), 64)
     .option("--threads <n>", "onnxruntime intra-op threads (default: all cores)", parsePositiveInt("threads"))

@@ -25,17 +25,30 @@ export function register(program: Command): void {
     .option("--train <n>", "normal training images per category", integer("train"), 10)
     .option("--test-good <n>", "normal test images per category", integer("test-good"), 6)
     .option("--test-anomalous <n>", "anomalous test images per category", integer("test-anomalous"), 6)
-    .action(async (o: { out: string; layout: "mvtec" | "visa"; seed: number; size: number; categories?: string[]; train: number; testGood: number; testAnomalous: number }) => {
-      const ds = await generateSynth({
-        out: o.out,
-        layout: o.layout,
-        seed: o.seed,
-        size: o.size,
-        categories: o.categories?.flatMap(parseNameList),
-        trainCount: o.train,
-        testGoodCount: o.testGood,
-        testAnomalousCount: o.testAnomalous,
-      });
-      process.stdout.write(`wrote ${ds.samples.length} images (${ds.categories.join(", ")}) to ${ds.root} in ${o.layout} layout; load it as "${o.layout}:${ds.root}"\n`);
-    });
+    .action(
+      async (o: {
+        out: string;
+        layout: "mvtec" | "visa";
+        seed: number;
+        size: number;
+        categories?: string[];
+        train: number;
+        testGood: number;
+        testAnomalous: number;
+      }) => {
+        const ds = await generateSynth({
+          out: o.out,
+          layout: o.layout,
+          seed: o.seed,
+          size: o.size,
+          categories: o.categories?.flatMap(parseNameList),
+          trainCount: o.train,
+          testGoodCount: o.testGood,
+          testAnomalousCount: o.testAnomalous,
+        });
+        process.stdout.write(
+          `wrote ${ds.samples.length} images (${ds.categories.join(", ")}) to ${ds.root} in ${o.layout} layout; load it as "${o.layout}:${ds.root}"\n`,
+        );
+      },
+    );
 }

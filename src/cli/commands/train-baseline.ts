@@ -43,16 +43,25 @@ export function register(program: Command): void {
     .option("--test <spec>", "also evaluate on this dataset afterwards; results in <out>/results.json")
     .option("--size <px>", "input and map size", parsePositiveInt("size"), 518)
     .option("--layers <list>", "1-based hooked blocks (default: the method's)", parseLayerList)
-    .option("--epochs <n>", "epochs (default: the method's released recipe for the training set, e.g. APRIL-GAN 3 on MVTec, 15 on VisA)", parsePositiveInt("epochs"))
+    .option(
+      "--epochs <n>",
+      "epochs (default: the method's released recipe for the training set, e.g. APRIL-GAN 3 on MVTec, 15 on VisA)",
+      parsePositiveInt("epochs"),
+    )
     .option("--batch <n>", "batch size (default: the method's: APRIL-GAN and AnomalyCLIP 8, CoOp/CoCoOp 16)", parsePositiveInt("batch"))
     .option("--lr <x>", "Adam learning rate (default: the method's, 1e-3 for all)", parsePositiveNumber("lr"))
-    .option("--mosaic <rate>", "2 x 2 mosaic rate (default: the method's recipe for the training set, e.g. APRIL-GAN 0.2 on MVTec); mosaics are written under CACHE/mosaics", parseProbability("mosaic"))
+    .option(
+      "--mosaic <rate>",
+      "2 x 2 mosaic rate (default: the method's recipe for the training set, e.g. APRIL-GAN 0.2 on MVTec); mosaics are written under CACHE/mosaics",
+      parseProbability("mosaic"),
+    )
     .option("--cache <dir>", "feature cache root", defaultFeatureCacheDir())
     .option("--threads <n>", "onnxruntime intra-op threads", parsePositiveInt("threads"))
     .action(async (o: TrainBaselineOptions) => {
       const model = await ClipModel.load(o.model, { threads: o.threads });
       try {
-        if (await isRandomDemoModel(model.dir)) process.stderr.write(`simclip: note: ${o.model} is a random demo backbone; numbers say nothing about real CLIP\n`);
+        if (await isRandomDemoModel(model.dir))
+          process.stderr.write(`simclip: note: ${o.model} is a random demo backbone; numbers say nothing about real CLIP\n`);
         const options = {
           checkpointDir: o.out,
           ...(o.epochs ? { epochs: o.epochs } : {}),
@@ -61,7 +70,11 @@ export function register(program: Command): void {
           ...(o.mosaic !== undefined ? { mosaicRate: o.mosaic } : {}),
         };
         const { results, method, history } = await runRegisteredMethod(o.method, {
-          model, ...(o.test ? { dataset: o.test } : {}), train: { dataset: o.train, options }, size: o.size, cacheDir: o.cache,
+          model,
+          ...(o.test ? { dataset: o.test } : {}),
+          train: { dataset: o.train, options },
+          size: o.size,
+          cacheDir: o.cache,
           ...(o.layers ? { layers: o.layers } : {}),
         });
         await writeFile(path.join(o.out, "history.json"), `${JSON.stringify({ method: o.method, train: o.train, ...history }, null, 2)}\n`);
@@ -75,7 +88,9 @@ export function register(program: Command): void {
 
   program
     .command("complexity")
-    .description("Paper Table 2: parameters (M) and FLOPs (G multiply-accumulates) of CoOp, CoCoOp and IPT in the SimCLIP framework, counted for this backbone.")
+    .description(
+      "Paper Table 2: parameters (M) and FLOPs (G multiply-accumulates) of CoOp, CoCoOp and IPT in the SimCLIP framework, counted for this backbone.",
+    )
     .requiredOption("--model <dir>", "CLIP model directory or Hugging Face id (paper: ViT-L/14-336)")
     .option("--size <px>", "input size (paper: 518)", parsePositiveInt("size"), 518)
     .option("--layers <list>", "hooked blocks", parseLayerList, [6, 12, 18, 24])
@@ -85,7 +100,10 @@ export function register(program: Command): void {
       try {
         const rows = await promptLearningComplexity(model, { size: o.size, layers: o.layers });
         const lines = ["method   FLOPs(G)  FLOPs/train step(G)  Params(M)"];
-        for (const r of rows) lines.push(`${r.method.padEnd(8)} ${r.gmacs.toFixed(2).padStart(8)}  ${r.gmacsTrainStep.toFixed(2).padStart(19)}  ${(r.params / 1e6).toFixed(2).padStart(9)}`);
+        for (const r of rows)
+          lines.push(
+            `${r.method.padEnd(8)} ${r.gmacs.toFixed(2).padStart(8)}  ${r.gmacsTrainStep.toFixed(2).padStart(19)}  ${(r.params / 1e6).toFixed(2).padStart(9)}`,
+          );
         process.stdout.write(`${lines.join("\n")}\n`);
         if (o.json) await writeFile(o.json, `${JSON.stringify(rows, null, 2)}\n`);
       } finally {

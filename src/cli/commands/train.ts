@@ -64,8 +64,16 @@ export function register(program: Command): void {
     .option("--no-ipt", "ablation: plain prompt embeddings instead of IPT's refined ones")
     .option("--no-ipt-eot-residual", "IPT as the paper's Eq. 5 writes it: FFN([T^T W, P]) without the authors' added EOT feature")
     .option("--ipt-clamp", "IPT as the paper words it: keep the token weighting and mixing weights in [0, 1] (the released code never clamps)", false)
-    .addOption(new Option("--class-names <style>", "class names in the prompts: the folder names as they are (released code: metal_nut) or with spaces").choices(["raw", "spaces"]).default("raw"))
-    .addOption(new Option("--image-prompts <which>", "prompts of the image score: the authors' plain ones or the paper's refined ones").choices(["plain", "refined"]).default("plain"))
+    .addOption(
+      new Option("--class-names <style>", "class names in the prompts: the folder names as they are (released code: metal_nut) or with spaces")
+        .choices(["raw", "spaces"])
+        .default("raw"),
+    )
+    .addOption(
+      new Option("--image-prompts <which>", "prompts of the image score: the authors' plain ones or the paper's refined ones")
+        .choices(["plain", "refined"])
+        .default("plain"),
+    )
     .option(
       "--mosaic <rate>",
       "2 x 2 mosaic augmentation: probability an item becomes a mosaic of its class (default: the released 0.2 on an MVTec-layout set, else 0); mosaics are written under CACHE/mosaics",
@@ -82,18 +90,30 @@ export function register(program: Command): void {
         }
         const dataset = await loadDataset(o.train, o.categories ? { categories: o.categories } : {});
         const config: Partial<SimClipConfig> = {
-          size: o.size, layers: o.layers, mhva: o.mhva, ipt: o.ipt, iptEotResidual: o.iptEotResidual, iptClamp: o.iptClamp,
-          imagePrompts: o.imagePrompts, classNames: o.classNames,
+          size: o.size,
+          layers: o.layers,
+          mhva: o.mhva,
+          ipt: o.ipt,
+          iptEotResidual: o.iptEotResidual,
+          iptClamp: o.iptClamp,
+          imagePrompts: o.imagePrompts,
+          classNames: o.classNames,
         };
         const method = await SimClip.create(model, config, o.seed);
         const features = await openMethodFeatures(model, method, o.cache);
         const samples = dataset.samples.filter((s) => s.split === "test");
         const mosaic = o.mosaic ?? method.trainingProtocol(dataset.name).mosaicRate;
         const source = await samplesTrainSource(samples, {
-          features, loadMask, size: method.size, mosaic: { rate: mosaic, dir: path.join(o.cache, "mosaics") },
+          features,
+          loadMask,
+          size: method.size,
+          mosaic: { rate: mosaic, dir: path.join(o.cache, "mosaics") },
         });
         const history = await method.fit(source, { epochs: o.epochs, batchSize: o.batch, seed: o.seed, lr: o.lr, checkpointDir: o.out });
-        await writeFile(path.join(o.out, "history.json"), `${JSON.stringify({ train: `${dataset.name}:${dataset.root}`, images: samples.length, mosaic, activation: model.config.activation, ...history }, null, 2)}\n`);
+        await writeFile(
+          path.join(o.out, "history.json"),
+          `${JSON.stringify({ train: `${dataset.name}:${dataset.root}`, images: samples.length, mosaic, activation: model.config.activation, ...history }, null, 2)}\n`,
+        );
         process.stdout.write(
           `trained SimCLIP on ${samples.length} images of ${dataset.categories.length} classes (${dataset.name}): ` +
             `epoch losses ${history.epochLoss.map((l) => l.toFixed(4)).join(", ")}; ${history.imagesPerSecond.toFixed(2)} images/s; checkpoint in ${o.out}\n`,

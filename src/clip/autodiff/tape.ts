@@ -132,7 +132,11 @@ export class Tape implements ClipOps<TapeNode> {
   transpose(x: TapeNode, perm: number[]): TapeNode {
     if (perm.length !== x.shape.length || [...perm].sort((a, b) => a - b).some((p, i) => p !== i))
       throw new ShapeError(`transpose: perm [${perm.join(", ")}] is not a permutation of ${x.shape.length} axes`);
-    return this.push({ kind: "transpose", perm }, [x], perm.map((p) => x.shape[p]!));
+    return this.push(
+      { kind: "transpose", perm },
+      [x],
+      perm.map((p) => x.shape[p]!),
+    );
   }
   pad(x: TapeNode, before: number[], after: number[]): TapeNode {
     const shape = x.shape.map((d, i) => {
@@ -146,7 +150,11 @@ export class Tape implements ClipOps<TapeNode> {
     const d = x.shape[axis];
     if (d === undefined || d < 0 || !(0 <= start && start < end && end <= d))
       throw new ShapeError(`slice: [${start}, ${end}) of axis ${axis} of [${x.shape.map(dimLabel).join(", ")}] (only fixed-size axes are sliced)`);
-    return this.push({ kind: "slice", axis, start, end }, [x], x.shape.map((s, i) => (i === axis ? end - start : s)));
+    return this.push(
+      { kind: "slice", axis, start, end },
+      [x],
+      x.shape.map((s, i) => (i === axis ? end - start : s)),
+    );
   }
   gather(table: TapeNode, ids: TapeNode): TapeNode {
     if (table.shape.length !== 2) throw new ShapeError(`gather: table must be [V, D], found [${table.shape.map(dimLabel).join(", ")}]`);

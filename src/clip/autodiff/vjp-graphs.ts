@@ -57,7 +57,10 @@ class Transform {
   readonly sharedInputs = new Set<TapeNode>();
   private readonly grads = new Map<TapeNode, string>();
 
-  constructor(name: string, private readonly tape: Tape) {
+  constructor(
+    name: string,
+    private readonly tape: Tape,
+  ) {
     this.b = new OnnxGraphBuilder(`${name}_backward`);
     for (const n of tape.nodes) {
       for (const i of n.inputs) {
@@ -98,7 +101,11 @@ class Transform {
       v = this.b.input(`residual_${node.id}`, "float32", dims(node.shape));
       this.residuals.set(node, v);
     } else {
-      v = replay(node, this.b, node.inputs.map((i) => this.value(i)));
+      v = replay(
+        node,
+        this.b,
+        node.inputs.map((i) => this.value(i)),
+      );
     }
     this.values.set(node, v);
     return v;
@@ -129,7 +136,11 @@ class Transform {
     if (op.kind === "constant" && x.shape.length === 2) return this.b.constant(`${op.key}^T`, () => transpose2d(op.value));
     const r = x.shape.length;
     const swap = [...Array(r - 2).keys(), r - 1, r - 2];
-    if (op.kind === "transpose" && !this.values.has(x)) return this.b.transpose(this.value(x.inputs[0]!), swap.map((i) => op.perm[i]!));
+    if (op.kind === "transpose" && !this.values.has(x))
+      return this.b.transpose(
+        this.value(x.inputs[0]!),
+        swap.map((i) => op.perm[i]!),
+      );
     return this.b.transpose(this.value(x), swap);
   }
 
@@ -163,7 +174,9 @@ class Transform {
       }
       case "layerNorm": {
         if (node.inputs[1]!.differentiable || node.inputs[2]!.differentiable)
-          throw new InvalidArgumentError("reverse mode: gradients with respect to LayerNorm's scale and shift are not implemented (they are frozen weights here)");
+          throw new InvalidArgumentError(
+            "reverse mode: gradients with respect to LayerNorm's scale and shift are not implemented (they are frozen weights here)",
+          );
         // One fused kernel recomputes the normalised input and 1 / std (ten elementwise ops otherwise).
         const [xhat, rstd] = b.normalizeWithInvStd(this.value(x), x.shape[x.shape.length - 1]!, op.eps);
         const gh = b.mul(g, this.value(node.inputs[1]!));
@@ -181,7 +194,9 @@ class Transform {
         return;
       case "transpose": {
         const inverse: number[] = [];
-        op.perm.forEach((p, i) => { inverse[p] = i; });
+        op.perm.forEach((p, i) => {
+          inverse[p] = i;
+        });
         this.accumulate(x, () => b.transpose(g, inverse));
         return;
       }
@@ -204,7 +219,9 @@ class Transform {
         );
         return;
       case "gather":
-        throw new InvalidArgumentError("reverse mode: gradients with respect to a gathered table are not implemented (differentiate with respect to the looked-up embeddings)");
+        throw new InvalidArgumentError(
+          "reverse mode: gradients with respect to a gathered table are not implemented (differentiate with respect to the looked-up embeddings)",
+        );
       case "input":
       case "constant":
         return;
@@ -255,7 +272,11 @@ function forwardGraph(name: string, tape: Tape, outputs: VjpOutput[]): Uint8Arra
         ? f.input(op.name, "float32", dims(node.shape))
         : op.kind === "constant"
           ? f.constant(op.key, () => op.value)
-          : replay(node, f, node.inputs.map((i) => values.get(i)!)),
+          : replay(
+              node,
+              f,
+              node.inputs.map((i) => values.get(i)!),
+            ),
     );
   }
   for (const o of outputs) f.outputInPlace(values.get(o.node)!, o.name, dims(o.node.shape));

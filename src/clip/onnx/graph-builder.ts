@@ -6,14 +6,7 @@
 import type { ClipOps } from "../ops.js";
 import { InvalidArgumentError } from "../../errors.js";
 import type { WeightTensor } from "../weights.js";
-import {
-  type OnnxGraph,
-  type OnnxInitializer,
-  type OnnxNode,
-  type OnnxValueInfo,
-  OnnxDataType,
-  encodeOnnxModel,
-} from "./model-proto.js";
+import { type OnnxGraph, type OnnxInitializer, type OnnxNode, type OnnxValueInfo, OnnxDataType, encodeOnnxModel } from "./model-proto.js";
 
 const PROTOBUF_LIMIT = 2 ** 31 - 1;
 

@@ -95,7 +95,7 @@ export function strokePath(m: Mask, size: number, pts: [number, number][], width
 
 /** An irregular blob: radius modulated by a few random harmonics of the angle. */
 export function stampBlob(m: Mask, size: number, rng: Rng, cx: number, cy: number, r: number, irregularity: number): void {
-  const harmonics = Array.from({ length: 4 }, (_, k) => ({ k: k + 2, a: rng.range(-1, 1) * irregularity / (k + 1), p: rng.range(0, 2 * Math.PI) }));
+  const harmonics = Array.from({ length: 4 }, (_, k) => ({ k: k + 2, a: (rng.range(-1, 1) * irregularity) / (k + 1), p: rng.range(0, 2 * Math.PI) }));
   const rmax = r * (1 + irregularity * 2.1);
   const x0 = Math.max(0, Math.floor(cx - rmax));
   const x1 = Math.min(size - 1, Math.ceil(cx + rmax));

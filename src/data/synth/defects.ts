@@ -94,12 +94,21 @@ function colourFor(type: PaintedDefect, rng: Rng): (old: Rgb3, x: number, y: num
       };
     }
     case "stain": {
-      const tint = rng.pick<Rgb3>([[95, 60, 25], [205, 175, 45], [45, 65, 150], [25, 25, 22]]);
+      const tint = rng.pick<Rgb3>([
+        [95, 60, 25],
+        [205, 175, 45],
+        [45, 65, 150],
+        [25, 25, 22],
+      ]);
       const alpha = rng.range(0.5, 0.75);
       return (o) => [o[0] * (1 - alpha) + tint[0] * alpha, o[1] * (1 - alpha) + tint[1] * alpha, o[2] * (1 - alpha) + tint[2] * alpha];
     }
     case "contamination": {
-      const c = rng.pick<Rgb3>([[240, 238, 230], [22, 22, 20], [215, 115, 35]]);
+      const c = rng.pick<Rgb3>([
+        [240, 238, 230],
+        [22, 22, 20],
+        [215, 115, 35],
+      ]);
       return () => c;
     }
   }

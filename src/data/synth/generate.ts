@@ -48,7 +48,8 @@ export async function generateSynth(opts: SynthOptions): Promise<Dataset> {
   const counts = { train: opts.trainCount ?? 10, good: opts.testGoodCount ?? 6, anomalous: opts.testAnomalousCount ?? 6 };
   if (!Number.isInteger(size) || size < 64 || size > 2048) throw new InvalidArgumentError(`synthetic --size must be an integer in 64..2048; got ${size}`);
   for (const [k, v] of Object.entries(counts)) {
-    if (!Number.isInteger(v) || v < (k === "train" ? 0 : 1)) throw new InvalidArgumentError(`synthetic ${k} count must be an integer >= ${k === "train" ? 0 : 1}; got ${v}`);
+    if (!Number.isInteger(v) || v < (k === "train" ? 0 : 1))
+      throw new InvalidArgumentError(`synthetic ${k} count must be an integer >= ${k === "train" ? 0 : 1}; got ${v}`);
   }
   for (const c of categories) {
     if (!(c in SYNTH_CATEGORIES)) throw new InvalidArgumentError(`unknown synthetic category "${c}"; available: ${Object.keys(SYNTH_CATEGORIES).join(", ")}`);
@@ -111,11 +112,21 @@ const pad = (n: number, width: number) => String(n).padStart(width, "0");
 
 async function writePng(file: string, data: Uint8Array, size: number, channels: 1 | 3): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, await sharp(data, { raw: { width: size, height: size, channels } }).png().toBuffer());
+  await writeFile(
+    file,
+    await sharp(data, { raw: { width: size, height: size, channels } })
+      .png()
+      .toBuffer(),
+  );
 }
 
 async function writeMask(file: string, img: SynthImage): Promise<void> {
-  await writePng(file, img.mask.map((v) => v * 255), img.size, 1);
+  await writePng(
+    file,
+    img.mask.map((v) => v * 255),
+    img.size,
+    1,
+  );
 }
 
 async function writeMvtec(root: string, category: string, item: Planned, img: SynthImage): Promise<Sample> {
@@ -137,7 +148,12 @@ async function writeVisa(root: string, category: string, item: Planned, img: Syn
   const name = anomalous ? pad(item.index, 3) : pad(item.split === "train" ? item.index : 1000 + item.index, 4);
   const imagePath = path.join(root, category, "Data", "Images", anomalous ? "Anomaly" : "Normal", `${name}.JPG`);
   await mkdir(path.dirname(imagePath), { recursive: true });
-  await writeFile(imagePath, await sharp(img.image, { raw: { width: img.size, height: img.size, channels: 3 } }).jpeg({ quality }).toBuffer());
+  await writeFile(
+    imagePath,
+    await sharp(img.image, { raw: { width: img.size, height: img.size, channels: 3 } })
+      .jpeg({ quality })
+      .toBuffer(),
+  );
   let maskPath: string | null = null;
   if (anomalous) {
     maskPath = path.join(root, category, "Data", "Masks", "Anomaly", `${name}.png`);

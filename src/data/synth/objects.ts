@@ -189,7 +189,7 @@ export const pcb: ObjectFactory = (design, rng, size) => {
       if (Math.hypot(du + 0.7 * c.hu, dv + 0.5 * c.hv) < 2.2 * s) return [120, 120, 120];
       return grey(38 + 10 * (1 - Math.abs(dv) / c.hv));
     }
-    if (Math.abs(du) <= c.hu - 2 * s && Math.abs(dv) <= c.hv + pin && (Math.floor((du + c.hu) / (4 * s)) % 2 === 0)) return [200, 200, 205];
+    if (Math.abs(du) <= c.hu - 2 * s && Math.abs(dv) <= c.hv + pin && Math.floor((du + c.hu) / (4 * s)) % 2 === 0) return [200, 200, 205];
     return null;
   };
   const inComponentBox = (c: Component, du: number, dv: number) => Math.abs(du) <= c.hu && Math.abs(dv) <= c.hv + (c.kind === "chip" ? 4 * s : 0);

@@ -62,7 +62,10 @@ export function renderSynthImage(spec: SynthImageSpec): SynthImage {
   });
   if (spec.defect === null) return result(clean);
   for (let t = 0; t < MAX_TRIES; t++) {
-    const image = spec.defect === "missing_part" || spec.defect === "misplaced_part" ? editParts(scene, spec.defect, rng) : paint(clean, spec.size, spec.defect, rng, silhouette);
+    const image =
+      spec.defect === "missing_part" || spec.defect === "misplaced_part"
+        ? editParts(scene, spec.defect, rng)
+        : paint(clean, spec.size, spec.defect, rng, silhouette);
     if (image === null) continue;
     const out = result(image);
     if (countMask(out.mask) >= MIN_DEFECT_PIXELS * (spec.size / 256) ** 2) return out;

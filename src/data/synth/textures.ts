@@ -107,7 +107,7 @@ export const tiles: TextureRenderer = (rng, size) => {
       if (fu < groutHalf || fu > period - groutHalf || fv < groutHalf || fv > period - groutHalf) {
         setPixel(img, i, 95 + 20 * n, 92 + 20 * n, 88 + 20 * n);
       } else {
-        const t = shades[((Math.floor(u) * 7 + Math.floor(v) * 13) % 64 + 64) % 64]! + 40 * n;
+        const t = shades[(((Math.floor(u) * 7 + Math.floor(v) * 13) % 64) + 64) % 64]! + 40 * n;
         setPixel(img, i, base[0]! + t, base[1]! + t, base[2]! + t);
       }
     }

@@ -9,11 +9,29 @@ import { RELEASED_ANOMALYCLIP_ORIGIN } from "./released-checkpoint.js";
 
 /** The released scripts' settings, under their argparse names where they have one. */
 export const ANOMALYCLIP_OPTIONS: MethodOptionSchema = {
-  dpamLayer: { type: "number", integer: true, min: 2, default: 20, description: "DAPM_replace(DPAM_layer = N): the last N - 1 vision blocks run the v-v attention path (released: 20 of ViT-L/14's 24 blocks)" },
+  dpamLayer: {
+    type: "number",
+    integer: true,
+    min: 2,
+    default: 20,
+    description: "DAPM_replace(DPAM_layer = N): the last N - 1 vision blocks run the v-v attention path (released: 20 of ViT-L/14's 24 blocks)",
+  },
   nCtx: { type: "number", integer: true, min: 1, default: 12, description: "learnable context tokens per state (--n_ctx)" },
-  depth: { type: "number", integer: true, min: 1, default: 9, description: "--depth: depth - 1 deep text prompts, replacing positions 1..tNCtx before text blocks 2..depth (1: none)" },
+  depth: {
+    type: "number",
+    integer: true,
+    min: 1,
+    default: 9,
+    description: "--depth: depth - 1 deep text prompts, replacing positions 1..tNCtx before text blocks 2..depth (1: none)",
+  },
   tNCtx: { type: "number", integer: true, min: 1, default: 4, description: "length of each deep text prompt (--t_n_ctx)" },
-  hookedLayers: { type: "enum", values: ["top", "quarters"], default: "top", description: "hooked blocks when --layers is not given: the top block (train.sh / test.sh since 2025-04) or the ends of the four quarters (6 12 18 24, the argparse default)" },
+  hookedLayers: {
+    type: "enum",
+    values: ["top", "quarters"],
+    default: "top",
+    description:
+      "hooked blocks when --layers is not given: the top block (train.sh / test.sh since 2025-04) or the ends of the four quarters (6 12 18 24, the argparse default)",
+  },
 };
 
 type Settings = Partial<PromptLearnerConfig>;
@@ -36,7 +54,9 @@ function promptSettings(ctx: MethodContext): Settings {
 function releasedDefault(ctx: MethodContext, key: "dpamLayer" | "depth", released: number, max: number, what: string): number {
   if (released <= max) return released;
   const scaled = scaledAnomalyClipOptions(ctx.backbone.config)[key];
-  throw new InvalidArgumentError(`anomalyclip: the released ${key} ${released} needs more depth than this backbone has (at most ${max} = ${what}); pass --option ${key}=N (the released proportion here: ${key}=${scaled})`);
+  throw new InvalidArgumentError(
+    `anomalyclip: the released ${key} ${released} needs more depth than this backbone has (at most ${max} = ${what}); pass --option ${key}=N (the released proportion here: ${key}=${scaled})`,
+  );
 }
 
 /** What the run decides whatever the prompts: DPAM, size and hooked layers. */
@@ -69,7 +89,8 @@ async function createAnomalyClip(ctx: MethodContext): Promise<AnomalyMethod> {
     throw new InvalidArgumentError(`${dir} holds a "${state.method}" checkpoint, not an anomalyclip one: pass --method ${state.method}`);
   }
   const fromCheckpoint = ["nCtx", "depth", "tNCtx"].filter((k) => ctx.options?.[k] !== undefined);
-  if (fromCheckpoint.length > 0) throw new InvalidArgumentError(`--option ${fromCheckpoint.join(", ")}: the prompt shapes come from the checkpoint ${dir}; drop the option`);
+  if (fromCheckpoint.length > 0)
+    throw new InvalidArgumentError(`--option ${fromCheckpoint.join(", ")}: the prompt shapes come from the checkpoint ${dir}; drop the option`);
   if (state.config.origin !== RELEASED_ANOMALYCLIP_ORIGIN) {
     if (ctx.options?.dpamLayer !== undefined || ctx.options?.hookedLayers !== undefined) {
       throw new InvalidArgumentError(`--option dpamLayer / hookedLayers: ${dir} was trained with its own (in its config); drop the option`);

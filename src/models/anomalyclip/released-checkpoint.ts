@@ -32,7 +32,8 @@ export async function releasedAnomalyClipFile(p: string): Promise<string | undef
   if (!st) throw new MissingFileError(p, "no such checkpoint file or directory");
   if (!st.isDirectory()) return p;
   const pth = (await readdir(p)).filter((f) => f.endsWith(".pth"));
-  if (pth.length > 1) throw new FileFormatError(p, `expected one AnomalyCLIP checkpoint (.pth) in the directory, found ${pth.length}: ${pth.join(", ")}; pass the file`);
+  if (pth.length > 1)
+    throw new FileFormatError(p, `expected one AnomalyCLIP checkpoint (.pth) in the directory, found ${pth.length}: ${pth.join(", ")}; pass the file`);
   return pth.length === 1 ? path.join(p, pth[0]!) : undefined;
 }
 
@@ -64,7 +65,10 @@ function checkTokenBuffers(sd: Map<string, WeightTensor>, file: string, state: "
   compare(prefix, 0);
   compare(suffix, 1 + nCtx);
   if (worst > 1e-6) {
-    throw new CheckpointMismatchError(file, `its token_prefix_${state} / token_suffix_${state} differ from this backbone's token embeddings of "${text}" by up to ${worst}: it was trained on another CLIP; pass that --model`);
+    throw new CheckpointMismatchError(
+      file,
+      `its token_prefix_${state} / token_suffix_${state} differ from this backbone's token embeddings of "${text}" by up to ${worst}: it was trained on another CLIP; pass that --model`,
+    );
   }
 }
 
@@ -80,7 +84,11 @@ async function readPromptLearner(file: string): Promise<Map<string, WeightTensor
 function releasedAnomalyClipState(sd: Map<string, WeightTensor>, file: string, backbone: ReleasedBackbone): LoadedCheckpoint {
   const { width } = backbone.config.text;
   const pos = need(sd, "ctx_pos", file, [1, 1, null, null]);
-  if (pos.shape[3] !== width) throw new CheckpointMismatchError(file, `its context vectors have width ${pos.shape[3]}, this backbone's text tower ${width}: pass the CLIP it was trained with`);
+  if (pos.shape[3] !== width)
+    throw new CheckpointMismatchError(
+      file,
+      `its context vectors have width ${pos.shape[3]}, this backbone's text tower ${width}: pass the CLIP it was trained with`,
+    );
   const nCtx = pos.shape[2]!;
   const neg = need(sd, "ctx_neg", file, [1, 1, nCtx, width]);
   const deep: WeightTensor[] = [];

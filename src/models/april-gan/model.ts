@@ -22,7 +22,16 @@ import { trainLoop } from "../common/train-loop.js";
 import { scoreInChunks } from "../common/chunked-scoring.js";
 import type { TrainHistory, TrainingProtocol, TrainOptions } from "../common/train-options.js";
 import type {
-  AnomalyMethod, FeatureBatch, GradientResult, ImageFeatures, LossTerm, MethodOutput, MethodState, TrainItem, TrainSource, TrainableObjective,
+  AnomalyMethod,
+  FeatureBatch,
+  GradientResult,
+  ImageFeatures,
+  LossTerm,
+  MethodOutput,
+  MethodState,
+  TrainItem,
+  TrainSource,
+  TrainableObjective,
 } from "../common/types.js";
 import type { SimClipBackbone } from "../common/backbone.js";
 import { MultiHierarchyVisionAdapter } from "../components/mhva.js";
@@ -66,7 +75,11 @@ export class AprilGan implements AnomalyMethod, TrainableObjective {
   private readonly projection: ClipPatchProjection;
   private readonly memories = new Map<string, MemoryGallery>();
 
-  private constructor(readonly backbone: SimClipBackbone, config: Partial<AprilGanConfig>, seed: number) {
+  private constructor(
+    readonly backbone: SimClipBackbone,
+    config: Partial<AprilGanConfig>,
+    seed: number,
+  ) {
     const c = backbone.config;
     const g = resolveGeometry("APRIL-GAN", c, config.size, config.layers, quarterLayers(c));
     this.config = { size: g.size, layers: g.layers, logitScale: config.logitScale ?? APRIL_GAN_LOGIT_SCALE };
@@ -137,7 +150,9 @@ export class AprilGan implements AnomalyMethod, TrainableObjective {
     const out = await scoreInChunks(batch, this.size, 0, async (features, cats) => {
       const n = features.length;
       const { diff, pairs } = this.prompts.perImage(cats);
-      const probT = tf.tidy(() => textAnomalyProbability(this.projection.imageEmbeds(stackPooled(features)), tf.tensor3d(pairs, [n, 2, E]), this.config.logitScale));
+      const probT = tf.tidy(() =>
+        textAnomalyProbability(this.projection.imageEmbeds(stackPooled(features)), tf.tensor3d(pairs, [n, 2, E]), this.config.logitScale),
+      );
       const prob = (await probT.data()) as Float32Array;
       probT.dispose();
       const diffT = tf.tensor2d(diff, [n, E]);
@@ -169,7 +184,12 @@ export class AprilGan implements AnomalyMethod, TrainableObjective {
     const out = new Float32Array(S * S);
     for (const layer of this.layers) {
       const { maxCos } = await memory.search(layer, stackLayerTokens([f], layer), P);
-      const up = upsampleBilinearArray(maxCos.map((c) => 1 - c), this.grid, S, true);
+      const up = upsampleBilinearArray(
+        maxCos.map((c) => 1 - c),
+        this.grid,
+        S,
+        true,
+      );
       for (let p = 0; p < out.length; p++) out[p]! += up[p]!;
     }
     return out;

@@ -28,7 +28,8 @@ interface Batch {
 
 function prepareBatch(m: AprilGan, items: TrainItem[]): Batch {
   const features = items.map((it) => it.features);
-  if (features[0]!.grid !== m.grid) throw new ShapeError(`APRIL-GAN: cached features have a ${features[0]!.grid}x${features[0]!.grid} grid, size ${m.size} needs ${m.grid}x${m.grid}`);
+  if (features[0]!.grid !== m.grid)
+    throw new ShapeError(`APRIL-GAN: cached features have a ${features[0]!.grid}x${features[0]!.grid} grid, size ${m.size} needs ${m.grid}x${m.grid}`);
   return {
     n: items.length,
     P: m.grid * m.grid,

@@ -28,12 +28,15 @@ async function pthFilesIn(dir: string): Promise<string[]> {
 /** The `.pth` file `location` names: itself, or the only one in the directory. */
 export async function releasedAprilGanFile(location: string): Promise<string> {
   const info = await statOrUndefined(location);
-  if (!info) throw new MissingFileError(location, `no such file or directory; expected the APRIL-GAN authors' checkpoint (a ${PTH} file, or a directory holding one)`);
+  if (!info)
+    throw new MissingFileError(location, `no such file or directory; expected the APRIL-GAN authors' checkpoint (a ${PTH} file, or a directory holding one)`);
   if (info.isFile()) return location;
   const files = await pthFilesIn(location);
   if (files.length === 0) throw new MissingFileError(location, `no ${PTH} file in this directory; expected the APRIL-GAN authors' checkpoint`);
   if (files.length > 1) {
-    throw new InvalidArgumentError(`${location} holds ${files.length} ${PTH} files (${files.map((f) => path.basename(f)).join(", ")}): pass the one to load as --checkpoint FILE${PTH}`);
+    throw new InvalidArgumentError(
+      `${location} holds ${files.length} ${PTH} files (${files.map((f) => path.basename(f)).join(", ")}): pass the one to load as --checkpoint FILE${PTH}`,
+    );
   }
   return files[0]!;
 }

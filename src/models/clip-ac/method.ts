@@ -7,8 +7,18 @@ export const clipAcMethod: MethodDescriptor = {
   label: "CLIP-AC",
   table1Roles: ["zero-shot"],
   options: async () => ({
-    prompts: { type: "enum", values: ["imagenet", "simclip"], default: "imagenet", description: "the ImageNet prompt-template ensemble x normal / anomalous [cls] (AnomalyCLIP's CLIP-AC) or SimCLIP's two sentences" },
-    pipeline: { type: "enum", values: ["anomalyclip", "april-gan"], default: "anomalyclip", description: "scoring: AnomalyCLIP's test pipeline (cos / 0.07, softmax on the grid, sigma 4) or APRIL-GAN's (100 x cos, logits upsampled, no smoothing)" },
+    prompts: {
+      type: "enum",
+      values: ["imagenet", "simclip"],
+      default: "imagenet",
+      description: "the ImageNet prompt-template ensemble x normal / anomalous [cls] (AnomalyCLIP's CLIP-AC) or SimCLIP's two sentences",
+    },
+    pipeline: {
+      type: "enum",
+      values: ["anomalyclip", "april-gan"],
+      default: "anomalyclip",
+      description: "scoring: AnomalyCLIP's test pipeline (cos / 0.07, softmax on the grid, sigma 4) or APRIL-GAN's (100 x cos, logits upsampled, no smoothing)",
+    },
   }),
   create: async (ctx) => {
     rejectCheckpoint("CLIP-AC", ctx);

@@ -51,7 +51,10 @@ export class ClipAc implements AnomalyMethod {
   private readonly prompts: FrozenPromptEmbeddings;
   private readonly projection: ClipPatchProjection;
 
-  private constructor(readonly backbone: SimClipBackbone, config: Partial<ClipAcConfig>) {
+  private constructor(
+    readonly backbone: SimClipBackbone,
+    config: Partial<ClipAcConfig>,
+  ) {
     const c = backbone.config;
     const g = resolveGeometry("CLIP-AC", c, config.size, config.layers, [c.vision.layers]);
     this.config = { ...clipAcPipeline("anomalyclip"), prompts: "imagenet", ...config, size: g.size, layers: g.layers };

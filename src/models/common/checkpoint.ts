@@ -20,7 +20,10 @@ const FORMAT = "simclip-checkpoint";
 /** A checkpoint that does not fit the model it is being loaded into (other backbone, method or dims). */
 export class CheckpointMismatchError extends SimclipError {
   override name = "CheckpointMismatchError";
-  constructor(readonly where: string, detail: string) {
+  constructor(
+    readonly where: string,
+    detail: string,
+  ) {
     super(`${where}: cannot load this checkpoint: ${detail}`);
   }
 }
@@ -107,7 +110,10 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   try {
     text = await readFile(cfgPath, "utf8");
   } catch {
-    throw new MissingFileError(cfgPath, `no checkpoint config here: pass the --out directory of "simclip train" (it holds ${CHECKPOINT_CONFIG} and ${CHECKPOINT_WEIGHTS})`);
+    throw new MissingFileError(
+      cfgPath,
+      `no checkpoint config here: pass the --out directory of "simclip train" (it holds ${CHECKPOINT_CONFIG} and ${CHECKPOINT_WEIGHTS})`,
+    );
   }
   let file: CheckpointConfigFile;
   try {
@@ -116,7 +122,10 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
     throw new FileFormatError(cfgPath, `not valid JSON (${(e as Error).message})`);
   }
   if (file.format !== FORMAT || file.version !== 1 || typeof file.method !== "string") {
-    throw new FileFormatError(cfgPath, `expected a ${FORMAT} version 1 config with a "method", found format=${String(file.format)} version=${String(file.version)}`);
+    throw new FileFormatError(
+      cfgPath,
+      `expected a ${FORMAT} version 1 config with a "method", found format=${String(file.format)} version=${String(file.version)}`,
+    );
   }
   const tensors = await readSafetensors(path.join(dir, CHECKPOINT_WEIGHTS));
   return {

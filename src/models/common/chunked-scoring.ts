@@ -14,10 +14,7 @@ export const SCORE_CHUNK = 8;
  * One chunk's unsmoothed summed maps [n * size * size] and anomaly probabilities [n]; optionally
  * each hooked layer's unsmoothed map [n * size * size], smoothed here like the sum.
  */
-export type ChunkScorer = (
-  features: ImageFeatures[],
-  categories: string[],
-) => Promise<{ sum: Float32Array; prob: Float32Array; layers?: Float32Array[] }>;
+export type ChunkScorer = (features: ImageFeatures[], categories: string[]) => Promise<{ sum: Float32Array; prob: Float32Array; layers?: Float32Array[] }>;
 
 export async function scoreInChunks(batch: FeatureBatch, size: number, sigma: number, scoreChunk: ChunkScorer): Promise<MethodOutput> {
   const S = size;

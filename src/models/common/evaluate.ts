@@ -51,7 +51,9 @@ export async function evaluateMethod(method: AnomalyMethod, dataset: Dataset, op
   const shots = opts.shots ?? 0;
   if (!Number.isInteger(shots) || shots < 0) throw new InvalidArgumentError(`shots must be a non-negative integer, got ${shots}`);
   if (shots > 0 && !method.setMemory) {
-    throw new InvalidArgumentError(`method "${method.name}" is zero-shot only (no few-shot memory); run it with --shots 0 or use a few-shot method such as simclip+`);
+    throw new InvalidArgumentError(
+      `method "${method.name}" is zero-shot only (no few-shot memory); run it with --shots 0 or use a few-shot method such as simclip+`,
+    );
   }
   const categories = opts.categories ?? dataset.categories;
   for (const c of categories) {

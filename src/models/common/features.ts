@@ -15,7 +15,9 @@ export function stackLayerTokens(features: ImageFeatures[], layer: number): Floa
       throw new ShapeError(`cached features have no layer ${layer} (they hold ${[...f.patchTokens.keys()].join(", ")}): rebuild the cache with this layer`);
     }
     if (t.length !== per) {
-      throw new ShapeError(`layer ${layer} tokens of image ${i}: ${t.length} values, expected ${first.grid}x${first.grid} patches x ${first.width} (all images of a batch must share size and backbone)`);
+      throw new ShapeError(
+        `layer ${layer} tokens of image ${i}: ${t.length} values, expected ${first.grid}x${first.grid} patches x ${first.width} (all images of a batch must share size and backbone)`,
+      );
     }
     out.set(t, i * per);
   });
@@ -55,7 +57,9 @@ export function selectRows(table: tf.Tensor, index: number[]): tf.Tensor {
   return tf.tidy(() => {
     const [u, ...rest] = table.shape;
     const onehot = new Float32Array(index.length * u);
-    index.forEach((k, i) => { onehot[i * u + k] = 1; });
+    index.forEach((k, i) => {
+      onehot[i * u + k] = 1;
+    });
     const flat = tf.reshape(table, [u, -1]) as tf.Tensor2D;
     return tf.reshape(tf.matMul(tf.tensor2d(onehot, [index.length, u]), flat), [index.length, ...rest]);
   });
@@ -66,7 +70,9 @@ export function stackMasks(items: TrainItem[], size: number, method: string): Fl
   const masks = new Float32Array(items.length * size * size);
   items.forEach((it, i) => {
     if (it.mask.length !== size * size) {
-      throw new ShapeError(`${method}: training mask of a "${it.category}" image has ${it.mask.length} pixels, expected ${size}x${size} (load masks at the model's --size)`);
+      throw new ShapeError(
+        `${method}: training mask of a "${it.category}" image has ${it.mask.length} pixels, expected ${size}x${size} (load masks at the model's --size)`,
+      );
     }
     masks.set(it.mask, i * size * size);
   });

@@ -38,7 +38,8 @@ export async function frozenMatMul(x: Float32Array, n: number, k: number, w: Flo
 
 /** X^T dY: X [n, k], dY [n, m] -> [k, m]. */
 export async function frozenMatMulTransposedA(x: Float32Array, n: number, k: number, dy: Float32Array, m: number): Promise<Float32Array> {
-  if (x.length !== n * k || dy.length !== n * m) throw new ShapeError(`frozenMatMulTransposedA: X has ${x.length} values for [${n}, ${k}], dY ${dy.length} for [${n}, ${m}]`);
+  if (x.length !== n * k || dy.length !== n * m)
+    throw new ShapeError(`frozenMatMulTransposedA: X has ${x.length} values for [${n}, ${k}], dY ${dy.length} for [${n}, ${m}]`);
   backward ??= session(true);
   return run(backward, x, [n, k], dy, [n, m]);
 }

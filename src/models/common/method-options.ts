@@ -45,7 +45,8 @@ function coerceOption(method: string, schema: MethodOptionSchema, key: string, v
       const x = typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : NaN;
       const bounds = [spec.min !== undefined ? `>= ${spec.min}` : "", spec.max !== undefined ? `<= ${spec.max}` : ""].filter((b) => b !== "").join(" and ");
       const range = `${spec.integer ? "an integer" : "a number"}${bounds ? ` ${bounds}` : ""}`;
-      if (!Number.isFinite(x) || (spec.integer && !Number.isInteger(x)) || (spec.min !== undefined && x < spec.min) || (spec.max !== undefined && x > spec.max)) return bad(range);
+      if (!Number.isFinite(x) || (spec.integer && !Number.isInteger(x)) || (spec.min !== undefined && x < spec.min) || (spec.max !== undefined && x > spec.max))
+        return bad(range);
       return x;
     }
   }

@@ -176,7 +176,17 @@ export async function writeMosaic(tiles: readonly MosaicTile[], size: number, di
   const m = await buildMosaic(tiles, size);
   const mask255 = Uint8Array.from(m.mask, (v) => v * 255);
   await mkdir(sub, { recursive: true });
-  await atomicWrite(maskPath, await sharp(mask255, { raw: { width: size, height: size, channels: 1 } }).png().toBuffer());
-  await atomicWrite(imagePath, await sharp(m.rgb, { raw: { width: size, height: size, channels: 3 } }).png().toBuffer());
+  await atomicWrite(
+    maskPath,
+    await sharp(mask255, { raw: { width: size, height: size, channels: 1 } })
+      .png()
+      .toBuffer(),
+  );
+  await atomicWrite(
+    imagePath,
+    await sharp(m.rgb, { raw: { width: size, height: size, channels: 3 } })
+      .png()
+      .toBuffer(),
+  );
   return { imagePath, maskPath };
 }

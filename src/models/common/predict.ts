@@ -39,10 +39,18 @@ export interface PredictOptions {
  * APRIL-GAN the image score's min-max normalised map maximum is taken over the images of this call
  * (one image: that term is 0, score = half the text probability); maps do not depend on the others.
  */
-export async function predictImages(method: AnomalyMethod, model: ClipModel, images: string[], category: string, opts: PredictOptions = {}): Promise<Prediction[]> {
+export async function predictImages(
+  method: AnomalyMethod,
+  model: ClipModel,
+  images: string[],
+  category: string,
+  opts: PredictOptions = {},
+): Promise<Prediction[]> {
   const references = opts.references ?? [];
   if (references.length > 0 && !method.setMemory) {
-    throw new InvalidArgumentError(`method "${method.name}" is zero-shot only: it takes no reference images; drop --references/--reference-dir or use a few-shot method such as simclip+`);
+    throw new InvalidArgumentError(
+      `method "${method.name}" is zero-shot only: it takes no reference images; drop --references/--reference-dir or use a few-shot method such as simclip+`,
+    );
   }
   const stage = opts.onStage ?? (() => {});
   const source = method.featureSource?.() ?? clipFeatureSource(model, { size: method.size, layers: method.layers });
@@ -69,4 +77,3 @@ export async function predictImages(method: AnomalyMethod, model: ClipModel, ima
   const layered = (i: number) => (out.layerMaps ? { layerMaps: out.layerMaps[i]!.map((map, l) => ({ layer: method.layers[l]!, map })) } : {});
   return images.map((image, i) => ({ image, category, score: out.scores[i]!, map: out.maps[i]!, size: out.size, ...refs, ...layered(i) }));
 }
-

@@ -10,6 +10,10 @@ export function defaultFeatureCacheDir(): string {
 }
 
 /** The cache of exactly the features `method` reads (its size and layers, or its own backbone's source), for `model`. */
-export function openMethodFeatures(model: ClipModel, method: Pick<AnomalyMethod, "size" | "layers" | "featureSource">, cacheDir = defaultFeatureCacheDir()): Promise<FeatureCache> {
+export function openMethodFeatures(
+  model: ClipModel,
+  method: Pick<AnomalyMethod, "size" | "layers" | "featureSource">,
+  cacheDir = defaultFeatureCacheDir(),
+): Promise<FeatureCache> {
   return FeatureCache.open(cacheDir, method.featureSource?.() ?? clipFeatureSource(model, { size: method.size, layers: method.layers }));
 }

@@ -41,7 +41,10 @@ export async function samplesTrainSource(samples: Sample[], opts: TrainSourceOpt
   const unmasked = samples.filter((s) => s.label === 1 && s.maskPath === null);
   if (unmasked.length > 0) {
     throw new MissingMaskError(
-      `${unmasked.length} anomalous training image(s) have no ground-truth mask, e.g. ${unmasked.slice(0, 3).map((s) => s.imagePath).join(", ")}: ` +
+      `${unmasked.length} anomalous training image(s) have no ground-truth mask, e.g. ${unmasked
+        .slice(0, 3)
+        .map((s) => s.imagePath)
+        .join(", ")}: ` +
         "SimCLIP's focal and dice losses need pixel masks; train on a dataset with masks (MVTec-AD, VisA, or a custom layout with ground_truth/)",
     );
   }
@@ -80,7 +83,14 @@ function withMosaics(source: TrainSource, samples: Sample[], opts: TrainSourceOp
       const progress = startProgress(`mosaics (epoch ${epoch + 1})`, plan.size);
       try {
         for (const [i, tiles] of plan) {
-          files.set(i, await writeMosaic(tiles.map((t) => samples[t]!), opts.size, dir));
+          files.set(
+            i,
+            await writeMosaic(
+              tiles.map((t) => samples[t]!),
+              opts.size,
+              dir,
+            ),
+          );
           progress.update(files.size);
         }
       } finally {

@@ -14,10 +14,17 @@ import { simclipTrainingProtocol, type StepInfo, type TrainHistory, type TrainOp
 /** The loss became NaN or infinite; the parameters were not updated with it. */
 export class NonFiniteLossError extends SimclipError {
   override name = "NonFiniteLossError";
-  constructor(readonly epoch: number, readonly step: number, readonly parts: Record<string, number>, readonly lastCheckpoint: string | null) {
+  constructor(
+    readonly epoch: number,
+    readonly step: number,
+    readonly parts: Record<string, number>,
+    readonly lastCheckpoint: string | null,
+  ) {
     super(
       `training loss is not finite at epoch ${epoch + 1}, step ${step + 1} (parts: ${JSON.stringify(parts)}); ` +
-        (lastCheckpoint ? `the last good checkpoint (end of epoch ${epoch}) is kept in ${lastCheckpoint}; ` : "no epoch finished, so no checkpoint was written; ") +
+        (lastCheckpoint
+          ? `the last good checkpoint (end of epoch ${epoch}) is kept in ${lastCheckpoint}; `
+          : "no epoch finished, so no checkpoint was written; ") +
         "lower the learning rate (--lr) or check the cached features for NaN/Inf",
     );
   }

@@ -30,7 +30,11 @@ export function simclipTrainingProtocol(trainLayout: string): TrainingProtocol {
  * The recipe `method` trains with on a training set of layout `trainLayout`: its own (as its released
  * script runs it), with only the fields `overrides` names replaced (a user's options, CI's quick mode).
  */
-export function trainingProtocolFor(method: { trainingProtocol?(trainLayout: string): TrainingProtocol }, trainLayout: string, overrides: Partial<TrainingProtocol> = {}): TrainingProtocol {
+export function trainingProtocolFor(
+  method: { trainingProtocol?(trainLayout: string): TrainingProtocol },
+  trainLayout: string,
+  overrides: Partial<TrainingProtocol> = {},
+): TrainingProtocol {
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as Partial<TrainingProtocol>;
   return { ...(method.trainingProtocol?.(trainLayout) ?? simclipTrainingProtocol(trainLayout)), ...defined };
 }

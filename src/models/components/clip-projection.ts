@@ -22,7 +22,11 @@ export class ClipPatchProjection {
   private readonly lnB: tf.Tensor1D;
   readonly proj: tf.Tensor2D;
 
-  constructor(weights: ClipWeights, readonly width: number, readonly embedDim: number) {
+  constructor(
+    weights: ClipWeights,
+    readonly width: number,
+    readonly embedDim: number,
+  ) {
     this.lnW = tf.keep(backboneTensor(weights, "visual.ln_post.weight", [width]) as tf.Tensor1D);
     this.lnB = tf.keep(backboneTensor(weights, "visual.ln_post.bias", [width]) as tf.Tensor1D);
     this.proj = tf.keep(backboneTensor(weights, "visual.proj", [width, embedDim]) as tf.Tensor2D);

@@ -18,7 +18,13 @@ export interface BaselineGeometry {
  * `size` defaults to SimCLIP's (518, the peers' input for ViT-L/14-336); `layers` to `defaultLayers`
  * (each method names its own, e.g. the peers' 6, 12, 18, 24).
  */
-export function resolveGeometry(method: string, config: ClipConfig, size: number | undefined, layers: number[] | undefined, defaultLayers: number[]): BaselineGeometry {
+export function resolveGeometry(
+  method: string,
+  config: ClipConfig,
+  size: number | undefined,
+  layers: number[] | undefined,
+  defaultLayers: number[],
+): BaselineGeometry {
   const s = size ?? DEFAULT_INPUT_SIZE;
   const ps = config.vision.patchSize;
   if (!Number.isInteger(s) || s <= 0 || s % ps !== 0) {

@@ -40,11 +40,17 @@ export class MemoryGallery {
       const tokens = new Float32Array(normals.length * P * width);
       normals.forEach((f, i) => {
         if (f.grid !== grid || f.width !== width) {
-          throw new ShapeError(`memory gallery: reference image ${i} has a ${f.grid}x${f.grid} grid of width ${f.width}, image 0 has ${grid}x${grid} of width ${width} (all references must come from one backbone and size)`);
+          throw new ShapeError(
+            `memory gallery: reference image ${i} has a ${f.grid}x${f.grid} grid of width ${f.width}, image 0 has ${grid}x${grid} of width ${width} (all references must come from one backbone and size)`,
+          );
         }
         const t = f.patchTokens.get(layer);
-        if (!t) throw new ShapeError(`memory gallery: reference image ${i} has no layer ${layer} (it holds ${[...f.patchTokens.keys()].join(", ")}): rebuild the cache with this layer`);
-        if (t.length !== P * width) throw new ShapeError(`memory gallery: layer ${layer} of reference image ${i} has ${t.length} values, expected ${P} x ${width}`);
+        if (!t)
+          throw new ShapeError(
+            `memory gallery: reference image ${i} has no layer ${layer} (it holds ${[...f.patchTokens.keys()].join(", ")}): rebuild the cache with this layer`,
+          );
+        if (t.length !== P * width)
+          throw new ShapeError(`memory gallery: layer ${layer} of reference image ${i} has ${t.length} values, expected ${P} x ${width}`);
         tokens.set(t, i * P * width);
       });
       const m = normals.length * P;

@@ -12,7 +12,11 @@ export class CoCoOpMetaNet {
   readonly w2: tf.Variable;
   readonly b2: tf.Variable;
 
-  constructor(readonly inDim: number, readonly outDim: number, rng: Rng) {
+  constructor(
+    readonly inDim: number,
+    readonly outDim: number,
+    rng: Rng,
+  ) {
     const hidden = Math.max(1, Math.floor(inDim / 16));
     const l1 = linearInit(rng, inDim, hidden);
     const l2 = linearInit(rng, hidden, outDim);

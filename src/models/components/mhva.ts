@@ -29,7 +29,12 @@ export class MultiHierarchyVisionAdapter {
   readonly weights = new Map<number, tf.Variable>();
   readonly biases = new Map<number, tf.Variable>();
 
-  constructor(readonly layers: number[], readonly inDim: number, readonly outDim: number, rng: Rng) {
+  constructor(
+    readonly layers: number[],
+    readonly inDim: number,
+    readonly outDim: number,
+    rng: Rng,
+  ) {
     for (const l of layers) {
       const { weight, bias } = linearInit(rng, inDim, outDim);
       this.weights.set(l, namedVariable(tf.tensor2d(weight, [inDim, outDim]), `mhva.${l}.weight`));

@@ -55,7 +55,9 @@ export function normalizeRowsArray(x: Float32Array, rows: number, width: number,
     let s = 0;
     for (let k = r * width; k < (r + 1) * width; k++) s += x[k]! * x[k]!;
     if (!(s > 0) || !Number.isFinite(s)) {
-      throw new InvalidArgumentError(`${what}: row ${r} has norm ${Math.sqrt(s)}; cosine similarity needs finite, non-zero feature vectors (check the cached features)`);
+      throw new InvalidArgumentError(
+        `${what}: row ${r} has norm ${Math.sqrt(s)}; cosine similarity needs finite, non-zero feature vectors (check the cached features)`,
+      );
     }
     const inv = 1 / Math.sqrt(s);
     for (let k = r * width; k < (r + 1) * width; k++) out[k] = x[k]! * inv;
@@ -69,7 +71,8 @@ export function normalizeRowsArray(x: Float32Array, rows: number, width: number,
  */
 export async function nearestNeighbours(query: Float32Array, n: number, memoryT: Float32Array, m: number, width: number): Promise<NeighbourResult> {
   if (query.length !== n * width) throw new ShapeError(`nearestNeighbours: query has ${query.length} values, expected ${n} x ${width}`);
-  if (memoryT.length !== width * m || m === 0) throw new ShapeError(`nearestNeighbours: memoryT has ${memoryT.length} values, expected ${width} x ${m} (m > 0)`);
+  if (memoryT.length !== width * m || m === 0)
+    throw new ShapeError(`nearestNeighbours: memoryT has ${memoryT.length} values, expected ${width} x ${m} (m > 0)`);
   session ??= createOrtSession(nearestNeighbourGraph());
   const out = await (await session).run({
     query: new ort.Tensor("float32", query, [n, width]),

@@ -28,12 +28,7 @@ export type PatchProjector = (layer: number, tokens: Float32Array, rows: number,
  * Summed anomaly-probability maps [n * S * S] (unsmoothed) of n images, given per-image prompt
  * differences `diff` [n, E] = (anomalous - normal) of the normalised prompt embeddings.
  */
-export async function summedPromptMaps(
-  features: ImageFeatures[],
-  diff: tf.Tensor2D,
-  g: PromptMapGeometry,
-  project: PatchProjector,
-): Promise<Float32Array> {
+export async function summedPromptMaps(features: ImageFeatures[], diff: tf.Tensor2D, g: PromptMapGeometry, project: PatchProjector): Promise<Float32Array> {
   const n = features.length;
   const P = g.grid * g.grid;
   let sum: tf.Tensor | null = null;

@@ -48,7 +48,10 @@ export function releasedLinearLayerTensors(
 ): MethodState["tensors"] {
   const count = releasedLinearLayerCount(state, where);
   if (layers.length !== count) {
-    throw new CheckpointMismatchError(where, `it has ${count} adapters (fc.0..fc.${count - 1}) but ${layers.length} hooked layers were given (${layers.join(",")}): pass --layers with ${count} blocks`);
+    throw new CheckpointMismatchError(
+      where,
+      `it has ${count} adapters (fc.0..fc.${count - 1}) but ${layers.length} hooked layers were given (${layers.join(",")}): pass --layers with ${count} blocks`,
+    );
   }
   const tensors: MethodState["tensors"] = new Map();
   layers.forEach((layer, i) => {

@@ -98,9 +98,23 @@ export function promptLearnerPreset(variant: PromptLearnerVariant, config: ClipC
       // hooked layer 24 of 24 (the top block; `--layers 6,12,18,24` is the scripts' old default); train.py's loss
       // 4 * sum_l (focal + dice(p1, g) + dice(p0, 1 - g)) + CE(cos / 0.07).
       return {
-        ...base(config), variant, layers: [config.vision.layers], contextLength: 12, sharedContext: false, metaNet: false, objectAgnostic: true,
-        patches: "clip", logitScale: 1 / 0.07, sigma: 4, ceWeight: 1, segWeight: 4, normalDice: true,
-        deepTextPrompts: { depth: 8, length: 4 }, deepPromptsHalf: true, dpamLayer: 20, mapOrder: "grid-softmax",
+        ...base(config),
+        variant,
+        layers: [config.vision.layers],
+        contextLength: 12,
+        sharedContext: false,
+        metaNet: false,
+        objectAgnostic: true,
+        patches: "clip",
+        logitScale: 1 / 0.07,
+        sigma: 4,
+        ceWeight: 1,
+        segWeight: 4,
+        normalDice: true,
+        deepTextPrompts: { depth: 8, length: 4 },
+        deepPromptsHalf: true,
+        dpamLayer: 20,
+        mapOrder: "grid-softmax",
       };
     default:
       throw new InvalidArgumentError(`unknown prompt learner "${String(variant)}"; expected coop, cocoop or anomalyclip`);
@@ -114,7 +128,9 @@ export function resolvePromptLearnerConfig(variant: PromptLearnerVariant, partia
   c.size = g.size;
   c.layers = g.layers;
   if (!(Number.isInteger(c.contextLength) && c.contextLength >= 1 && c.contextLength <= config.text.contextLength - 8)) {
-    throw new InvalidArgumentError(`${variant}: contextLength ${c.contextLength} must be an integer in 1..${config.text.contextLength - 8} (room for the class words)`);
+    throw new InvalidArgumentError(
+      `${variant}: contextLength ${c.contextLength} must be an integer in 1..${config.text.contextLength - 8} (room for the class words)`,
+    );
   }
   if (c.contextInit !== undefined && !c.sharedContext) {
     throw new InvalidArgumentError(`${variant}: contextInit initialises one shared context; this variant learns one context per state`);
@@ -123,10 +139,13 @@ export function resolvePromptLearnerConfig(variant: PromptLearnerVariant, partia
   if (deep) {
     checkDeepTextPrompts(config, deep.depth, deep.length);
     if (deep.length > c.contextLength) {
-      throw new InvalidArgumentError(`${variant}: deep text prompts of length ${deep.length} would overwrite class words; at most contextLength = ${c.contextLength}`);
+      throw new InvalidArgumentError(
+        `${variant}: deep text prompts of length ${deep.length} would overwrite class words; at most contextLength = ${c.contextLength}`,
+      );
     }
   }
   if (c.dpamLayer !== undefined) dpamBlocksOf(config, c.dpamLayer);
-  if (c.deepPromptsHalf && !deep) throw new InvalidArgumentError(`${variant}: deepPromptsHalf rounds the deep text prompts, but there are none (deepTextPrompts)`);
+  if (c.deepPromptsHalf && !deep)
+    throw new InvalidArgumentError(`${variant}: deepPromptsHalf rounds the deep text prompts, but there are none (deepTextPrompts)`);
   return c;
 }

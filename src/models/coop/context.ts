@@ -33,7 +33,8 @@ export function templatePair(weights: ClipWeights, config: ClipConfig, tokenizer
   const x = tokenizer.tokenize(["X"], L)[1]!;
   for (let r = 0; r < 2; r++) {
     for (let j = 1; j <= m; j++) {
-      if (ids[r * L + j] !== x) throw new ShapeError(`prompt "${texts[r]}": token ${j} is ${ids[r * L + j]}, expected the placeholder "X" (${x}); the context must open the prompt`);
+      if (ids[r * L + j] !== x)
+        throw new ShapeError(`prompt "${texts[r]}": token ${j} is ${ids[r * L + j]}, expected the placeholder "X" (${x}); the context must open the prompt`);
     }
   }
   return { embeds: tf.keep(textTokenEmbedsTf(weights, config, ids, 2)), eotIndex: eotIndices(ids, 2, L) };
@@ -58,7 +59,14 @@ export class LearnableContext {
   readonly vectors: tf.Variable;
 
   /** `init` [states * length * width] (token embeddings of words), else N(0, std^2) from `rng`. */
-  constructor(readonly states: 1 | 2, readonly length: number, readonly width: number, std: number, rng: Rng, init?: Float32Array) {
+  constructor(
+    readonly states: 1 | 2,
+    readonly length: number,
+    readonly width: number,
+    std: number,
+    rng: Rng,
+    init?: Float32Array,
+  ) {
     let values = init;
     if (values === undefined) {
       values = new Float32Array(states * length * width);

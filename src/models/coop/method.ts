@@ -8,7 +8,9 @@ export function createPromptLearnerMethod(variant: PromptLearnerVariant): Method
     const { PromptLearnerClip } = await import("./model.js");
     if (!ctx.checkpoint) return PromptLearnerClip.create(ctx.backbone, variant, contextGeometry(ctx), ctx.seed);
     if (ctx.checkpoint.state.method !== variant) {
-      throw new InvalidArgumentError(`${ctx.checkpoint.dir} holds a "${ctx.checkpoint.state.method}" checkpoint, not a ${variant} one: pass --method ${ctx.checkpoint.state.method}`);
+      throw new InvalidArgumentError(
+        `${ctx.checkpoint.dir} holds a "${ctx.checkpoint.state.method}" checkpoint, not a ${variant} one: pass --method ${ctx.checkpoint.state.method}`,
+      );
     }
     return checkTrainedGeometry(await PromptLearnerClip.fromState(ctx.backbone, ctx.checkpoint.state, ctx.checkpoint.dir), ctx);
   };

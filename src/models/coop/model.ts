@@ -25,7 +25,16 @@ import { CheckpointMismatchError, checkCheckpointBackbone, restoreTrainableVaria
 import { trainLoop } from "../common/train-loop.js";
 import type { TrainHistory, TrainOptions } from "../common/train-options.js";
 import type {
-  AnomalyMethod, FeatureBatch, GradientResult, ImageFeatures, LossTerm, MethodOutput, MethodState, TrainItem, TrainSource, TrainableObjective,
+  AnomalyMethod,
+  FeatureBatch,
+  GradientResult,
+  ImageFeatures,
+  LossTerm,
+  MethodOutput,
+  MethodState,
+  TrainItem,
+  TrainSource,
+  TrainableObjective,
 } from "../common/types.js";
 import type { SimClipBackbone } from "../common/backbone.js";
 import { MultiHierarchyVisionAdapter } from "../components/mhva.js";
@@ -95,7 +104,15 @@ async function halfPromptTrace(tower: OrtTextTower, embeds: tf.Tensor3D, eot: nu
 }
 
 /** The released train.sh: 15 epochs, batch 8, Adam 1e-3 with betas (0.5, 0.999), no schedule, seed 111, no augmentation. */
-export const ANOMALYCLIP_TRAINING: TrainingProtocol = { epochs: 15, batchSize: 8, lr: 1e-3, betas: [0.5, 0.999], schedule: "constant", seed: 111, mosaicRate: 0 };
+export const ANOMALYCLIP_TRAINING: TrainingProtocol = {
+  epochs: 15,
+  batchSize: 8,
+  lr: 1e-3,
+  betas: [0.5, 0.999],
+  schedule: "constant",
+  seed: 111,
+  mosaicRate: 0,
+};
 
 /** What the prompt learners need beyond SimCLIP's backbone: the tokenizer (ClipModel has it). */
 export interface PromptLearnerBackbone extends SimClipBackbone {
@@ -135,7 +152,12 @@ export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
   readonly projection: ClipPatchProjection;
   private readonly templates = new Map<string, PromptTemplatePair>();
 
-  private constructor(readonly backbone: PromptLearnerBackbone, variant: PromptLearnerVariant, partial: Partial<PromptLearnerConfig>, seed: number) {
+  private constructor(
+    readonly backbone: PromptLearnerBackbone,
+    variant: PromptLearnerVariant,
+    partial: Partial<PromptLearnerConfig>,
+    seed: number,
+  ) {
     const c = backbone.config;
     this.config = resolvePromptLearnerConfig(variant, partial, c);
     this.grid = this.config.size / c.vision.patchSize;
@@ -152,13 +174,26 @@ export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
     // Drawn last, so every other variable's initial value is the same with or without them.
     const deep = this.config.deepTextPrompts;
     this.deepPrompts = deep
-      ? namedVariable(tf.tensor3d(Float32Array.from({ length: deep.depth * deep.length * c.text.width }, () => rng.normal() * this.config.contextStd), [deep.depth, deep.length, c.text.width]), "deep_text_prompts")
+      ? namedVariable(
+          tf.tensor3d(
+            Float32Array.from({ length: deep.depth * deep.length * c.text.width }, () => rng.normal() * this.config.contextStd),
+            [deep.depth, deep.length, c.text.width],
+          ),
+          "deep_text_prompts",
+        )
       : null;
   }
 
-  static async create(backbone: SimClipBackbone, variant: PromptLearnerVariant, config: Partial<PromptLearnerConfig> = {}, seed = 111): Promise<PromptLearnerClip> {
+  static async create(
+    backbone: SimClipBackbone,
+    variant: PromptLearnerVariant,
+    config: Partial<PromptLearnerConfig> = {},
+    seed = 111,
+  ): Promise<PromptLearnerClip> {
     if (!isPromptLearnerBackbone(backbone)) {
-      throw new InvalidArgumentError(`${variant} learns prompts at the text tower's input and needs the backbone's tokenizer: pass a ClipModel (ClipModel.load(dir))`);
+      throw new InvalidArgumentError(
+        `${variant} learns prompts at the text tower's input and needs the backbone's tokenizer: pass a ClipModel (ClipModel.load(dir))`,
+      );
     }
     await tfReady();
     return new PromptLearnerClip(backbone, variant, config, seed);
@@ -212,9 +247,7 @@ export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
       // SimCLIP's binary prompts with "a photo of a" replaced by the context; AnomalyCLIP's
       // object-agnostic "[X]x12 object." / "[X]x12 damaged object.".
       const texts: [string, string] =
-        c === AGNOSTIC
-          ? [`${x} object.`, `${x} damaged object.`]
-          : [`${x} ${promptClassName(c)} without defect.`, `${x} ${promptClassName(c)} with defect.`];
+        c === AGNOSTIC ? [`${x} object.`, `${x} damaged object.`] : [`${x} ${promptClassName(c)} without defect.`, `${x} ${promptClassName(c)} with defect.`];
       this.templates.set(c, templatePair(this.backbone.weights, this.backbone.config, this.backbone.tokenizer, texts, this.config.contextLength));
     }
   }
@@ -292,7 +325,9 @@ export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
     const out = await tower.run({ embeds: (await embeds.data()) as Float32Array, n: eot.length, eotIndex: eot, deepPrompts });
     embeds.dispose();
     const { config } = this.backbone;
-    return tf.tidy(() => this.pairsFromText(tf.tensor2d(out.pooled, [eot.length, config.text.width]), tf.tensor2d(out.textEmbeds, [eot.length, config.embedDim]), pick));
+    return tf.tidy(() =>
+      this.pairsFromText(tf.tensor2d(out.pooled, [eot.length, config.text.width]), tf.tensor2d(out.textEmbeds, [eot.length, config.embedDim]), pick),
+    );
   }
 
   /** The deep prompts as the text tower takes them (rounded to float16 where the config says so). */
@@ -376,12 +411,17 @@ export class PromptLearnerClip implements AnomalyMethod, TrainableObjective {
     if (!(this.backbone instanceof ClipModel)) {
       throw new InvalidArgumentError(`${this.name} with DPAM runs its own variant of the vision tower and needs a ClipModel backbone (ClipModel.load(dir))`);
     }
-    return clipFeatureSource(this.backbone, { size: this.size, layers: this.layers, dpam: { blocks: dpamBlocksOf(this.backbone.config, this.config.dpamLayer) } });
+    return clipFeatureSource(this.backbone, {
+      size: this.size,
+      layers: this.layers,
+      dpam: { blocks: dpamBlocksOf(this.backbone.config, this.config.dpamLayer) },
+    });
   }
 
   async fit(source: TrainSource, opts: TrainOptions = {}): Promise<TrainHistory> {
     await this.prepare(source.categories);
-    const o: TrainOptions = this.config.variant === "anomalyclip" ? { batchSize: ANOMALYCLIP_TRAINING.batchSize, schedule: ANOMALYCLIP_TRAINING.schedule, ...opts } : opts;
+    const o: TrainOptions =
+      this.config.variant === "anomalyclip" ? { batchSize: ANOMALYCLIP_TRAINING.batchSize, schedule: ANOMALYCLIP_TRAINING.schedule, ...opts } : opts;
     return trainLoop(this, source, { label: `train ${this.name}`, ...o }, (dir) => saveCheckpoint(dir, this.state(), this.backbone));
   }
 

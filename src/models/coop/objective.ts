@@ -39,30 +39,36 @@ function buildTerms(m: PromptLearnerClip, items: TrainItem[], prompts: () => tf.
   const n = items.length;
   const S = m.size;
   const features = items.map((it) => it.features);
-  if (features[0]!.grid !== m.grid) throw new ShapeError(`${m.name}: cached features have a ${features[0]!.grid}x${features[0]!.grid} grid, size ${S} needs ${m.grid}x${m.grid}`);
+  if (features[0]!.grid !== m.grid)
+    throw new ShapeError(`${m.name}: cached features have a ${features[0]!.grid}x${features[0]!.grid} grid, size ${S} needs ${m.grid}x${m.grid}`);
   const masks = stackMasks(items, S, m.name);
   const c = m.config;
   const ce: LossTerm = () => {
     const img = m.imageEmbeddings(features);
     const logits = tf.mul(tf.sum(tf.mul(tf.expandDims(img, 1), prompts()), 2), c.logitScale) as tf.Tensor2D;
-    const loss = crossEntropy(logits, items.map((it) => it.label));
+    const loss = crossEntropy(
+      logits,
+      items.map((it) => it.label),
+    );
     return { loss: tf.mul(loss, c.ceWeight) as tf.Scalar, parts: { ce: loss } };
   };
-  const seg = (layer: number, adapted: () => tf.Tensor2D): LossTerm => () => {
-    const [t0, t1] = tf.unstack(prompts(), 1) as [tf.Tensor2D, tf.Tensor2D];
-    const p = promptProbability(logitDifferenceGrid(adapted(), tf.sub(t1, t0) as tf.Tensor2D, c.logitScale, m.grid), S, c.mapOrder);
-    const g = tf.tensor3d(masks, [n, S, S]);
-    const focal = focalLossBinary(p, g);
-    const dice = diceLoss(p, g);
-    const parts: Record<string, tf.Scalar> = { [`focal_${layer}`]: focal, [`dice_${layer}`]: dice };
-    let sum = tf.add(focal, dice);
-    if (c.normalDice) {
-      const normal = diceLoss(tf.sub(1, p), tf.sub(1, g));
-      parts[`dice_normal_${layer}`] = normal;
-      sum = tf.add(sum, normal);
-    }
-    return { loss: tf.mul(sum, c.segWeight) as tf.Scalar, parts };
-  };
+  const seg =
+    (layer: number, adapted: () => tf.Tensor2D): LossTerm =>
+    () => {
+      const [t0, t1] = tf.unstack(prompts(), 1) as [tf.Tensor2D, tf.Tensor2D];
+      const p = promptProbability(logitDifferenceGrid(adapted(), tf.sub(t1, t0) as tf.Tensor2D, c.logitScale, m.grid), S, c.mapOrder);
+      const g = tf.tensor3d(masks, [n, S, S]);
+      const focal = focalLossBinary(p, g);
+      const dice = diceLoss(p, g);
+      const parts: Record<string, tf.Scalar> = { [`focal_${layer}`]: focal, [`dice_${layer}`]: dice };
+      let sum = tf.add(focal, dice);
+      if (c.normalDice) {
+        const normal = diceLoss(tf.sub(1, p), tf.sub(1, g));
+        parts[`dice_normal_${layer}`] = normal;
+        sum = tf.add(sum, normal);
+      }
+      return { loss: tf.mul(sum, c.segWeight) as tf.Scalar, parts };
+    };
   return { ce, seg, tokens: (layer) => stackLayerTokens(features, layer), rows: n * m.grid * m.grid, width: features[0]!.width };
 }
 
@@ -83,7 +89,10 @@ export function promptLearnerTerms(m: PromptLearnerClip, items: TrainItem[]): Lo
 }
 
 export async function promptLearnerLossAndGradients(m: PromptLearnerClip, items: TrainItem[]): Promise<GradientResult> {
-  const prompts = await m.tracePromptPairs(items.map((it) => it.category), items.map((it) => it.features));
+  const prompts = await m.tracePromptPairs(
+    items.map((it) => it.category),
+    items.map((it) => it.features),
+  );
   const leaf = namedVariable(tf.clone(prompts.pairs), "prompt-features");
   try {
     const t = buildTerms(m, items, () => leaf as tf.Tensor as tf.Tensor3D);

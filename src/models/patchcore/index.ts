@@ -4,7 +4,11 @@ export { greedyCoreset, randomProjection } from "./coreset.js";
 export { nearestEuclidean, reweightedImageScore, searchMemory, type SearchMemory, type PatchDistances } from "./scoring.js";
 // PatchCore on its own WideResNet-50-2 (anomalib's recipe; registry option backbone=wide_resnet50_2, the default).
 export {
-  PatchCoreWideResNet, PATCHCORE_OPTIONS, PATCHCORE_WEIGHTS_ENV, ANOMALIB_PATCHCORE_DEFAULTS, resolvePatchCoreWeights,
+  PatchCoreWideResNet,
+  PATCHCORE_OPTIONS,
+  PATCHCORE_WEIGHTS_ENV,
+  ANOMALIB_PATCHCORE_DEFAULTS,
+  resolvePatchCoreWeights,
   type PatchCoreWideResNetConfig,
 } from "./wide-resnet-method.js";
 export { wideResNetFeatureSource, WRN_EMBEDDING_SECTION, type WideResNetWeightsSource, type WideResNetFeatureSource } from "./wide-resnet-source.js";

@@ -39,7 +39,8 @@ export function locallyAwareFeatures(f: ImageFeatures, layers: number[]): Float3
   const out = new Float32Array(P * D);
   layers.forEach((layer, li) => {
     const t = f.patchTokens.get(layer);
-    if (!t) throw new ShapeError(`PatchCore: cached features have no layer ${layer} (they hold ${[...f.patchTokens.keys()].join(", ")}): rebuild the cache with it`);
+    if (!t)
+      throw new ShapeError(`PatchCore: cached features have no layer ${layer} (they hold ${[...f.patchTokens.keys()].join(", ")}): rebuild the cache with it`);
     const pooled = neighbourhoodAverage(t, f.grid, W);
     for (let p = 0; p < P; p++) out.set(pooled.subarray(p * W, (p + 1) * W), p * D + li * W);
   });

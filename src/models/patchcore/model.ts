@@ -40,7 +40,10 @@ export class PatchCore implements AnomalyMethod {
   readonly grid: number;
   private readonly memories = new Map<string, SearchMemory>();
 
-  constructor(readonly backbone: Pick<SimClipBackbone, "config" | "fingerprint">, config: Partial<PatchCoreConfig> = {}) {
+  constructor(
+    readonly backbone: Pick<SimClipBackbone, "config" | "fingerprint">,
+    config: Partial<PatchCoreConfig> = {},
+  ) {
     const c = backbone.config;
     const q = quarterLayers(c);
     const g = resolveGeometry("PatchCore", c, config.size, config.layers, q.length >= 3 ? [q[1]!, q[2]!] : q);
@@ -72,7 +75,9 @@ export class PatchCore implements AnomalyMethod {
     const P = this.grid * this.grid;
     const d = this.config.layers.length * normals[0]!.width;
     const all = new Float32Array(normals.length * P * d);
-    normals.forEach((f, i) => { all.set(locallyAwareFeatures(f, this.config.layers), i * P * d); });
+    normals.forEach((f, i) => {
+      all.set(locallyAwareFeatures(f, this.config.layers), i * P * d);
+    });
     const n = normals.length * P;
     const count = Math.max(1, Math.round(n * this.config.coresetRatio));
     let rows = all;
@@ -82,7 +87,9 @@ export class PatchCore implements AnomalyMethod {
       const start = createRng("patchcore-coreset-start", this.config.seed).int(n);
       const idx = greedyCoreset(search, n, k > 0 && k < d ? k : d, count, start);
       rows = new Float32Array(count * d);
-      idx.forEach((j, r) => { rows.set(all.subarray(j * d, (j + 1) * d), r * d); });
+      idx.forEach((j, r) => {
+        rows.set(all.subarray(j * d, (j + 1) * d), r * d);
+      });
     }
     this.memories.set(category, searchMemory(rows, count, d));
   }

@@ -150,10 +150,15 @@ async function fileSha256(file: string): Promise<string> {
 /** The file behind a weights path: a file as is, a directory's model.safetensors. */
 export async function resolveResNetWeightsFile(p: string): Promise<string> {
   const st = await statOrUndefined(p);
-  if (!st) throw new MissingFileError(p, "ResNet weights not found: expected a .pth state dict (torchvision's wide_resnet50_2-95faca4d.pth), a .safetensors file, or a directory holding model.safetensors");
+  if (!st)
+    throw new MissingFileError(
+      p,
+      "ResNet weights not found: expected a .pth state dict (torchvision's wide_resnet50_2-95faca4d.pth), a .safetensors file, or a directory holding model.safetensors",
+    );
   if (!st.isDirectory()) return p;
   const f = path.join(p, "model.safetensors");
-  if (!(await statOrUndefined(f))) throw new MissingFileError(f, "the weights directory has no model.safetensors (simclip demo-model --arch wide_resnet50_2 writes one)");
+  if (!(await statOrUndefined(f)))
+    throw new MissingFileError(f, "the weights directory has no model.safetensors (simclip demo-model --arch wide_resnet50_2 writes one)");
   return f;
 }
 
@@ -200,7 +205,13 @@ export async function writeRandomWideResNet(dir: string, opts: { seed: number; d
   const weights = randomWideResNetWeights({ seed: opts.seed, maxStage: 3 });
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, "model.safetensors");
-  const meta = { arch: WIDE_RESNET50_2.name, seed: opts.seed, random: true, stages: "conv1, bn1, layer1-3 (no layer4, no fc)", generator: "simclip counter-lowbias32/1" };
+  const meta = {
+    arch: WIDE_RESNET50_2.name,
+    seed: opts.seed,
+    random: true,
+    stages: "conv1, bn1, layer1-3 (no layer4, no fc)",
+    generator: "simclip counter-lowbias32/1",
+  };
   await writeSafetensors(file, weights, { format: "pt", [RANDOM_WEIGHTS_METADATA_KEY]: JSON.stringify(meta) }, { dtype: opts.dtype ?? "F32" });
   return { file };
 }

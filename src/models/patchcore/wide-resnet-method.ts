@@ -31,8 +31,12 @@ import { anomalibAnomalyMap, anomalibCoreset } from "./anomalib.js";
 import { nearestEuclidean, reweightedImageScore, searchMemory, type SearchMemory } from "./scoring.js";
 import { describeResNetWeights, WIDE_RESNET50_2 } from "./resnet-weights.js";
 import {
-  describeWeights, weightsAreRandom, wideResNetFeatureSource, WRN_EMBEDDING_SECTION,
-  type WideResNetFeatureSource, type WideResNetWeightsSource,
+  describeWeights,
+  weightsAreRandom,
+  wideResNetFeatureSource,
+  WRN_EMBEDDING_SECTION,
+  type WideResNetFeatureSource,
+  type WideResNetWeightsSource,
 } from "./wide-resnet-source.js";
 
 export const PATCHCORE_BACKBONES = [WIDE_RESNET50_2.name, "clip"] as const;
@@ -104,9 +108,11 @@ export class PatchCoreWideResNet implements AnomalyMethod {
           "For CLIP blocks use --option backbone=clip",
       );
     }
-    if (!(Number.isInteger(c.size) && c.size >= 32)) throw new InvalidArgumentError(`PatchCore on ${WIDE_RESNET50_2.name}: size must be an integer >= 32, got ${c.size}`);
+    if (!(Number.isInteger(c.size) && c.size >= 32))
+      throw new InvalidArgumentError(`PatchCore on ${WIDE_RESNET50_2.name}: size must be an integer >= 32, got ${c.size}`);
     if (!(c.coresetRatio > 0 && c.coresetRatio <= 1)) throw new InvalidArgumentError(`PatchCore: coresetRatio must be in (0, 1], got ${c.coresetRatio}`);
-    if (!(Number.isInteger(c.neighbours) && c.neighbours >= 1)) throw new InvalidArgumentError(`PatchCore: neighbours must be a positive integer, got ${c.neighbours}`);
+    if (!(Number.isInteger(c.neighbours) && c.neighbours >= 1))
+      throw new InvalidArgumentError(`PatchCore: neighbours must be a positive integer, got ${c.neighbours}`);
     this.source = wideResNetFeatureSource({ weights, size: c.size, layers: c.layers, ...ort });
   }
 
@@ -143,11 +149,16 @@ export class PatchCoreWideResNet implements AnomalyMethod {
     const P = this.source.grid ** 2;
     const d = this.source.width;
     const all = new Float32Array(normals.length * P * d);
-    normals.forEach((f, i) => { all.set(this.embedding(f), i * P * d); });
+    normals.forEach((f, i) => {
+      all.set(this.embedding(f), i * P * d);
+    });
     const n = normals.length * P;
     const idx = anomalibCoreset(all, n, d, this.config.coresetRatio, this.config.seed);
     const rows = idx.length === n ? all : new Float32Array(idx.length * d);
-    if (rows !== all) idx.forEach((j, r) => { rows.set(all.subarray(j * d, (j + 1) * d), r * d); });
+    if (rows !== all)
+      idx.forEach((j, r) => {
+        rows.set(all.subarray(j * d, (j + 1) * d), r * d);
+      });
     this.memories.set(category, searchMemory(rows, idx.length, d));
   }
 

@@ -19,9 +19,7 @@ import { buildResNetGraph, EMBEDDING_OUTPUT, resnetSpec, stageChannels, stageGri
 export const WRN_EMBEDDING_SECTION = 1;
 
 /** Where the backbone's weights come from: a file (fingerprinted by its sha256) or simclip's random generator. */
-export type WideResNetWeightsSource =
-  | { kind: "file"; path: string; sha256: string; random: boolean }
-  | { kind: "random"; seed: number };
+export type WideResNetWeightsSource = { kind: "file"; path: string; sha256: string; random: boolean } | { kind: "random"; seed: number };
 
 export function describeWeights(w: WideResNetWeightsSource): string {
   if (w.kind === "random") return `${WIDE_RESNET50_2.name} with RANDOM weights (simclip's generator, seed ${w.seed}; not ImageNet-pretrained)`;
@@ -42,7 +40,9 @@ export function checkWideResNetWeights(weights: ResNetWeights, maxStage: number,
     const t = weights.get(name);
     if (!t) throw new ShapeError(`${where} is not torchvision's ${WIDE_RESNET50_2.name}: tensor "${name}" is missing`);
     if (t.shape.join(",") !== shape.join(",")) {
-      throw new ShapeError(`${where} is not torchvision's ${WIDE_RESNET50_2.name}: "${name}" has shape [${t.shape.join(", ")}], expected [${shape.join(", ")}]`);
+      throw new ShapeError(
+        `${where} is not torchvision's ${WIDE_RESNET50_2.name}: "${name}" has shape [${t.shape.join(", ")}], expected [${shape.join(", ")}]`,
+      );
     }
   }
 }
@@ -88,7 +88,9 @@ export function wideResNetFeatureSource(opts: WideResNetSourceOptions): WideResN
     else {
       const loaded = await loadResNetWeights(opts.weights.path);
       if (loaded.sha256 !== opts.weights.sha256) {
-        throw new InvalidArgumentError(`${loaded.file} changed since PatchCore was set up (sha256 ${loaded.sha256.slice(0, 12)}..., was ${opts.weights.sha256.slice(0, 12)}...): create the method again`);
+        throw new InvalidArgumentError(
+          `${loaded.file} changed since PatchCore was set up (sha256 ${loaded.sha256.slice(0, 12)}..., was ${opts.weights.sha256.slice(0, 12)}...): create the method again`,
+        );
       }
       weights = loaded.weights;
     }

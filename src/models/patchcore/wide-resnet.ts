@@ -98,7 +98,8 @@ export function resnetSpec(weights: ResNetWeights, maxStage: number, where: stri
       const block: BlockSpec = { name: p, kind: bottleneck ? "bottleneck" : "basic", convs };
       if (weights.has(`${p}.downsample.0.weight`)) {
         block.downsample = conv(weights, where, `${p}.downsample.0`, `${p}.downsample.1`, channels, stride);
-        if (block.downsample.kernel !== 1) throw new ShapeError(`${where}: ${p}.downsample.0 is ${block.downsample.kernel}x${block.downsample.kernel}, expected a 1x1 conv`);
+        if (block.downsample.kernel !== 1)
+          throw new ShapeError(`${where}: ${p}.downsample.0 is ${block.downsample.kernel}x${block.downsample.kernel}, expected a 1x1 conv`);
       }
       if (block.downsample ? block.downsample.outChannels !== c : c !== channels || stride !== 1) {
         throw new ShapeError(`${where}: block ${p} maps ${channels} to ${c} channels (stride ${stride}) without a matching downsample shortcut`);
@@ -106,7 +107,8 @@ export function resnetSpec(weights: ResNetWeights, maxStage: number, where: stri
       blocks.push(block);
       channels = c;
     }
-    if (blocks.length === 0) throw new ShapeError(`${where}: no blocks of layer${s} (missing "layer${s}.0.conv1.weight"); PatchCore needs the ResNet up to layer${maxStage}`);
+    if (blocks.length === 0)
+      throw new ShapeError(`${where}: no blocks of layer${s} (missing "layer${s}.0.conv1.weight"); PatchCore needs the ResNet up to layer${maxStage}`);
     stages.push(blocks);
   }
   return { stem, stages };

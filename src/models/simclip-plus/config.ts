@@ -36,7 +36,9 @@ export function resolveSimClipPlusConfig(partial: Partial<SimClipPlusConfig> = {
     throw new InvalidArgumentError(`SimCLIP+: weighting must be "per-layer" (paper) or "last-layer" (released code), got ${JSON.stringify(c.weighting)}`);
   }
   if (c.imageScoreMap !== "few-shot" && c.imageScoreMap !== "zero-shot+fd") {
-    throw new InvalidArgumentError(`SimCLIP+: imageScoreMap must be "few-shot" (paper) or "zero-shot+fd" (released code), got ${JSON.stringify(c.imageScoreMap)}`);
+    throw new InvalidArgumentError(
+      `SimCLIP+: imageScoreMap must be "few-shot" (paper) or "zero-shot+fd" (released code), got ${JSON.stringify(c.imageScoreMap)}`,
+    );
   }
   return c;
 }

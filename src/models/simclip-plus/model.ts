@@ -33,7 +33,10 @@ export class SimClipPlus implements AnomalyMethod {
   readonly config: SimClipPlusConfig;
   private readonly memories = new Map<string, ClassMemory>();
 
-  constructor(readonly simclip: SimClip, config: Partial<SimClipPlusConfig> = {}) {
+  constructor(
+    readonly simclip: SimClip,
+    config: Partial<SimClipPlusConfig> = {},
+  ) {
     this.config = resolveSimClipPlusConfig(config);
   }
 
@@ -55,7 +58,9 @@ export class SimClipPlus implements AnomalyMethod {
     await this.simclip.prepare([category]);
     const gallery = MemoryGallery.build(normals, this.layers);
     if (gallery.grid !== this.simclip.grid) {
-      throw new ShapeError(`reference images of "${category}" have a ${gallery.grid}x${gallery.grid} patch grid, SimCLIP+ runs at ${this.simclip.grid}x${this.simclip.grid} (size ${this.size}): cache them at that size`);
+      throw new ShapeError(
+        `reference images of "${category}" have a ${gallery.grid}x${gallery.grid} patch grid, SimCLIP+ runs at ${this.simclip.grid}x${this.simclip.grid} (size ${this.size}): cache them at that size`,
+      );
     }
     const promptDiff = refinedPromptDifference(this.simclip, category);
     const memoryProb = new Map<number, Float32Array>();
@@ -70,7 +75,8 @@ export class SimClipPlus implements AnomalyMethod {
 
   memoryOf(category: string): ClassMemory {
     const m = this.memories.get(category);
-    if (!m) throw new InvalidArgumentError(`SimCLIP+: no memory for class "${category}": call setMemory("${category}", k normal images' features) before scoring it`);
+    if (!m)
+      throw new InvalidArgumentError(`SimCLIP+: no memory for class "${category}": call setMemory("${category}", k normal images' features) before scoring it`);
     return m;
   }
 
@@ -81,7 +87,9 @@ export class SimClipPlus implements AnomalyMethod {
   async score(batch: FeatureBatch): Promise<MethodOutput> {
     await this.simclip.prepare(batch.categories);
     const scored = await scoreSimClipPlus(this, batch);
-    scored.forEach((s, i) => { this.memoryOf(batch.categories[i]!).scoreMapMax.push(s.scoreMapMax); });
+    scored.forEach((s, i) => {
+      this.memoryOf(batch.categories[i]!).scoreMapMax.push(s.scoreMapMax);
+    });
     const layerMaps = batch.layerMaps ? { layerMaps: scored.map((s) => s.layerMaps!) } : {};
     return { size: this.size, maps: scored.map((s) => s.map), scores: Float32Array.from(scored, (s) => s.textProb), ...layerMaps };
   }
@@ -93,7 +101,9 @@ export class SimClipPlus implements AnomalyMethod {
   finalizeCategory(category: string, outputs: MethodOutput): MethodOutput {
     const mem = this.memoryOf(category);
     if (mem.scoreMapMax.length !== outputs.scores.length) {
-      throw new ShapeError(`SimCLIP+: ${outputs.scores.length} outputs to finalise for "${category}" but ${mem.scoreMapMax.length} images were scored since its setMemory: finalise exactly the outputs of all score calls of the class`);
+      throw new ShapeError(
+        `SimCLIP+: ${outputs.scores.length} outputs to finalise for "${category}" but ${mem.scoreMapMax.length} images were scored since its setMemory: finalise exactly the outputs of all score calls of the class`,
+      );
     }
     const scores = combineImageScores(outputs.scores, Float32Array.from(mem.scoreMapMax));
     // The class is done: its gallery (176 MB at ViT-L/14 4-shot) is released before the next class's.

@@ -50,12 +50,15 @@ export function priorAwareGrid(layers: PriorLayerInput[], weighting: PriorWeight
   for (const [l, layer] of layers.entries()) {
     const { queryProb, memoryProb, index } = layer;
     if (queryProb.length !== P || index.length !== P || layer.similarity.length !== P) {
-      throw new ShapeError(`priorAwareGrid: layer ${l} has ${queryProb.length} query probabilities, ${index.length} indices and ${layer.similarity.length} similarities, expected ${P} each`);
+      throw new ShapeError(
+        `priorAwareGrid: layer ${l} has ${queryProb.length} query probabilities, ${index.length} indices and ${layer.similarity.length} similarities, expected ${P} each`,
+      );
     }
     const w = weighting === "per-layer" ? layer.similarity : last.similarity;
     for (let p = 0; p < P; p++) {
       const j = index[p]!;
-      if (!(j >= 0 && j < memoryProb.length)) throw new ShapeError(`priorAwareGrid: layer ${l} neighbour index ${j} outside the memory of ${memoryProb.length}`);
+      if (!(j >= 0 && j < memoryProb.length))
+        throw new ShapeError(`priorAwareGrid: layer ${l} neighbour index ${j} outside the memory of ${memoryProb.length}`);
       out[p]! += queryProb[p]! - w[p]! * memoryProb[j]!;
     }
   }

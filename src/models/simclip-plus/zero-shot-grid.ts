@@ -13,7 +13,9 @@ import type { SimClip } from "../simclip/model.js";
 /** sigmoid(scale * (a . d) / |a|) per row of adapted [rows, dim], d = t1 - t0 of the normalised prompts. */
 export function patchAnomalyProbabilities(adapted: Float32Array, rows: number, dim: number, promptDiff: Float32Array, scale: number): Float32Array {
   if (adapted.length !== rows * dim || promptDiff.length !== dim) {
-    throw new ShapeError(`patchAnomalyProbabilities: adapted has ${adapted.length} values for ${rows} x ${dim}, prompt difference ${promptDiff.length} for ${dim}`);
+    throw new ShapeError(
+      `patchAnomalyProbabilities: adapted has ${adapted.length} values for ${rows} x ${dim}, prompt difference ${promptDiff.length} for ${dim}`,
+    );
   }
   const out = new Float32Array(rows);
   for (let r = 0; r < rows; r++) {

@@ -54,10 +54,7 @@ export class ImplicitPromptTuning {
   }
 
   variables(): tf.Variable[] {
-    return [
-      this.tokenWeight, this.tokenBias, this.seed, this.mlp1Weight, this.mlp1Bias,
-      this.mlp2Weight, this.mlp2Bias, this.mixWeight, this.mixBias,
-    ];
+    return [this.tokenWeight, this.tokenBias, this.seed, this.mlp1Weight, this.mlp1Bias, this.mlp2Weight, this.mlp2Bias, this.mixWeight, this.mixBias];
   }
 
   /** With `clamp`: keep W (token weighting, with its bias) and c's weights inside [0, 1] (paper: w^i in [0, 1]). */

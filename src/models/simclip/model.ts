@@ -14,7 +14,15 @@ import type { SimClipBackbone } from "../common/backbone.js";
 import { transposeArray } from "../common/features.js";
 import { CheckpointMismatchError, saveCheckpoint, variableTensors } from "../common/checkpoint.js";
 import type {
-  AnomalyMethod, FeatureBatch, GradientResult, LossTerm, MethodOutput, MethodState, TrainItem, TrainSource, TrainableObjective,
+  AnomalyMethod,
+  FeatureBatch,
+  GradientResult,
+  LossTerm,
+  MethodOutput,
+  MethodState,
+  TrainItem,
+  TrainSource,
+  TrainableObjective,
 } from "../common/types.js";
 import { simclipTrainingProtocol, type TrainHistory, type TrainingProtocol, type TrainOptions } from "../common/train-options.js";
 import { resolveSimClipConfig, type SimClipConfig, type SimClipDims } from "./config.js";
@@ -60,7 +68,11 @@ export class SimClip implements AnomalyMethod, TrainableObjective {
   private readonly prompts: PromptFeatureStore;
   private readonly promptTensors = new Map<string, PromptTensors>();
 
-  private constructor(readonly backbone: SimClipBackbone, config: Partial<SimClipConfig>, seed: number) {
+  private constructor(
+    readonly backbone: SimClipBackbone,
+    config: Partial<SimClipConfig>,
+    seed: number,
+  ) {
     this.dims = simclipDims(backbone.config);
     this.config = resolveSimClipConfig(config, this.dims);
     this.grid = this.config.size / this.dims.patchSize;
@@ -117,7 +129,10 @@ export class SimClip implements AnomalyMethod, TrainableObjective {
     const kept = layers ?? trained;
     const absent = kept.filter((l) => !trained.includes(l));
     if (absent.length > 0) {
-      throw new CheckpointMismatchError(where, `it has adapters for layers ${trained.join(",")}, not for ${absent.join(",")}: choose layers among ${trained.join(",")}`);
+      throw new CheckpointMismatchError(
+        where,
+        `it has adapters for layers ${trained.join(",")}, not for ${absent.join(",")}: choose layers among ${trained.join(",")}`,
+      );
     }
     const dropped = new Set(trained.filter((l) => !kept.includes(l)).flatMap((l) => [`mhva.${l}.weight`, `mhva.${l}.bias`]));
     const m = await SimClip.create(backbone, { ...saved.simclip, layers: kept }, 0);
@@ -208,10 +223,12 @@ export class SimClip implements AnomalyMethod, TrainableObjective {
       xT.set(transposeArray(rows, L, Wt), i * Wt * L);
       xEot.set(rows.subarray(text.eotIndex[i]! * Wt, (text.eotIndex[i]! + 1) * Wt), i * Wt);
     }
-    const refined = tf.tidy(() => {
-      const x = this.ipt ? this.ipt.refine(tf.tensor2d(xT, [n * Wt, L]), tf.tensor2d(xEot, [n, Wt]), this.config.iptEotResidual) : tf.tensor2d(xEot, [n, Wt]);
-      return tf.matMul(x, this.textProjection);
-    }).dataSync() as Float32Array;
+    const refined = tf
+      .tidy(() => {
+        const x = this.ipt ? this.ipt.refine(tf.tensor2d(xT, [n * Wt, L]), tf.tensor2d(xEot, [n, Wt]), this.config.iptEotResidual) : tf.tensor2d(xEot, [n, Wt]);
+        return tf.matMul(x, this.textProjection);
+      })
+      .dataSync() as Float32Array;
     return { original: text.textEmbeds, refined };
   }
 

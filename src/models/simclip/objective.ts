@@ -37,7 +37,9 @@ function prepareBatch(m: SimClip, items: TrainItem[]): Batch {
   const masks = stackMasks(items, S, "SimCLIP");
   const features = items.map((it) => it.features);
   if (features[0]!.grid !== m.grid) {
-    throw new ShapeError(`cached features have a ${features[0]!.grid}x${features[0]!.grid} grid, SimCLIP at size ${S} needs ${m.grid}x${m.grid}: extract features at --size ${S}`);
+    throw new ShapeError(
+      `cached features have a ${features[0]!.grid}x${features[0]!.grid} grid, SimCLIP at size ${S} needs ${m.grid}x${m.grid}: extract features at --size ${S}`,
+    );
   }
   return { n, features, cats, catIndex: items.map((it) => cats.indexOf(it.category)), masks };
 }
@@ -74,13 +76,26 @@ export function simclipObjective(m: SimClip, items: TrainItem[]): LossTerm[] {
       const x = tf.tensor2d(stackLayerTokens(b.features, layer), [b.n * P, b.features[0]!.width]);
       return m.projectPatches(layer, x, tf.transpose(x));
     });
-  return [ceTerm(m, b, items.map((it) => it.label)), ...m.layers.map(layerTerm)];
+  return [
+    ceTerm(
+      m,
+      b,
+      items.map((it) => it.label),
+    ),
+    ...m.layers.map(layerTerm),
+  ];
 }
 
 export async function simclipLossAndGradients(m: SimClip, items: TrainItem[]): Promise<GradientResult> {
   const b = prepareBatch(m, items);
   const vars = m.trainableVariables();
-  const result = gradientsOfTerms(vars, [ceTerm(m, b, items.map((it) => it.label))]);
+  const result = gradientsOfTerms(vars, [
+    ceTerm(
+      m,
+      b,
+      items.map((it) => it.label),
+    ),
+  ]);
   const P = m.grid * m.grid;
   const W = b.features[0]!.width;
   for (const layer of m.layers) {

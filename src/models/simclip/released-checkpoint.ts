@@ -31,9 +31,15 @@ export const RELEASED_ADAPTER_FILE = "visionAdapter.pth";
 const UNUSED = /^(logit_scale|class_learner|class_learner_upProj\.|class_learner_proj\.)/;
 /** The released IPT parameters and their keys in our state (`ipt.ts`). */
 const IPT_KEYS = new Set([
-  "x_learner_proj.linear.weight", "x_learner_proj.linear.bias", "layer_learner_1",
-  "layer_learner_1_upProj.0.weight", "layer_learner_1_upProj.0.bias", "layer_learner_1_upProj.2.weight", "layer_learner_1_upProj.2.bias",
-  "layer_learner_1_proj.linear.weight", "layer_learner_1_proj.linear.bias",
+  "x_learner_proj.linear.weight",
+  "x_learner_proj.linear.bias",
+  "layer_learner_1",
+  "layer_learner_1_upProj.0.weight",
+  "layer_learner_1_upProj.0.bias",
+  "layer_learner_1_upProj.2.weight",
+  "layer_learner_1_upProj.2.bias",
+  "layer_learner_1_proj.linear.weight",
+  "layer_learner_1_proj.linear.bias",
 ]);
 const TRAINED_PROJECTIONS = new Set(["visual.proj", "text_projection"]);
 
@@ -100,15 +106,25 @@ function checkFrozenBackbone(files: ReleasedSimClipFiles, weights: ClipWeights, 
     if (!theirs) throw new CheckpointMismatchError(where, `backbone tensor "${name}" is missing from it`);
     const expected = name === "visual.positional_embedding" ? interpolatePosEmbed(ours, grid) : ours;
     if (theirs.shape.join(",") !== expected.shape.join(",")) {
-      throw new CheckpointMismatchError(where, `backbone tensor "${name}" has shape [${theirs.shape}], the --model's is [${expected.shape}]: pass the CLIP the checkpoint was trained on`);
+      throw new CheckpointMismatchError(
+        where,
+        `backbone tensor "${name}" has shape [${theirs.shape}], the --model's is [${expected.shape}]: pass the CLIP the checkpoint was trained on`,
+      );
     }
     const err = maxRelativeError(theirs.data, expected.data);
     if (!(err <= FROZEN_TOLERANCE)) {
-      throw new CheckpointMismatchError(where, `backbone tensor "${name}" differs from the --model's (max relative error ${err.toExponential(2)} > ${FROZEN_TOLERANCE}): pass the CLIP the checkpoint was trained on`);
+      throw new CheckpointMismatchError(
+        where,
+        `backbone tensor "${name}" differs from the --model's (max relative error ${err.toExponential(2)} > ${FROZEN_TOLERANCE}): pass the CLIP the checkpoint was trained on`,
+      );
     }
   }
   const unknown = [...files.clip.keys()].filter((k) => !weights.has(k) && !IPT_KEYS.has(k) && !UNUSED.test(k));
-  if (unknown.length > 0) throw new FileFormatError(where, `unexpected tensors ${unknown.slice(0, 5).join(", ")}${unknown.length > 5 ? ", ..." : ""}: not a released SimCLIP clip.pth`);
+  if (unknown.length > 0)
+    throw new FileFormatError(
+      where,
+      `unexpected tensors ${unknown.slice(0, 5).join(", ")}${unknown.length > 5 ? ", ..." : ""}: not a released SimCLIP clip.pth`,
+    );
 }
 
 /**

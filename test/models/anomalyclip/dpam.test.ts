@@ -41,10 +41,11 @@ after(async () => {
 function project(x: Float32Array, rows: number, proj: { data: Float32Array; shape: number[] }): Float32Array {
   const [w, e] = proj.shape as [number, number];
   const out = new Float32Array(rows * e);
-  for (let r = 0; r < rows; r++) for (let k = 0; k < w; k++) {
-    const a = x[r * w + k]!;
-    for (let j = 0; j < e; j++) out[r * e + j] += a * proj.data[k * e + j]!;
-  }
+  for (let r = 0; r < rows; r++)
+    for (let k = 0; k < w; k++) {
+      const a = x[r * w + k]!;
+      for (let j = 0; j < e; j++) out[r * e + j] += a * proj.data[k * e + j]!;
+    }
   return out;
 }
 

@@ -33,12 +33,28 @@ const PTH = path.join(FIX, "checkpoint/prompt_learner.pth");
 const MAIN = path.join(import.meta.dirname, "../../../src/cli/main.ts");
 const run = promisify(execFile);
 
-interface ReleasedImage { img_path: string; mask_path: string; cls_name: string; pr_sp: number; map: string; map_pre_gaussian: string }
-interface ReleasedTest { features_list: number[]; images: ReleasedImage[]; text_features: { normal: number[]; abnormal: number[] } }
+interface ReleasedImage {
+  img_path: string;
+  mask_path: string;
+  cls_name: string;
+  pr_sp: number;
+  map: string;
+  map_pre_gaussian: string;
+}
+interface ReleasedTest {
+  features_list: number[];
+  images: ReleasedImage[];
+  text_features: { normal: number[]; abnormal: number[] };
+}
 interface ReleasedStep {
   features_list: number[];
   batch: { img_path: string; cls_name: string; anomaly: 0 | 1 }[];
-  focal: number[]; dice_abnormal: number[]; dice_normal: number[]; loss: number; image_loss: number; total: number;
+  focal: number[];
+  dice_abnormal: number[];
+  dice_normal: number[];
+  loss: number;
+  image_loss: number;
+  total: number;
 }
 
 let model: ClipModel;
@@ -73,7 +89,10 @@ test("the released checkpoint: prompt length and depth from its shapes, tensors 
   assert.deepEqual(checkpoint.state.tensors.get("deep_text_prompts")!.data, ref.get("compound_prompts_text.0")!.data);
 });
 
-for (const [run, layers] of [["test-80", [1, 2, 3, 4]], ["test-80-top", [4]]] as const) {
+for (const [run, layers] of [
+  ["test-80", [1, 2, 3, 4]],
+  ["test-80-top", [4]],
+] as const) {
   test(`${run}: text features, image scores and maps equal the released test.py's`, async () => {
     const r = await readJson<ReleasedTest>(`${run}.json`);
     assert.deepEqual(r.features_list, layers);
@@ -85,7 +104,13 @@ for (const [run, layers] of [["test-80", [1, 2, 3, 4]], ["test-80-top", [4]]] as
       pairs.dispose();
       assert.ok(maxAbsDiff(t.subarray(0, 32), r.text_features.normal) < 1e-5, "normal text feature");
       assert.ok(maxAbsDiff(t.subarray(32), r.text_features.abnormal) < 1e-5, "abnormal text feature");
-      const out = await m.score({ features: await features(m, r.images.map((im) => im.img_path)), categories: r.images.map((im) => im.cls_name) });
+      const out = await m.score({
+        features: await features(
+          m,
+          r.images.map((im) => im.img_path),
+        ),
+        categories: r.images.map((im) => im.cls_name),
+      });
       for (const [i, im] of r.images.entries()) {
         assert.ok(Math.abs(out.scores[i]! - im.pr_sp) < 1e-5, `image ${i}: score ${out.scores[i]} vs ${im.pr_sp}`);
         const ref = await readNpy(path.join(FIX, im.map));
@@ -98,13 +123,19 @@ for (const [run, layers] of [["test-80", [1, 2, 3, 4]], ["test-80-top", [4]]] as
   });
 }
 
-for (const [name, layers] of [["train-step", [1, 2, 3, 4]], ["train-step-top", [4]]] as const) {
+for (const [name, layers] of [
+  ["train-step", [1, 2, 3, 4]],
+  ["train-step-top", [4]],
+] as const) {
   test(`${name}: the loss, its parts and the gradients equal one step of the released train.py`, async () => {
     const r = await readJson<ReleasedStep>(`${name}.json`);
     const ref = await readSafetensors(path.join(FIX, `${name}.safetensors`));
     const m = await released([...layers]);
     try {
-      const feats = await features(m, r.batch.map((b) => b.img_path));
+      const feats = await features(
+        m,
+        r.batch.map((b) => b.img_path),
+      );
       const items: TrainItem[] = [];
       for (const [i, b] of r.batch.entries()) {
         const maskPath = b.anomaly ? path.join(DATA, b.img_path.replace("/test/", "/ground_truth/").replace(/\.png$/, "_mask.png")) : undefined;
@@ -122,7 +153,10 @@ for (const [name, layers] of [["train-step", [1, 2, 3, 4]], ["train-step-top", [
         }
         const byKey = new Map([...g.grads].map(([v, t]) => [variableKey(v), { v, t }]));
         const ctx = byKey.get("prompt_context")!.t.dataSync() as Float32Array;
-        for (const [key, ours] of [["ctx_pos", ctx.subarray(0, 128)], ["ctx_neg", ctx.subarray(128)]] as const) {
+        for (const [key, ours] of [
+          ["ctx_pos", ctx.subarray(0, 128)],
+          ["ctx_neg", ctx.subarray(128)],
+        ] as const) {
           const d = maxAbsDiff(ours, ref.get(`grad/${key}`)!.data);
           assert.ok(d < 1e-4, `grad ${key}: max diff ${d}`);
         }
@@ -145,7 +179,11 @@ for (const [name, layers] of [["train-step", [1, 2, 3, 4]], ["train-step-top", [
         opt.dispose();
         const after = m.state().tensors;
         const ctxAfter = after.get("prompt_context")!.data;
-        const stepped: [string, Float32Array][] = [["ctx_pos", ctxAfter.subarray(0, 128)], ["ctx_neg", ctxAfter.subarray(128)], ["compound_prompts_text.0", after.get("deep_text_prompts")!.data]];
+        const stepped: [string, Float32Array][] = [
+          ["ctx_pos", ctxAfter.subarray(0, 128)],
+          ["ctx_neg", ctxAfter.subarray(128)],
+          ["compound_prompts_text.0", after.get("deep_text_prompts")!.data],
+        ];
         for (const [key, ours] of stepped) {
           const d = maxAbsDiff(ours, ref.get(`after/${key}`)!.data);
           assert.ok(d < 1e-4, `${key} after the step: max diff ${d}`);
@@ -162,7 +200,15 @@ for (const [name, layers] of [["train-step", [1, 2, 3, 4]], ["train-step-top", [
 test("the training recipe is train.sh's: 15 epochs, batch 8, Adam 1e-3 (0.5, 0.999), no schedule, seed 111", async () => {
   const m = await released([4]);
   try {
-    assert.deepEqual(trainingProtocolFor(m, "visa"), { epochs: 15, batchSize: 8, lr: 1e-3, betas: [0.5, 0.999], schedule: "constant", seed: 111, mosaicRate: 0 });
+    assert.deepEqual(trainingProtocolFor(m, "visa"), {
+      epochs: 15,
+      batchSize: 8,
+      lr: 1e-3,
+      betas: [0.5, 0.999],
+      schedule: "constant",
+      seed: 111,
+      mosaicRate: 0,
+    });
   } finally {
     m.dispose();
   }
@@ -172,11 +218,32 @@ test("the command line: simclip predict --method anomalyclip --checkpoint FILE.p
   const tmp = await mkdtemp(path.join(os.tmpdir(), "simclip-anomalyclip-"));
   const cli = (args: string[]) => run(process.execPath, ["--import", "tsx", MAIN, ...args], { env: { ...process.env, SIMCLIP_QUIET: "1" } });
   try {
-    for (const [name, checkpointArg, extra] of [["test-80-top", PTH, []], ["test-80", path.dirname(PTH), ["--layers", "1,2,3,4"]]] as const) {
+    for (const [name, checkpointArg, extra] of [
+      ["test-80-top", PTH, []],
+      ["test-80", path.dirname(PTH), ["--layers", "1,2,3,4"]],
+    ] as const) {
       const r = await readJson<ReleasedTest>(`${name}.json`);
       const im = r.images.find((i) => i.mask_path !== "")!;
       const out = path.join(tmp, name);
-      await cli(["predict", "--method", "anomalyclip", "--model", TINY, "--checkpoint", checkpointArg, "--size", "80", ...extra, "--option", "dpamLayer=4", "--category", im.cls_name, "--out", out, path.join(DATA, im.img_path)]);
+      await cli([
+        "predict",
+        "--method",
+        "anomalyclip",
+        "--model",
+        TINY,
+        "--checkpoint",
+        checkpointArg,
+        "--size",
+        "80",
+        ...extra,
+        "--option",
+        "dpamLayer=4",
+        "--category",
+        im.cls_name,
+        "--out",
+        out,
+        path.join(DATA, im.img_path),
+      ]);
       const stem = path.basename(im.img_path, ".png");
       const d = maxAbsDiff((await readNpy(path.join(out, `${stem}_map.npy`))).data, (await readNpy(path.join(FIX, im.map))).data);
       assert.ok(d < 1e-4, `${name}: map max diff ${d}`);
@@ -186,7 +253,10 @@ test("the command line: simclip predict --method anomalyclip --checkpoint FILE.p
     const img = path.join(DATA, "metal_nut/test/good/000.png");
     const base = ["predict", "--method", "anomalyclip", "--model", TINY, "--size", "80", "--category", "metal_nut", "--out", path.join(tmp, "x"), img];
     // The released default DPAM_layer 20 needs 19 blocks; the tiny CLIP has 4.
-    await assert.rejects(cli([...base, "--checkpoint", PTH]), /the released dpamLayer 20 needs more depth than this backbone has \(at most 5 = vision blocks \+ 1\); pass --option dpamLayer=N/);
+    await assert.rejects(
+      cli([...base, "--checkpoint", PTH]),
+      /the released dpamLayer 20 needs more depth than this backbone has \(at most 5 = vision blocks \+ 1\); pass --option dpamLayer=N/,
+    );
     const other = path.join(tmp, "other.pth");
     await writeFile(other, await readFile(path.join(FIX, "../released-simclip/checkpoint/visionAdapter.pth")));
     await assert.rejects(cli([...base, "--checkpoint", other, "--option", "dpamLayer=4"]), /expected the key "prompt_learner"/);
@@ -198,7 +268,10 @@ test("the command line: simclip predict --method anomalyclip --checkpoint FILE.p
 
 test("typed errors: another file, another backbone, untrained DPAM out of range", async () => {
   await assert.rejects(readReleasedAnomalyClip(path.join(FIX, "../released-simclip/checkpoint/visionAdapter.pth"), model), FileFormatError);
-  const shuffled = { ...model, weights: new Map([...model.weights].map(([k, v]) => [k, k === "token_embedding.weight" ? { data: v.data.map((x) => x + 0.01), shape: v.shape } : v])) };
+  const shuffled = {
+    ...model,
+    weights: new Map([...model.weights].map(([k, v]) => [k, k === "token_embedding.weight" ? { data: v.data.map((x) => x + 0.01), shape: v.shape } : v])),
+  };
   await assert.rejects(readReleasedAnomalyClip(PTH, shuffled), CheckpointMismatchError);
   await assert.rejects(createMethod("anomalyclip", { backbone: model, size: 80 }), InvalidArgumentError);
   await assert.rejects(createMethod("anomalyclip", { backbone: model, size: 80, options: { depth: 2, dpamLayer: 6 } }), ShapeError);

@@ -27,7 +27,9 @@ test("on the 4-block tiny CLIP the released defaults are refused with the option
   try {
     await assert.rejects(
       createMethod("anomalyclip", { backbone: model, size: 64, options: { depth: 2 } }),
-      (e: unknown) => e instanceof InvalidArgumentError && /released dpamLayer 20 .*at most 5 .* --option dpamLayer=N \(the released proportion here: dpamLayer=3\)/.test(e.message),
+      (e: unknown) =>
+        e instanceof InvalidArgumentError &&
+        /released dpamLayer 20 .*at most 5 .* --option dpamLayer=N \(the released proportion here: dpamLayer=3\)/.test(e.message),
     );
     await assert.rejects(
       createMethod("anomalyclip", { backbone: model, size: 64, options: { dpamLayer: 3 } }),

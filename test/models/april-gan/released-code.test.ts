@@ -170,7 +170,12 @@ test("zero-shot at 80 px with the released checkpoint: test.py's maps (summed, u
   try {
     const method = await createMethod("april-gan", { backbone: model, checkpoint });
     for (const [cls, images] of byClass(ref.images)) {
-      const preds = await predictImages(method, model, images.map((im) => path.join(DATA, im.img_path)), cls);
+      const preds = await predictImages(
+        method,
+        model,
+        images.map((im) => path.join(DATA, im.img_path)),
+        cls,
+      );
       for (const [i, im] of images.entries()) {
         const err = maxAbsDiff(preds[i]!.map, (await readNpy(path.join(FIX, im.map))).data);
         assert.ok(err <= 1e-4, `${im.img_path}: map max abs error ${err}`);
@@ -257,8 +262,22 @@ test("the command line: simclip predict --method april-gan --checkpoint <release
   const im = ref.images.find((i) => i.anomaly === 1)!;
   const out = path.join(tmp, "pred-zero");
   await cli([
-    "predict", "--method", "april-gan", "--model", backboneDir, "--checkpoint", CKPT, "--size", String(SIZE), "--layers", "1,2,3,4",
-    "--category", im.cls_name, "--out", out, path.join(DATA, im.img_path),
+    "predict",
+    "--method",
+    "april-gan",
+    "--model",
+    backboneDir,
+    "--checkpoint",
+    CKPT,
+    "--size",
+    String(SIZE),
+    "--layers",
+    "1,2,3,4",
+    "--category",
+    im.cls_name,
+    "--out",
+    out,
+    path.join(DATA, im.img_path),
   ]);
   const stem = path.basename(im.img_path, ".png");
   const npy = await readNpy(path.join(out, `${stem}_map.npy`));
@@ -276,8 +295,24 @@ test("the command line: few-shot predict --method april-gan --checkpoint <dir ho
   const references = ref.k_shot_txt!.filter((p) => p.startsWith(`${cls}/`)).map((p) => path.join(DATA, p));
   const out = path.join(tmp, "pred-few");
   await cli([
-    "predict", "--method", "april-gan", "--model", backboneDir, "--checkpoint", CKPT_DIR, "--size", String(SIZE), "--layers", "1,2,3,4",
-    "--category", cls, "--out", out, ...images.map((im) => path.join(DATA, im.img_path)), "--references", ...references,
+    "predict",
+    "--method",
+    "april-gan",
+    "--model",
+    backboneDir,
+    "--checkpoint",
+    CKPT_DIR,
+    "--size",
+    String(SIZE),
+    "--layers",
+    "1,2,3,4",
+    "--category",
+    cls,
+    "--out",
+    out,
+    ...images.map((im) => path.join(DATA, im.img_path)),
+    "--references",
+    ...references,
   ]);
   for (const im of images) {
     // Two images share each file name here, so predict names them <folder>_<stem>.
@@ -286,7 +321,10 @@ test("the command line: few-shot predict --method april-gan --checkpoint <dir ho
     assert.ok(err <= 1e-4, `${im.img_path}: map max abs error ${err}`);
     const json = JSON.parse(await readFile(path.join(out, `${name}.json`), "utf8")) as { score: number; references: string[] };
     assert.ok(Math.abs(json.score - im.final_score!) <= 1e-4, `${im.img_path}: score ${json.score} vs ${im.final_score}`);
-    assert.deepEqual(json.references, references.map((r) => path.resolve(r)));
+    assert.deepEqual(
+      json.references,
+      references.map((r) => path.resolve(r)),
+    );
   }
 });
 
@@ -294,42 +332,103 @@ test("the command line: simclip eval --method april-gan --checkpoint <released .
   const ref = await readJson<ReleasedRun>("zero-shot-80.json");
   const out = path.join(tmp, "eval.json");
   await cli([
-    "eval", "--method", "april-gan", "--model", backboneDir, "--checkpoint", CKPT, "--size", String(SIZE), "--layers", "1,2,3,4",
-    "--dataset", `mvtec:${DATA}`, "--cache", path.join(tmp, "eval-cache"), "--out", out,
+    "eval",
+    "--method",
+    "april-gan",
+    "--model",
+    backboneDir,
+    "--checkpoint",
+    CKPT,
+    "--size",
+    String(SIZE),
+    "--layers",
+    "1,2,3,4",
+    "--dataset",
+    `mvtec:${DATA}`,
+    "--cache",
+    path.join(tmp, "eval-cache"),
+    "--out",
+    out,
   ]);
-  const results = JSON.parse(await readFile(out, "utf8")) as { method: string; per_category: Record<string, { p_auroc: number }>; backbone: { activation: string } };
+  const results = JSON.parse(await readFile(out, "utf8")) as {
+    method: string;
+    per_category: Record<string, { p_auroc: number }>;
+    backbone: { activation: string };
+  };
   assert.equal(results.backbone.activation, "gelu");
   for (const [cls, images] of byClass(ref.images)) {
     const maps = await Promise.all(images.map(async (im) => ({ data: (await readNpy(path.join(FIX, im.map))).data, height: SIZE, width: SIZE })));
-    const masks = await Promise.all(images.map(async (im) => ({ data: im.anomaly ? await loadMask(path.join(DATA, im.mask_path), SIZE) : new Uint8Array(SIZE * SIZE), height: SIZE, width: SIZE })));
+    const masks = await Promise.all(
+      images.map(async (im) => ({
+        data: im.anomaly ? await loadMask(path.join(DATA, im.mask_path), SIZE) : new Uint8Array(SIZE * SIZE),
+        height: SIZE,
+        width: SIZE,
+      })),
+    );
     // eval reads float16-cached features: its maps differ from the released ones in the 4th decimal at most.
     const want = pixelAuroc(masks, maps);
-    assert.ok(Math.abs(results.per_category[cls]!.p_auroc - want) <= 2e-3, `${cls}: P-AUROC ${results.per_category[cls]!.p_auroc} vs ${want} from the released maps`);
+    assert.ok(
+      Math.abs(results.per_category[cls]!.p_auroc - want) <= 2e-3,
+      `${cls}: P-AUROC ${results.per_category[cls]!.p_auroc} vs ${want} from the released maps`,
+    );
   }
 });
 
 test("wrong released APRIL-GAN checkpoints are clear errors: several or no .pth, another format, other layers, another backbone", async () => {
   const simclipDir = path.join(import.meta.dirname, "../../fixtures/released-simclip/checkpoint");
-  await assert.rejects(openReleased({ checkpoint: simclipDir }), (e: unknown) => e instanceof InvalidArgumentError && /holds 2 \.pth files \(clip\.pth, visionAdapter\.pth\): pass the one to load/.test(e.message));
-  await assert.rejects(openReleased({ checkpoint: DATA }), (e: unknown) => e instanceof MissingFileError && /not a checkpoint: expected config\.json .* or the APRIL-GAN authors' \{'trainable_linearlayer': \.\.\.\} \.pth file/.test(e.message));
-  await assert.rejects(openReleased({ checkpoint: path.join(simclipDir, "clip.pth") }), (e: unknown) => e instanceof FileFormatError && /expected the key "trainable_linearlayer"/.test(e.message));
+  await assert.rejects(
+    openReleased({ checkpoint: simclipDir }),
+    (e: unknown) => e instanceof InvalidArgumentError && /holds 2 \.pth files \(clip\.pth, visionAdapter\.pth\): pass the one to load/.test(e.message),
+  );
+  await assert.rejects(
+    openReleased({ checkpoint: DATA }),
+    (e: unknown) =>
+      e instanceof MissingFileError &&
+      /not a checkpoint: expected config\.json .* or the APRIL-GAN authors' \{'trainable_linearlayer': \.\.\.\} \.pth file/.test(e.message),
+  );
+  await assert.rejects(
+    openReleased({ checkpoint: path.join(simclipDir, "clip.pth") }),
+    (e: unknown) => e instanceof FileFormatError && /expected the key "trainable_linearlayer"/.test(e.message),
+  );
   await assert.rejects(
     openBackboneAndCheckpoint({ method: "april-gan", model: backboneDir, checkpoint: CKPT, size: SIZE, layers: [1, 2] }),
     (e: unknown) => e instanceof CheckpointMismatchError && /it has 4 adapters \(fc\.0\.\.fc\.3\) but 2 hooked layers were given/.test(e.message),
   );
-  const state = new Map(Array.from({ length: 4 }, (_, i) => [
-    [`fc.${i}.weight`, { data: new Float32Array(768 * 1024), shape: [768, 1024] }],
-    [`fc.${i}.bias`, { data: new Float32Array(768), shape: [768] }],
-  ] as [string, WeightTensor][]).flat());
+  const state = new Map(
+    Array.from(
+      { length: 4 },
+      (_, i) =>
+        [
+          [`fc.${i}.weight`, { data: new Float32Array(768 * 1024), shape: [768, 1024] }],
+          [`fc.${i}.bias`, { data: new Float32Array(768), shape: [768] }],
+        ] as [string, WeightTensor][],
+    ).flat(),
+  );
   assert.throws(
     () => releasedLinearLayerTensors(state, LAYERS, "vit-l.pth", { width: 128, embedDim: 32 }),
     (e: unknown) => e instanceof CheckpointMismatchError && /fc\.0\.weight has shape \[768,1024\], the --model needs \[32, 128\]/.test(e.message),
   );
   state.delete("fc.2.bias");
-  assert.throws(() => releasedLinearLayerTensors(state, LAYERS, "broken.pth"), (e: unknown) => e instanceof FileFormatError && /missing fc\.2\.bias/.test(e.message));
+  assert.throws(
+    () => releasedLinearLayerTensors(state, LAYERS, "broken.pth"),
+    (e: unknown) => e instanceof FileFormatError && /missing fc\.2\.bias/.test(e.message),
+  );
   // The command line says the same.
   await assert.rejects(
-    cli(["predict", "--method", "april-gan", "--model", backboneDir, "--checkpoint", simclipDir, "--size", "80", "--out", path.join(tmp, "x"), path.join(DATA, "metal_nut/test/good/000.png")]),
+    cli([
+      "predict",
+      "--method",
+      "april-gan",
+      "--model",
+      backboneDir,
+      "--checkpoint",
+      simclipDir,
+      "--size",
+      "80",
+      "--out",
+      path.join(tmp, "x"),
+      path.join(DATA, "metal_nut/test/good/000.png"),
+    ]),
     /holds 2 \.pth files/,
   );
 });

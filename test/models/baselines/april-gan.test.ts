@@ -27,7 +27,13 @@ test("prompt ensemble embedding: normalise each, average per state, normalise ag
   const tower = {
     async encodeText(texts: string[]) {
       const n = texts.length;
-      return { n, inputIds: new Int32Array(n * 77), eotIndex: texts.map(() => 1), lastHiddenState: new Float32Array(0), textEmbeds: Float32Array.from(texts.flatMap((t) => embeds[t]!)) };
+      return {
+        n,
+        inputIds: new Int32Array(n * 77),
+        eotIndex: texts.map(() => 1),
+        lastHiddenState: new Float32Array(0),
+        textEmbeds: Float32Array.from(texts.flatMap((t) => embeds[t]!)),
+      };
     },
   };
   const store = new FrozenPromptEmbeddings(tower, () => ({ normal: ["a", "b"], anomalous: ["c"] }), 2);
@@ -42,7 +48,9 @@ test("prompt ensemble embedding: normalise each, average per state, normalise ag
 
 test("APRIL-GAN few-shot map: sum over layers of upsampled min over the memory of (1 - cos), against brute force; the image score combines per class", async () => {
   await tfReady();
-  const G = 4, S = 16, LAYERS = [2, 4];
+  const G = 4,
+    S = 16,
+    LAYERS = [2, 4];
   const m = await AprilGan.create(withTextEmbeds(fakeBackbone()), { size: S, layers: LAYERS });
   const refs = [fakeFeatures("ref0", G, LAYERS), fakeFeatures("ref1", G, LAYERS)];
   await m.setMemory("pcb", refs);
@@ -79,7 +87,9 @@ test("APRIL-GAN few-shot map: sum over layers of upsampled min over the memory o
 
 test("APRIL-GAN training (focal + dice on the adapters only): onnxruntime route = autodiff, and it lowers the loss", async () => {
   await tfReady();
-  const G = 4, S = 16, LAYERS = [2, 4];
+  const G = 4,
+    S = 16,
+    LAYERS = [2, 4];
   const list: TrainItem[] = Array.from({ length: 8 }, (_, i) => {
     const f = fakeFeatures(`t${i}`, G, LAYERS);
     const mask = new Uint8Array(S * S);

@@ -13,7 +13,8 @@ test("CLIP-AC with SimCLIP's prompts: image score from the image embedding and m
   const ref = tinyReference();
   // The reference's first two prompts are exactly SimCLIP's binary prompts for "bottle".
   assert.equal(ref.text[0]!.text, "a photo of a bottle without defect.");
-  const t0 = ref.text[0]!.text_embeds, t1 = ref.text[1]!.text_embeds;
+  const t0 = ref.text[0]!.text_embeds,
+    t1 = ref.text[1]!.text_embeds;
   const proj = clip.weights.get("visual.proj")!.data;
   const m = await ClipAc.create(clip, { size: 64, layers: [2, 4], prompts: "simclip", ...clipAcPipeline("april-gan") });
   const idx = [0, 2, 4];
@@ -28,7 +29,9 @@ test("CLIP-AC with SimCLIP's prompts: image score from the image embedding and m
         const f = matVec(tok, proj, 32);
         return 100 * (cosine(f, t1) - cosine(f, t0));
       });
-      bilinearAlignCorners(d, 8, 64).forEach((z, p) => { expected[p]! += 1 / (1 + Math.exp(-z)); });
+      bilinearAlignCorners(d, 8, 64).forEach((z, p) => {
+        expected[p]! += 1 / (1 + Math.exp(-z));
+      });
     }
     assertClose(out.maps[k]!, expected, `map of image ${img}`, 2e-4);
   });
@@ -48,17 +51,19 @@ test("CLIP-AC's default prompts: the 80 ImageNet templates x 'normal / anomalous
     const n = Math.hypot(...Array.from(v));
     return Array.from(v, (x) => x / n);
   };
-  const want = await Promise.all([set.normal, set.anomalous].map(async (texts) => {
-    const out = await clip.encodeText(texts);
-    const E = out.textEmbeds.length / texts.length;
-    const mean = new Array<number>(E).fill(0);
-    for (let i = 0; i < texts.length; i++) {
-      unit(out.textEmbeds.subarray(i * E, (i + 1) * E)).forEach((x, k) => {
-        mean[k]! += x;
-      });
-    }
-    return unit(mean);
-  }));
+  const want = await Promise.all(
+    [set.normal, set.anomalous].map(async (texts) => {
+      const out = await clip.encodeText(texts);
+      const E = out.textEmbeds.length / texts.length;
+      const mean = new Array<number>(E).fill(0);
+      for (let i = 0; i < texts.length; i++) {
+        unit(out.textEmbeds.subarray(i * E, (i + 1) * E)).forEach((x, k) => {
+          mean[k]! += x;
+        });
+      }
+      return unit(mean);
+    }),
+  );
   const m = await ClipAc.create(clip, { size: 64, layers: [4], ...clipAcPipeline("april-gan") });
   assert.equal(m.config.prompts, "imagenet");
   await m.prepare(["metal_nut"]);
@@ -74,9 +79,15 @@ function bilinearHalfPixel(map: number[], g: number, S: number): number[] {
   const out = new Array<number>(S * S);
   const src = (i: number) => Math.max(0, ((i + 0.5) * g) / S - 0.5);
   for (let Y = 0; Y < S; Y++) {
-    const sy = src(Y), y0 = Math.min(Math.floor(sy), g - 1), y1 = Math.min(y0 + 1, g - 1), wy = sy - y0;
+    const sy = src(Y),
+      y0 = Math.min(Math.floor(sy), g - 1),
+      y1 = Math.min(y0 + 1, g - 1),
+      wy = sy - y0;
     for (let X = 0; X < S; X++) {
-      const sx = src(X), x0 = Math.min(Math.floor(sx), g - 1), x1 = Math.min(x0 + 1, g - 1), wx = sx - x0;
+      const sx = src(X),
+        x0 = Math.min(Math.floor(sx), g - 1),
+        x1 = Math.min(x0 + 1, g - 1),
+        wx = sx - x0;
       const at = (y: number, x: number) => map[y * g + x]!;
       out[Y * S + X] = (1 - wy) * ((1 - wx) * at(y0, x0) + wx * at(y0, x1)) + wy * ((1 - wx) * at(y1, x0) + wx * at(y1, x1));
     }
@@ -88,7 +99,8 @@ test("CLIP-AC's default pipeline is AnomalyCLIP's test pipeline: cos / 0.07, sof
   await tfReady();
   const clip = await tinyModel();
   const ref = tinyReference();
-  const t0 = ref.text[0]!.text_embeds, t1 = ref.text[1]!.text_embeds;
+  const t0 = ref.text[0]!.text_embeds,
+    t1 = ref.text[1]!.text_embeds;
   const proj = clip.weights.get("visual.proj")!.data;
   const m = await ClipAc.create(clip, { size: 64, layers: [2, 4], prompts: "simclip" });
   assert.deepEqual([m.config.logitScale, m.config.sigma, m.config.mapOrder], [1 / 0.07, 4, "grid-softmax"]);

@@ -22,11 +22,14 @@ test("Table 2 rows: parameters counted from the modules, FLOPs from the counted 
   await tfReady();
   const clip = await tinyModel();
   const rows = await promptLearningComplexity(clip, { size: 64, layers: [2, 4] });
-  assert.deepEqual(rows.map((r) => r.method), ["CoOp", "CoCoOp", "IPT"]);
+  assert.deepEqual(
+    rows.map((r) => r.method),
+    ["CoOp", "CoCoOp", "IPT"],
+  );
   let backbone = 0;
   for (const t of clip.weights.values()) backbone += t.shape.reduce((a, b) => a * b, 1);
   const adapters = 2 * (128 * 32 + 32);
-  const [coop, cocoop, ipt] = rows as [typeof rows[0], typeof rows[0], typeof rows[0]];
+  const [coop, cocoop, ipt] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
   // IPT: token weighting 77 + 1, P_s 8, MLP 8x256 + 256 and 256x32 + 32, mixing 2 + 1.
   assert.equal(ipt.params, backbone + adapters + 78 + 8 + 8 * 256 + 256 + 256 * 32 + 32 + 3);
   // CoOp: 16 context vectors of the text width 32; CoCoOp: 4 of them and the meta-net 32 -> 2 -> 32.
@@ -40,5 +43,7 @@ test("Table 2 rows: parameters counted from the modules, FLOPs from the counted 
   assert.ok(Math.abs(cocoop.gmacs * 1e9 - (vision + text2 + heads + 32 * 2 + 2 * 32)) < 1);
   assert.ok(Math.abs(ipt.gmacs * 1e9 - (vision + text2 + heads + 2 * 77 * 32 + 8 * 256 + 256 * 32)) < 1);
   // Training: IPT refines the frozen tower's output, so its prompts' text features are computed once.
-  assert.ok(ipt.gmacsTrainStep < coop.gmacsTrainStep && Math.abs((coop.gmacsTrainStep - ipt.gmacsTrainStep) * 1e9 - (text2 - (2 * 77 * 32 + 8 * 256 + 256 * 32))) < 1);
+  assert.ok(
+    ipt.gmacsTrainStep < coop.gmacsTrainStep && Math.abs((coop.gmacsTrainStep - ipt.gmacsTrainStep) * 1e9 - (text2 - (2 * 77 * 32 + 8 * 256 + 256 * 32))) < 1,
+  );
 });

@@ -26,7 +26,16 @@ test("all baselines run end to end through runRegisteredMethod and `simclip eval
   try {
     await writeDemoModel(path.join(dir, "tiny"), { arch: "tiny", seed: 0 });
     const spec = `mvtec:${path.join(dir, "A")}`;
-    await generateSynth({ out: path.join(dir, "A"), layout: "mvtec", seed: 0, size: 64, categories: ["screw", "pcb"], trainCount: 2, testGoodCount: 3, testAnomalousCount: 3 });
+    await generateSynth({
+      out: path.join(dir, "A"),
+      layout: "mvtec",
+      seed: 0,
+      size: 64,
+      categories: ["screw", "pcb"],
+      trainCount: 2,
+      testGoodCount: 3,
+      testAnomalousCount: 3,
+    });
     const model = await ClipModel.load(path.join(dir, "tiny"));
     const cache = path.join(dir, "cache");
     const common = { model, dataset: spec, size: 64, layers: [1, 2, 3, 4], cacheDir: cache };
@@ -58,13 +67,39 @@ test("all baselines run end to end through runRegisteredMethod and `simclip eval
 
       // Trained: one epoch on the test split, checkpoint reloaded by the CLI gives the same table.
       const ckpt = path.join(dir, "ckpt");
-      const trained = await runRegisteredMethod("anomalyclip", { ...common, ...tinyAnomalyClip, train: { dataset: spec, options: { epochs: 1, checkpointDir: ckpt } } });
+      const trained = await runRegisteredMethod("anomalyclip", {
+        ...common,
+        ...tinyAnomalyClip,
+        train: { dataset: spec, options: { epochs: 1, checkpointDir: ckpt } },
+      });
       assert.equal(trained.history!.epochLoss.length, 1);
       const out = path.join(dir, "cli.json");
-      await promisify(execFile)(process.execPath, ["--import", "tsx", "src/cli/main.ts", "eval", "--method", "anomalyclip", "--checkpoint", ckpt, "--model", path.join(dir, "tiny"), "--dataset", spec, "--out", out, "--cache", cache], { cwd: ROOT });
+      await promisify(execFile)(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          "src/cli/main.ts",
+          "eval",
+          "--method",
+          "anomalyclip",
+          "--checkpoint",
+          ckpt,
+          "--model",
+          path.join(dir, "tiny"),
+          "--dataset",
+          spec,
+          "--out",
+          out,
+          "--cache",
+          cache,
+        ],
+        { cwd: ROOT },
+      );
       const cli = JSON.parse(await readFile(out, "utf8")) as typeof reference;
       assert.equal(cli.method, "anomalyclip");
-      for (const [k, v] of Object.entries(trained.results!.mean)) assert.ok(Math.abs((cli.mean[k] as number) - (v as number)) < 1e-6, `${k}: CLI ${cli.mean[k]} vs library ${v}`);
+      for (const [k, v] of Object.entries(trained.results!.mean))
+        assert.ok(Math.abs((cli.mean[k] as number) - (v as number)) < 1e-6, `${k}: CLI ${cli.mean[k]} vs library ${v}`);
       trained.method.dispose?.();
     } finally {
       await model.dispose();

@@ -16,18 +16,24 @@ import { predictImages } from "../../../src/models/common/predict.js";
 import { PatchCore } from "../../../src/models/patchcore/model.js";
 import { greedyCoreset } from "../../../src/models/patchcore/coreset.js";
 import {
-  anomalibAnomalyMap, anomalibCoreset, anomalibCoresetSize, johnsonLindenstraussMinDim, nearestIndices, sparseRandomProjection,
+  anomalibAnomalyMap,
+  anomalibCoreset,
+  anomalibCoresetSize,
+  johnsonLindenstraussMinDim,
+  nearestIndices,
+  sparseRandomProjection,
 } from "../../../src/models/patchcore/anomalib.js";
 import { randomWideResNetWeights, RANDOM_WEIGHTS_METADATA_KEY } from "../../../src/models/patchcore/resnet-weights.js";
 import { WRN_EMBEDDING_SECTION } from "../../../src/models/patchcore/wide-resnet-source.js";
-import {
-  PatchCoreWideResNet, PATCHCORE_WEIGHTS_ENV, resolvePatchCoreWeights,
-} from "../../../src/models/patchcore/wide-resnet-method.js";
+import { PatchCoreWideResNet, PATCHCORE_WEIGHTS_ENV, resolvePatchCoreWeights } from "../../../src/models/patchcore/wide-resnet-method.js";
 import { createRng } from "../../../src/data/random.js";
 
 const FIX = path.join(import.meta.dirname, "../../fixtures/wide-resnet");
 const meta = JSON.parse(readFileSync(path.join(FIX, "reference.json"), "utf8")) as {
-  size: number; images: string[]; patchcore: { score: number; num_neighbors: number; sigma: number }; "jl_min_dim_eps_0.9": Record<string, number>;
+  size: number;
+  images: string[];
+  patchcore: { score: number; num_neighbors: number; sigma: number };
+  "jl_min_dim_eps_0.9": Record<string, number>;
 };
 const ref = await readSafetensors(path.join(FIX, "reference.safetensors"));
 const S = meta.size;
@@ -39,7 +45,12 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
-const features = (rows: Float32Array, grid: number, width: number) => ({ patchTokens: new Map([[WRN_EMBEDDING_SECTION, rows]]), pooled: new Float32Array(width), grid, width });
+const features = (rows: Float32Array, grid: number, width: number) => ({
+  patchTokens: new Map([[WRN_EMBEDDING_SECTION, rows]]),
+  pooled: new Float32Array(width),
+  grid,
+  width,
+});
 
 test("anomalib's map post-processing: nearest resize (torch's legacy index rule) then GaussianBlur2d sigma 4 with torch reflect padding", () => {
   const got = anomalibAnomalyMap(ref.get("map7.patch_scores")!.data, 7, 50, 4);
@@ -74,7 +85,9 @@ test("the whole feature path (anomalib pre-processing, the backbone, the embeddi
   try {
     // The fixture's weights (non-trivial BatchNorm) as a file, so the source reads them like real ones.
     const file = path.join(dir, "wrn.safetensors");
-    await writeSafetensors(file, randomWideResNetWeights({ seed: 0, batchNorm: "random" }), { [RANDOM_WEIGHTS_METADATA_KEY]: JSON.stringify({ random: true }) });
+    await writeSafetensors(file, randomWideResNetWeights({ seed: 0, batchNorm: "random" }), {
+      [RANDOM_WEIGHTS_METADATA_KEY]: JSON.stringify({ random: true }),
+    });
     const prev = process.env[PATCHCORE_WEIGHTS_ENV];
     process.env[PATCHCORE_WEIGHTS_ENV] = file;
     let pc: PatchCoreWideResNet;
@@ -109,7 +122,8 @@ test("the whole feature path (anomalib pre-processing, the backbone, the embeddi
 
 test("anomalib's coreset: int(n * 0.1) rows, farthest-first on a very sparse Johnson-Lindenstrauss projection, start point not kept", () => {
   for (const [n, want] of Object.entries(meta["jl_min_dim_eps_0.9"])) assert.equal(johnsonLindenstraussMinDim(Number(n), 0.9), want, `n = ${n}`);
-  const n = 400, d = 256;
+  const n = 400,
+    d = 256;
   const r = createRng("coreset-test");
   const x = Float32Array.from({ length: n * d }, () => r.normal());
   const { out, k } = sparseRandomProjection(x, n, d, 0);
@@ -117,7 +131,8 @@ test("anomalib's coreset: int(n * 0.1) rows, farthest-first on a very sparse Joh
   // Squared distances are preserved on average (E|Rx|^2 = |x|^2 for this matrix).
   let ratio = 0;
   for (let i = 0; i < 50; i++) {
-    let a = 0, b = 0;
+    let a = 0,
+      b = 0;
     for (let j = 0; j < d; j++) a += (x[i * d + j]! - x[(i + 1) * d + j]!) ** 2;
     for (let j = 0; j < k; j++) b += (out[i * k + j]! - out[(i + 1) * k + j]!) ** 2;
     ratio += b / a / 50;
@@ -138,7 +153,10 @@ test("weights: $SIMCLIP_PATCHCORE_WEIGHTS, else torch's hub cache, else random o
   const dir = await mkdtemp(path.join(tmpdir(), "simclip-pcw-"));
   try {
     const env = { TORCH_HOME: path.join(dir, "torch") };
-    await assert.rejects(resolvePatchCoreWeights({ randomAllowed: false, env }), /cannot ship: set SIMCLIP_PATCHCORE_WEIGHTS to torchvision's wide_resnet50_2-95faca4d\.pth.*--option backbone=clip/);
+    await assert.rejects(
+      resolvePatchCoreWeights({ randomAllowed: false, env }),
+      /cannot ship: set SIMCLIP_PATCHCORE_WEIGHTS to torchvision's wide_resnet50_2-95faca4d\.pth.*--option backbone=clip/,
+    );
     assert.deepEqual(await resolvePatchCoreWeights({ randomAllowed: true, env }), { kind: "random", seed: 0 });
     assert.deepEqual(await resolvePatchCoreWeights({ randomAllowed: false, env: { ...env, [PATCHCORE_WEIGHTS_ENV]: "random" } }), { kind: "random", seed: 0 });
     const hub = path.join(dir, "torch", "hub", "checkpoints");
@@ -149,7 +167,10 @@ test("weights: $SIMCLIP_PATCHCORE_WEIGHTS, else torch's hub cache, else random o
     assert.equal(found.kind === "file" && found.path, path.join(hub, "wide_resnet50_2-95faca4d.pth"));
     // That file is a reduced-width ResNet: using it as wide_resnet50_2 fails with the tensor at fault.
     const pc = new PatchCoreWideResNet(found, { size: 64 });
-    await assert.rejects(pc.source.extract([path.join(FIX, meta.images[0]!)]), /is not torchvision's wide_resnet50_2: "layer1\.0\.conv1\.weight" has shape \[8, 64, 1, 1\], expected \[128, 64, 1, 1\]/);
+    await assert.rejects(
+      pc.source.extract([path.join(FIX, meta.images[0]!)]),
+      /is not torchvision's wide_resnet50_2: "layer1\.0\.conv1\.weight" has shape \[8, 64, 1, 1\], expected \[128, 64, 1, 1\]/,
+    );
     pc.dispose();
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -160,7 +181,10 @@ test("weights: $SIMCLIP_PATCHCORE_WEIGHTS, else torch's hub cache, else random o
   const fake = { config: { vision: { layers: 4, width: 8, patchSize: 8, imageSize: 64 } }, fingerprint: "f" } as never;
   const clip = await createMethod("patchcore", { backbone: fake, size: 64, options: { backbone: "clip", coresetRatio: "0.5" } });
   assert.ok(clip instanceof PatchCore && clip.config.coresetRatio === 0.5);
-  await assert.rejects(createMethod("patchcore", { backbone: fake, options: { backbone: "resnet18" } }), /option backbone must be one of wide_resnet50_2, clip/);
+  await assert.rejects(
+    createMethod("patchcore", { backbone: fake, options: { backbone: "resnet18" } }),
+    /option backbone must be one of wide_resnet50_2, clip/,
+  );
   const prev = process.env[PATCHCORE_WEIGHTS_ENV];
   process.env[PATCHCORE_WEIGHTS_ENV] = "random";
   try {

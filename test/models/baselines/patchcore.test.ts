@@ -19,15 +19,24 @@ const dist = (x: Float32Array, d: number, i: number, j: number) => {
 };
 
 test("greedy coreset equals the brute-force k-center greedy: each step takes the point farthest from all chosen so far", () => {
-  for (const [n, d, count, start] of [[40, 3, 10, 7], [60, 5, 60, 0], [25, 2, 1, 24], [50, 4, 17, 31]] as const) {
+  for (const [n, d, count, start] of [
+    [40, 3, 10, 7],
+    [60, 5, 60, 0],
+    [25, 2, 1, 24],
+    [50, 4, 17, 31],
+  ] as const) {
     const x = randomRows(`coreset${n}`, n, d);
     const expected = [start as number];
     while (expected.length < count) {
-      let best = -1, bestD = -1;
+      let best = -1,
+        bestD = -1;
       for (let i = 0; i < n; i++) {
         if (expected.includes(i)) continue;
         const m = Math.min(...expected.map((j) => dist(x, d, i, j)));
-        if (m > bestD) { bestD = m; best = i; }
+        if (m > bestD) {
+          bestD = m;
+          best = i;
+        }
       }
       expected.push(best);
     }
@@ -36,16 +45,20 @@ test("greedy coreset equals the brute-force k-center greedy: each step takes the
 });
 
 test("locally aware features: 3 x 3 average pooling with zero padding counted (divisor 9), against brute force", () => {
-  const g = 5, w = 3;
+  const g = 5,
+    w = 3;
   const t = randomRows("pool", g * g, w);
   const got = neighbourhoodAverage(t, g, w);
-  for (let y = 0; y < g; y++) for (let x = 0; x < g; x++) for (let k = 0; k < w; k++) {
-    let s = 0;
-    for (let yy = y - 1; yy <= y + 1; yy++) for (let xx = x - 1; xx <= x + 1; xx++) {
-      if (yy >= 0 && yy < g && xx >= 0 && xx < g) s += t[(yy * g + xx) * w + k]!;
-    }
-    assert.ok(Math.abs(got[(y * g + x) * w + k]! - s / 9) < 1e-6);
-  }
+  for (let y = 0; y < g; y++)
+    for (let x = 0; x < g; x++)
+      for (let k = 0; k < w; k++) {
+        let s = 0;
+        for (let yy = y - 1; yy <= y + 1; yy++)
+          for (let xx = x - 1; xx <= x + 1; xx++) {
+            if (yy >= 0 && yy < g && xx >= 0 && xx < g) s += t[(yy * g + xx) * w + k]!;
+          }
+        assert.ok(Math.abs(got[(y * g + x) * w + k]! - s / 9) < 1e-6);
+      }
 });
 
 test("nearest-neighbour patch distances and Eq. 7's re-weighting, by hand on 1-D memory", async () => {
@@ -62,7 +75,8 @@ test("nearest-neighbour patch distances and Eq. 7's re-weighting, by hand on 1-D
 });
 
 test("PatchCore few-shot: a memory image scores zero everywhere; a shifted patch stands out in the map", async () => {
-  const G = 4, S = 16;
+  const G = 4,
+    S = 16;
   const pc = new PatchCore(fakeBackbone(), { size: S, layers: [2, 3], coresetRatio: 1, sigma: 0 });
   const refs = [fakeFeatures("n0", G, [2, 3]), fakeFeatures("n1", G, [2, 3])];
   await pc.setMemory("pcb", refs);

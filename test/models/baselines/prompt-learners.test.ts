@@ -7,7 +7,8 @@ import { variableKey } from "../../../src/models/common/init.js";
 import type { TrainItem } from "../../../src/models/common/types.js";
 import { cosine, referenceFeatures, tinyModel, tinyReference } from "./tiny.js";
 
-const S = 64, LAYERS = [2, 4];
+const S = 64,
+  LAYERS = [2, 4];
 /** AnomalyCLIP's released settings scaled to the tiny CLIP (4 vision blocks, 2 text blocks): DPAM_layer 4, depth 2. */
 const TINY_AC = { dpamLayer: 4, deepTextPrompts: { depth: 1, length: 4 } };
 
@@ -26,14 +27,24 @@ test("learnable-context shapes and trainable sets of CoOp, CoCoOp and AnomalyCLI
   const coop = await PromptLearnerClip.create(clip, "coop", { size: S, layers: LAYERS });
   assert.deepEqual(shapes(coop), {
     prompt_context: [1, 16, 32],
-    "mhva.2.weight": [128, 32], "mhva.2.bias": [32], "mhva.4.weight": [128, 32], "mhva.4.bias": [32],
-    visual_projection: [128, 32], text_projection: [32, 32],
+    "mhva.2.weight": [128, 32],
+    "mhva.2.bias": [32],
+    "mhva.4.weight": [128, 32],
+    "mhva.4.bias": [32],
+    visual_projection: [128, 32],
+    text_projection: [32, 32],
   });
   const cocoop = await PromptLearnerClip.create(clip, "cocoop", { size: S, layers: LAYERS });
   const cs = shapes(cocoop);
   assert.deepEqual(cs.prompt_context, [1, 4, 32]);
   // Meta-net: Linear(E = 32 -> 32 / 16 = 2), ReLU, Linear(2 -> Wt = 32).
-  assert.deepEqual([cs["meta_net.linear1.weight"], cs["meta_net.linear2.weight"]], [[32, 2], [2, 32]]);
+  assert.deepEqual(
+    [cs["meta_net.linear1.weight"], cs["meta_net.linear2.weight"]],
+    [
+      [32, 2],
+      [2, 32],
+    ],
+  );
   const ac = await PromptLearnerClip.create(clip, "anomalyclip", { size: S, layers: LAYERS, ...TINY_AC });
   assert.deepEqual(shapes(ac), { prompt_context: [2, 12, 32], deep_text_prompts: [1, 4, 32] });
   for (const m of [coop, cocoop, ac]) m.dispose();
@@ -48,7 +59,9 @@ test("context spliced at the text tower's input: context = the embeddings of 'a 
   const table = clip.weights.get("token_embedding.weight")!;
   const W = table.shape[1]!;
   const ctx = new Float32Array(4 * W);
-  ref.text[0]!.input_ids.slice(1, 5).forEach((id, j) => { ctx.set(table.data.subarray(id * W, (id + 1) * W), j * W); });
+  ref.text[0]!.input_ids.slice(1, 5).forEach((id, j) => {
+    ctx.set(table.data.subarray(id * W, (id + 1) * W), j * W);
+  });
   m.context.vectors.assign(tf.tensor3d(ctx, [1, 4, W]));
   await m.prepare(["bottle"]);
   const pairs = m.promptPairs(["bottle"]);
@@ -58,7 +71,9 @@ test("context spliced at the text tower's input: context = the embeddings of 'a 
     const row = got.subarray(s * 32, (s + 1) * 32);
     assert.ok(Math.abs(cosine(row, e) - 1) < 1e-5, `state ${s}: cosine ${cosine(row, e)}`);
     const norm = Math.hypot(...e);
-    e.forEach((v, k) => { assert.ok(Math.abs(row[k]! - v / norm) < 1e-4, `state ${s} component ${k}`); });
+    e.forEach((v, k) => {
+      assert.ok(Math.abs(row[k]! - v / norm) < 1e-4, `state ${s} component ${k}`);
+    });
   }
   pairs.dispose();
   m.dispose();
@@ -78,7 +93,10 @@ test("CoCoOp starts from the embeddings of 'a photo of a' (its released ctx_init
     assert.deepEqual(got.subarray(j * W, (j + 1) * W), table.data.subarray(id * W, (id + 1) * W), `context token ${j}`);
   });
   m.dispose();
-  await assert.rejects(PromptLearnerClip.create(clip, "cocoop", { size: S, layers: LAYERS, contextInit: "a photo of" }), /context init "a photo of" is 3 tokens; the context has 4 \(set contextLength to 3\)/);
+  await assert.rejects(
+    PromptLearnerClip.create(clip, "cocoop", { size: S, layers: LAYERS, contextInit: "a photo of" }),
+    /context init "a photo of" is 3 tokens; the context has 4 \(set contextLength to 3\)/,
+  );
   await assert.rejects(PromptLearnerClip.create(clip, "anomalyclip", { size: S, layers: LAYERS, contextInit: "a photo of a" }), /one context per state/);
 });
 
@@ -93,12 +111,15 @@ for (const variant of ["coop", "cocoop", "anomalyclip"] as const) {
     const plain = computeGradients(m, batch);
     assert.ok(Math.abs(fast.loss - plain.loss) < 1e-4 * Math.abs(plain.loss));
     for (const v of m.trainableVariables()) {
-      const a = fast.grads.get(v)!, b = plain.grads.get(v)!;
+      const a = fast.grads.get(v)!,
+        b = plain.grads.get(v)!;
       assert.ok(a && b, `${variableKey(v)} has a gradient`);
-      const diff = tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!, scale = tf.max(tf.abs(b)).dataSync()[0]!;
+      const diff = tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!,
+        scale = tf.max(tf.abs(b)).dataSync()[0]!;
       assert.ok(diff <= 1e-3 * scale + 1e-7, `${variableKey(v)}: routes differ by ${diff} (scale ${scale})`);
       // (The meta-net's first layer may get an all-zero gradient when its two ReLU units are inactive.)
-      if (["prompt_context", "meta_net.linear2.bias", "text_projection", "mhva.2.weight", "visual_projection"].includes(variableKey(v))) assert.ok(scale > 0, `${variableKey(v)}: zero gradient`);
+      if (["prompt_context", "meta_net.linear2.bias", "text_projection", "mhva.2.weight", "visual_projection"].includes(variableKey(v)))
+        assert.ok(scale > 0, `${variableKey(v)}: zero gradient`);
     }
     const ctx = m.context.vectors;
     const g = fast.grads.get(ctx)!;
@@ -144,8 +165,18 @@ test("AnomalyCLIP with deep text prompts: the onnxruntime route's gradients of t
   await tfReady();
   const clip = await tinyModel();
   // Without the float16 rounding of the released code, so that both routes and finite differences agree to float32.
-  const plainAc = await PromptLearnerClip.create(clip, "anomalyclip", { size: S, layers: LAYERS, dpamLayer: 4, deepTextPrompts: undefined, deepPromptsHalf: false }, 7);
-  const m = await PromptLearnerClip.create(clip, "anomalyclip", { size: S, layers: LAYERS, dpamLayer: 4, deepTextPrompts: { depth: 1, length: 3 }, deepPromptsHalf: false }, 7);
+  const plainAc = await PromptLearnerClip.create(
+    clip,
+    "anomalyclip",
+    { size: S, layers: LAYERS, dpamLayer: 4, deepTextPrompts: undefined, deepPromptsHalf: false },
+    7,
+  );
+  const m = await PromptLearnerClip.create(
+    clip,
+    "anomalyclip",
+    { size: S, layers: LAYERS, dpamLayer: 4, deepTextPrompts: { depth: 1, length: 3 }, deepPromptsHalf: false },
+    7,
+  );
   // The deep tokens are drawn after everything else: the input context starts where the preset's does.
   assert.deepEqual(m.context.vectors.dataSync(), plainAc.context.vectors.dataSync());
   assert.deepEqual(m.deepPrompts!.shape, [1, 3, 32]);
@@ -156,8 +187,10 @@ test("AnomalyCLIP with deep text prompts: the onnxruntime route's gradients of t
   const plain = computeGradients(m, batch);
   assert.ok(Math.abs(fast.loss - plain.loss) < 1e-5 * Math.abs(plain.loss));
   for (const v of [m.context.vectors, m.deepPrompts!]) {
-    const a = fast.grads.get(v)!, b = plain.grads.get(v)!;
-    const diff = tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!, scale = tf.max(tf.abs(b)).dataSync()[0]!;
+    const a = fast.grads.get(v)!,
+      b = plain.grads.get(v)!;
+    const diff = tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!,
+      scale = tf.max(tf.abs(b)).dataSync()[0]!;
     assert.ok(scale > 0 && diff <= 1e-4 * scale, `${variableKey(v)}: routes differ by ${diff} (scale ${scale})`);
   }
   const v = m.deepPrompts!;

@@ -39,7 +39,9 @@ export function matVec(rowVec: number[], m: Float32Array, cols: number): number[
 }
 
 export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ab = 0, aa = 0, bb = 0;
+  let ab = 0,
+    aa = 0,
+    bb = 0;
   for (let i = 0; i < a.length; i++) {
     ab += a[i]! * b[i]!;
     aa += a[i]! * a[i]!;
@@ -54,10 +56,14 @@ export function bilinearAlignCorners(map: number[], g: number, S: number): numbe
   const at = (y: number, x: number) => map[y * g + x]!;
   for (let Y = 0; Y < S; Y++) {
     const sy = (Y * (g - 1)) / (S - 1);
-    const y0 = Math.min(Math.floor(sy), g - 1), y1 = Math.min(y0 + 1, g - 1), wy = sy - y0;
+    const y0 = Math.min(Math.floor(sy), g - 1),
+      y1 = Math.min(y0 + 1, g - 1),
+      wy = sy - y0;
     for (let X = 0; X < S; X++) {
       const sx = (X * (g - 1)) / (S - 1);
-      const x0 = Math.min(Math.floor(sx), g - 1), x1 = Math.min(x0 + 1, g - 1), wx = sx - x0;
+      const x0 = Math.min(Math.floor(sx), g - 1),
+        x1 = Math.min(x0 + 1, g - 1),
+        wx = sx - x0;
       out[Y * S + X] = (1 - wy) * ((1 - wx) * at(y0, x0) + wx * at(y0, x1)) + wy * ((1 - wx) * at(y1, x0) + wx * at(y1, x1));
     }
   }

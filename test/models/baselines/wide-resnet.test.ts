@@ -13,16 +13,17 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { readSafetensors } from "../../../src/clip/safetensors.js";
 import { createOrtSession, ort } from "../../../src/clip/ort-executor.js";
-import {
-  loadResNetWeights, randomWideResNetWeights, wideResNetShapes, counterUniforms,
-} from "../../../src/models/patchcore/resnet-weights.js";
+import { loadResNetWeights, randomWideResNetWeights, wideResNetShapes, counterUniforms } from "../../../src/models/patchcore/resnet-weights.js";
 import { buildResNetGraph, EMBEDDING_OUTPUT, rawLayerOutput, resnetFlops, resnetSpec, stageGrids } from "../../../src/models/patchcore/wide-resnet.js";
 import { preprocessImagenet } from "../../../src/models/patchcore/imagenet-preprocess.js";
 
 const FIX = path.join(import.meta.dirname, "../../fixtures/wide-resnet");
 const ROOT = path.join(import.meta.dirname, "../../..");
 const meta = JSON.parse(readFileSync(path.join(FIX, "reference.json"), "utf8")) as {
-  size: number; seed: number; images: string[]; small: { file: string };
+  size: number;
+  seed: number;
+  images: string[];
+  small: { file: string };
 };
 const ref = await readSafetensors(path.join(FIX, "reference.safetensors"));
 const S = meta.size;
@@ -59,7 +60,11 @@ test("anomalib's pre-processing (PIL RGB, torch antialiased bilinear resize of t
 test("wide_resnet50_2 (real shape, random weights, BatchNorm with non-trivial statistics folded into the convs) equals torchvision's within 1e-4", async () => {
   const weights = randomWideResNetWeights({ seed: meta.seed, batchNorm: "random" });
   const out = await run(weights, [2, 3]);
-  for (const [name, key] of [[rawLayerOutput(2), "wrn.layer2"], [rawLayerOutput(3), "wrn.layer3"], [EMBEDDING_OUTPUT, "wrn.embedding"]] as const) {
+  for (const [name, key] of [
+    [rawLayerOutput(2), "wrn.layer2"],
+    [rawLayerOutput(3), "wrn.layer3"],
+    [EMBEDDING_OUTPUT, "wrn.embedding"],
+  ] as const) {
     const want = ref.get(key)!;
     const d = maxAbsDiff(out[name]!, want.data, key);
     const scale = want.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
@@ -75,7 +80,14 @@ test("a reduced-width torchvision ResNet read from a fp16 torch.save state dict 
   assert.ok(![...loaded.weights.keys()].some((k) => k.endsWith("num_batches_tracked")));
   const spec = resnetSpec(loaded.weights, 3, "fixture");
   // width_per_group 8: Bottleneck widths 8, 16, 32 (from the shapes), outputs 256, 512, 1024.
-  assert.deepEqual(spec.stages.map((b) => [b.length, b[0]!.convs[1]!.outChannels, b.at(-1)!.convs[2]!.outChannels]), [[3, 8, 256], [4, 16, 512], [6, 32, 1024]]);
+  assert.deepEqual(
+    spec.stages.map((b) => [b.length, b[0]!.convs[1]!.outChannels, b.at(-1)!.convs[2]!.outChannels]),
+    [
+      [3, 8, 256],
+      [4, 16, 512],
+      [6, 32, 1024],
+    ],
+  );
   assert.deepEqual(stageGrids(spec, S), [18, 9, 5]);
   const out = await run(loaded.weights, [2, 3]);
   for (const s of [2, 3]) {
@@ -105,7 +117,11 @@ test("the counter-based generator: same seed same numbers, another seed others; 
 test("`simclip demo-model --arch wide_resnet50_2` writes the generator's numbers, flagged random in the safetensors metadata", async () => {
   const dir = await mkdtemp(path.join(tmpdir(), "simclip-wrn-"));
   try {
-    const said = execFileSync(process.execPath, ["--import", "tsx", path.join(ROOT, "src/cli/main.ts"), "demo-model", "--arch", "wide_resnet50_2", "--seed", "3", "--out", dir], { cwd: ROOT, encoding: "utf8" });
+    const said = execFileSync(
+      process.execPath,
+      ["--import", "tsx", path.join(ROOT, "src/cli/main.ts"), "demo-model", "--arch", "wide_resnet50_2", "--seed", "3", "--out", dir],
+      { cwd: ROOT, encoding: "utf8" },
+    );
     assert.match(said, /randomly initialised wide_resnet50_2 up to layer3 \(seed 3, not ImageNet-pretrained/);
     const loaded = await loadResNetWeights(dir);
     assert.equal(loaded.random, true);

@@ -49,9 +49,15 @@ test("a checkpoint for another backbone, other dims, size or layers is a Checkpo
     const a = await SimClip.create(fakeBackbone(), { layers: [1, 4], size: 16 });
     await saveSimClip(a, dir);
     a.dispose();
-    await assert.rejects(loadSimClip(fakeBackbone(TINY, "0".repeat(64)), dir), (e: unknown) => e instanceof CheckpointMismatchError && /fingerprint/.test(e.message));
+    await assert.rejects(
+      loadSimClip(fakeBackbone(TINY, "0".repeat(64)), dir),
+      (e: unknown) => e instanceof CheckpointMismatchError && /fingerprint/.test(e.message),
+    );
     // Same fingerprint but different dimensions (a corrupted pairing).
-    await assert.rejects(loadSimClip(fakeBackbone({ ...TINY, embedDim: 6 }), dir), (e: unknown) => e instanceof CheckpointMismatchError && /embedDim/.test(e.message));
+    await assert.rejects(
+      loadSimClip(fakeBackbone({ ...TINY, embedDim: 6 }), dir),
+      (e: unknown) => e instanceof CheckpointMismatchError && /embedDim/.test(e.message),
+    );
     const ckpt = await loadCheckpoint(dir);
     await assert.rejects(createSimClipMethod({ backbone: fakeBackbone(), checkpoint: ckpt, size: 32 }), CheckpointMismatchError);
     await assert.rejects(createSimClipMethod({ backbone: fakeBackbone(), checkpoint: ckpt, layers: [2] }), CheckpointMismatchError);

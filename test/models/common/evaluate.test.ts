@@ -29,7 +29,8 @@ const dataset: Dataset = {
   samples: [...Object.keys(TEST).map((p) => sample(p, "test")), ...["/a/t1", "/a/t2", "/a/t3", "/b/t1", "/b/t2"].map((p) => sample(p, "train"))],
 };
 
-const feats = (p: string): ImageFeatures => ({ patchTokens: new Map(), pooled: Float32Array.of(p.length), grid: 1, width: 1, path: p } as ImageFeatures & { path: string });
+const feats = (p: string): ImageFeatures =>
+  ({ patchTokens: new Map(), pooled: Float32Array.of(p.length), grid: 1, width: 1, path: p }) as ImageFeatures & { path: string };
 
 /** Scores and maps from the table; few-shot memory shifts every score by the number of its image whose path ends in "1". */
 class TableMethod implements AnomalyMethod {
@@ -39,7 +40,10 @@ class TableMethod implements AnomalyMethod {
   memory = new Map<string, string[]>();
   finalized: [string, number][] = [];
   async setMemory(category: string, normals: ImageFeatures[]): Promise<void> {
-    this.memory.set(category, normals.map((f) => (f as ImageFeatures & { path: string }).path));
+    this.memory.set(
+      category,
+      normals.map((f) => (f as ImageFeatures & { path: string }).path),
+    );
   }
   finalizeCategory(category: string, out: MethodOutput): MethodOutput {
     this.finalized.push([category, out.maps.length]);
@@ -78,7 +82,10 @@ test("zero-shot: per-class metrics (hand-computed) and their mean in the eval JS
   assert.ok(r.notes?.some((n) => n.startsWith("b p_auroc")));
   assert.equal(r.mean.i_auroc, (0.75 + 1) / 2);
   assert.deepEqual(Object.keys(r.per_category.a!), ["i_auroc", "i_ap", "p_auroc", "p_pro"]);
-  assert.deepEqual(m.finalized, [["a", 4], ["b", 2]]);
+  assert.deepEqual(m.finalized, [
+    ["a", 4],
+    ["b", 2],
+  ]);
 });
 
 test("few-shot: k train normals per class become the memory; several seeds give {mean, std} of the per-seed values", async () => {

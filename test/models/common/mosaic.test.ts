@@ -66,7 +66,9 @@ test("mosaic files are lossless and content-addressed: the same recipe is reused
 });
 
 function fakeSamples(perClass: Record<string, number>[]): Pick<Sample, "category" | "defectType">[] {
-  return perClass.flatMap((folders, c) => Object.entries(folders).flatMap(([defectType, n]) => Array.from({ length: n }, () => ({ category: `c${c}`, defectType }))));
+  return perClass.flatMap((folders, c) =>
+    Object.entries(folders).flatMap(([defectType, n]) => Array.from({ length: n }, () => ({ category: `c${c}`, defectType }))),
+  );
 }
 
 test("mosaic draws are a function of seed and epoch: per tile a uniform folder of the item's class, then a uniform image of it", () => {
@@ -139,7 +141,11 @@ test("training with mosaics on the tiny model: rate 0 changes nothing; rate 0.5 
   await source.beginEpoch!(0, 111);
   const [i, tiles] = [...planMosaics(samples, 0.5, 111, 0)][0]!;
   const item = await source.get(i);
-  const file = await writeMosaic(tiles.map((k) => samples[k]!), S, mosaicDir);
+  const file = await writeMosaic(
+    tiles.map((k) => samples[k]!),
+    S,
+    mosaicDir,
+  );
   assert.deepEqual(item.features, await features.get(file.imagePath));
   assert.deepEqual([...item.mask], [...(await loadMask(file.maskPath, S))]);
   assert.equal(item.label, samples[i]!.label);

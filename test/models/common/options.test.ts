@@ -35,7 +35,10 @@ test("validateMethodOptions parses CLI strings, passes typed values and returns 
 });
 
 test("validateMethodOptions: unknown keys list the valid ones; bad values say what is expected", () => {
-  rejects(() => validateMethodOptions("m", SCHEMA, { of: "true" }), /method "m" has no option "of"; options of method "m": on=true\|false \(default true: a switch\); mode=a\|b \(default a: a mode\); k=integer/);
+  rejects(
+    () => validateMethodOptions("m", SCHEMA, { of: "true" }),
+    /method "m" has no option "of"; options of method "m": on=true\|false \(default true: a switch\); mode=a\|b \(default a: a mode\); k=integer/,
+  );
   rejects(() => validateMethodOptions("none", {}, { x: 1 }), /method "none" has no option "x"; method "none" takes no options/);
   rejects(() => validateMethodOptions("m", SCHEMA, { on: "no" }), /option on must be true or false; got "no"/);
   rejects(() => validateMethodOptions("m", SCHEMA, { mode: "c" }), /option mode must be one of a, b; got "c"/);
@@ -49,7 +52,10 @@ test("--option assignments and shorthand flags merge; one key with two values is
   rejects(() => collectOptionAssignment("fd"), /--option takes key=value/);
   rejects(() => collectOptionAssignment("=1"), /--option takes key=value/);
   assert.deepEqual(mergeOptionAssignments(["fd=false"], { fd: { value: false, flag: "--no-fd" } }), { fd: false });
-  rejects(() => mergeOptionAssignments(["fd=true"], { fd: { value: false, flag: "--no-fd" } }), /option fd is given twice with different values \(--option fd=true and --no-fd\)/);
+  rejects(
+    () => mergeOptionAssignments(["fd=true"], { fd: { value: false, flag: "--no-fd" } }),
+    /option fd is given twice with different values \(--option fd=true and --no-fd\)/,
+  );
   rejects(() => mergeOptionAssignments(["k=1", "k=2"]), /option k is given twice/);
 });
 
@@ -76,8 +82,14 @@ test("the registry declares SimCLIP+'s switches with the paper's defaults and re
   await assert.rejects(methodOptionSchema("nope"), /unknown method "nope"; known: /);
   // Rejected before the factory runs: the backbone is never touched.
   const ctx = { backbone: {} as MethodContext["backbone"] };
-  await assert.rejects(createMethod("patchcore", { ...ctx, options: { fd: false } }), /method "patchcore" has no option "fd"; options of method "patchcore": backbone=wide_resnet50_2\|clip/);
-  await assert.rejects(createMethod("simclip+", { ...ctx, options: { weighting: "paper" } }), /option weighting must be one of per-layer, last-layer; got "paper"/);
+  await assert.rejects(
+    createMethod("patchcore", { ...ctx, options: { fd: false } }),
+    /method "patchcore" has no option "fd"; options of method "patchcore": backbone=wide_resnet50_2\|clip/,
+  );
+  await assert.rejects(
+    createMethod("simclip+", { ...ctx, options: { weighting: "paper" } }),
+    /option weighting must be one of per-layer, last-layer; got "paper"/,
+  );
   await assert.rejects(createMethod("simclip+", { ...ctx, options: { fd: "false", pao: false } }), /both fd and pao are off/);
 });
 

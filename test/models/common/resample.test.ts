@@ -47,7 +47,9 @@ test("gaussianFilter matches scipy.ndimage.gaussian_filter (sigma 2, and sigma 7
 
 test("upsampleBilinear's hand-written gradient equals U^T G U computed with explicit matrices", async () => {
   await tfReady();
-  const g = 3, S = 7, n = 2;
+  const g = 3,
+    S = 7,
+    n = 2;
   const x = tf.randomNormal([n, g, g], 0, 1, "float32", 1) as tf.Tensor3D;
   const weights = tf.randomNormal([n, S, S], 0, 1, "float32", 2);
   const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(upsampleBilinear(t as tf.Tensor3D, S, true), weights)))(x);

@@ -11,7 +11,8 @@ import { fakeBackbone, fakeFeatures, TINY } from "../common/fake-backbone.js";
 // Patch size 1: the map size equals the grid, so align_corners upsampling is the identity and the
 // grid-level numbers can be read off the maps (sigma 0: no smoothing).
 const D = { ...TINY, patchSize: 1 };
-const G = 5, P = G * G;
+const G = 5,
+  P = G * G;
 
 async function plus(layers: number[], cfg: ConstructorParameters<typeof SimClipPlus>[1] = {}) {
   await tfReady();
@@ -20,7 +21,8 @@ async function plus(layers: number[], cfg: ConstructorParameters<typeof SimClipP
 }
 
 function bruteNeighbour(q: Float32Array, mem: Float32Array[], p: number, w: number): { index: number; cos: number } {
-  let best = -Infinity, index = -1;
+  let best = -Infinity,
+    index = -1;
   const norm = (a: Float32Array, o: number) => Math.hypot(...a.subarray(o, o + w));
   mem.forEach((m, img) => {
     for (let j = 0; j < P; j++) {
@@ -58,7 +60,12 @@ test("PAO map equals Algorithm 1 recomputed from SimCLIP's own zero-shot scoring
   const W = D.width;
   let positive = 0;
   for (let p = 0; p < P; p++) {
-    const nn = bruteNeighbour(query.patchTokens.get(3)!, refs.map((r) => r.patchTokens.get(3)!), p, W);
+    const nn = bruteNeighbour(
+      query.patchTokens.get(3)!,
+      refs.map((r) => r.patchTokens.get(3)!),
+      p,
+      W,
+    );
     const expected = Math.max(0, zq.sum[p]! - ((1 + nn.cos) / 2) * zm.sum[nn.index]!);
     if (expected > 0.05) positive++;
     assert.ok(Math.abs(out.maps[0]![p]! - expected) < 1e-4, `patch ${p}: ${out.maps[0]![p]} vs ${expected}`);
@@ -82,7 +89,16 @@ test("FD only: SimCLIP's zero-shot map plus M_v; finalizeCategory min-max combin
   queries.forEach((q, i) => {
     for (let p = 0; p < P; p++) {
       let fd = 0;
-      for (const l of [2, 4]) fd += (1 - bruteNeighbour(q.patchTokens.get(l)!, refs.map((r) => r.patchTokens.get(l)!), p, D.width).cos) / 2;
+      for (const l of [2, 4])
+        fd +=
+          (1 -
+            bruteNeighbour(
+              q.patchTokens.get(l)!,
+              refs.map((r) => r.patchTokens.get(l)!),
+              p,
+              D.width,
+            ).cos) /
+          2;
       const expected = zero.sum[i * P + p]! + fd;
       assert.ok(Math.abs(maps[i]![p]! - expected) < 1e-4, `image ${i} patch ${p}: ${maps[i]![p]} vs ${expected}`);
     }
@@ -90,14 +106,23 @@ test("FD only: SimCLIP's zero-shot map plus M_v; finalizeCategory min-max combin
   });
   const scores = Float32Array.from([...a.scores, ...b.scores]);
   const fin = m.finalizeCategory("pcb", { size: G, maps, scores });
-  const lo = Math.min(...maxima), hi = Math.max(...maxima);
-  fin.scores.forEach((s, i) => { assert.ok(Math.abs(s - 0.5 * (zero.prob[i]! + (maxima[i]! - lo) / (hi - lo))) < 1e-5); });
+  const lo = Math.min(...maxima),
+    hi = Math.max(...maxima);
+  fin.scores.forEach((s, i) => {
+    assert.ok(Math.abs(s - 0.5 * (zero.prob[i]! + (maxima[i]! - lo) / (hi - lo))) < 1e-5);
+  });
   // Finalising ends the class (its memory is released); finalising a class with a different number
   // of outputs than were scored is an error.
-  assert.throws(() => m.finalizeCategory("pcb", { size: G, maps, scores }), (e: unknown) => e instanceof InvalidArgumentError && /setMemory/.test(e.message));
+  assert.throws(
+    () => m.finalizeCategory("pcb", { size: G, maps, scores }),
+    (e: unknown) => e instanceof InvalidArgumentError && /setMemory/.test(e.message),
+  );
   await m.setMemory("pcb", refs);
   await m.score({ features: queries.slice(0, 1), categories: ["pcb"] });
-  assert.throws(() => m.finalizeCategory("pcb", { size: G, maps, scores }), (e: unknown) => e instanceof ShapeError && /3 outputs/.test(e.message));
+  assert.throws(
+    () => m.finalizeCategory("pcb", { size: G, maps, scores }),
+    (e: unknown) => e instanceof ShapeError && /3 outputs/.test(e.message),
+  );
   m.dispose();
 });
 
@@ -112,8 +137,11 @@ test("released-code image score: the maximum of SimCLIP's zero-shot map + M_v, w
   const out = m.finalizeCategory("pcb", await m.score({ features: queries, categories: cats }));
   const ref = await fdOnly.score({ features: queries, categories: cats });
   const maxima = ref.maps.map((x) => Math.max(...x));
-  const lo = Math.min(...maxima), hi = Math.max(...maxima);
-  out.scores.forEach((s, i) => { assert.ok(Math.abs(s - 0.5 * (ref.scores[i]! + (maxima[i]! - lo) / (hi - lo))) < 1e-5, `image ${i}`); });
+  const lo = Math.min(...maxima),
+    hi = Math.max(...maxima);
+  out.scores.forEach((s, i) => {
+    assert.ok(Math.abs(s - 0.5 * (ref.scores[i]! + (maxima[i]! - lo) / (hi - lo))) < 1e-5, `image ${i}`);
+  });
   // ... while the maps themselves are the PAO + FD maps, not the zero-shot + FD ones.
   assert.ok(out.maps.some((x, i) => x.some((v, p) => Math.abs(v - ref.maps[i]![p]!) > 1e-3)));
   m.dispose();
@@ -121,7 +149,10 @@ test("released-code image score: the maximum of SimCLIP's zero-shot map + M_v, w
 
 test("SimCLIP+ errors: scoring a class without memory, both switches off, and the registry knows simclip+", async () => {
   const m = await plus([2]);
-  await assert.rejects(m.score({ features: [fakeFeatures("x", G, [2], D)], categories: ["pcb"] }), (e: unknown) => e instanceof InvalidArgumentError && /setMemory\("pcb"/.test(e.message));
+  await assert.rejects(
+    m.score({ features: [fakeFeatures("x", G, [2], D)], categories: ["pcb"] }),
+    (e: unknown) => e instanceof InvalidArgumentError && /setMemory\("pcb"/.test(e.message),
+  );
   m.dispose();
   await assert.rejects(plus([2], { fd: false, pao: false }), (e: unknown) => e instanceof InvalidArgumentError && /--method simclip/.test(e.message));
   const viaRegistry = await createMethod("simclip+", { backbone: fakeBackbone(D), size: G, layers: [2] });

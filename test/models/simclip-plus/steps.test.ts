@@ -31,10 +31,18 @@ test("nearest neighbours of hand-built unit vectors: known winners, cosines, and
   const r = Math.SQRT1_2;
   const memory = new Float32Array([1, 0, 0, 0, 1, 0, 1, 0, 0, 0, r, r]);
   const query = new Float32Array([
-    1, 0, 0, // = row 0 and row 2: first index wins
-    0, 0, 1, // cos 0 to e_x, e_y; cos r to row 3
-    0, -1, 0, // opposite e_y: best is cos 0 (rows 0, 2) vs cos -r (row 3) vs -1: row 0
-    0.6, 0.8, 0, // cos 0.6 with e_x, 0.8 with e_y
+    1,
+    0,
+    0, // = row 0 and row 2: first index wins
+    0,
+    0,
+    1, // cos 0 to e_x, e_y; cos r to row 3
+    0,
+    -1,
+    0, // opposite e_y: best is cos 0 (rows 0, 2) vs cos -r (row 3) vs -1: row 0
+    0.6,
+    0.8,
+    0, // cos 0.6 with e_x, 0.8 with e_y
   ]);
   const { maxCos, index } = await nearestNeighbours(query, 4, transpose(memory, 4, 3), 4, 3);
   assert.deepEqual([...index], [0, 3, 0, 1]);
@@ -43,12 +51,25 @@ test("nearest neighbours of hand-built unit vectors: known winners, cosines, and
 
 test("nearest neighbours agree with a brute-force float64 search on random features", async () => {
   const rng = createRng("nn-brute", 1);
-  const n = 37, m = 211, w = 24;
-  const q = normalizeRowsArray(Float32Array.from({ length: n * w }, () => rng.normal()), n, w, "q");
-  const mem = normalizeRowsArray(Float32Array.from({ length: m * w }, () => rng.normal()), m, w, "m");
+  const n = 37,
+    m = 211,
+    w = 24;
+  const q = normalizeRowsArray(
+    Float32Array.from({ length: n * w }, () => rng.normal()),
+    n,
+    w,
+    "q",
+  );
+  const mem = normalizeRowsArray(
+    Float32Array.from({ length: m * w }, () => rng.normal()),
+    m,
+    w,
+    "m",
+  );
   const { maxCos, index } = await nearestNeighbours(q, n, transpose(mem, m, w), m, w);
   for (let i = 0; i < n; i++) {
-    let best = -Infinity, arg = -1;
+    let best = -Infinity,
+      arg = -1;
     for (let j = 0; j < m; j++) {
       let s = 0;
       for (let k = 0; k < w; k++) s += q[i * w + k]! * mem[j * w + k]!;
@@ -60,7 +81,10 @@ test("nearest neighbours agree with a brute-force float64 search on random featu
 });
 
 test("a zero feature vector is an error naming the row, not a NaN map", () => {
-  assert.throws(() => normalizeRowsArray(new Float32Array([1, 2, 0, 0]), 2, 2, "query layer 6"), (e: unknown) => e instanceof InvalidArgumentError && /query layer 6: row 1/.test(e.message));
+  assert.throws(
+    () => normalizeRowsArray(new Float32Array([1, 2, 0, 0]), 2, 2, "query layer 6"),
+    (e: unknown) => e instanceof InvalidArgumentError && /query layer 6: row 1/.test(e.message),
+  );
 });
 
 function galleryImages(layerData: { layer: number; memory: number[] }[], k: number, p: number, w: number): ImageFeatures[] {
@@ -75,7 +99,10 @@ function galleryImages(layerData: { layer: number; memory: number[] }[], k: numb
 test("memory gallery (Eq. 7) and M_v match the authors' code (sklearn cosine, min of (1 - cos) / 2, torch bilinear align_corners)", async () => {
   const { W, G, K, S } = fixture.dims;
   const P = G * G;
-  const gallery = MemoryGallery.build(galleryImages(fixture.layers, K, P, W), fixture.layers.map((l: { layer: number }) => l.layer));
+  const gallery = MemoryGallery.build(
+    galleryImages(fixture.layers, K, P, W),
+    fixture.layers.map((l: { layer: number }) => l.layer),
+  );
   assert.equal(gallery.size, K * P);
   const maxCos: Float32Array[] = [];
   for (const l of fixture.layers) {
@@ -94,11 +121,20 @@ test("memory gallery (Eq. 7) and M_v match the authors' code (sklearn cosine, mi
 
 test("memory gallery rejects empty, mixed-size and layer-less references with the fix in the message", () => {
   const f = (grid: number, layers: number[]): ImageFeatures => ({
-    patchTokens: new Map(layers.map((l) => [l, new Float32Array(grid * grid * 2).fill(1)])), pooled: new Float32Array(2), grid, width: 2,
+    patchTokens: new Map(layers.map((l) => [l, new Float32Array(grid * grid * 2).fill(1)])),
+    pooled: new Float32Array(2),
+    grid,
+    width: 2,
   });
   assert.throws(() => MemoryGallery.build([], [1]), InvalidArgumentError);
-  assert.throws(() => MemoryGallery.build([f(2, [1]), f(3, [1])], [1]), (e: unknown) => e instanceof ShapeError && /one backbone and size/.test(e.message));
-  assert.throws(() => MemoryGallery.build([f(2, [1])], [1, 6]), (e: unknown) => e instanceof ShapeError && /no layer 6/.test(e.message));
+  assert.throws(
+    () => MemoryGallery.build([f(2, [1]), f(3, [1])], [1]),
+    (e: unknown) => e instanceof ShapeError && /one backbone and size/.test(e.message),
+  );
+  assert.throws(
+    () => MemoryGallery.build([f(2, [1])], [1, 6]),
+    (e: unknown) => e instanceof ShapeError && /no layer 6/.test(e.message),
+  );
 });
 
 test("grid zero-shot probabilities are the two-prompt softmax of scale x cosine (authors' get_normal_scoremap)", () => {
@@ -108,11 +144,12 @@ test("grid zero-shot probabilities are the two-prompt softmax of scale x cosine 
     const adapt = (x: number[]) => {
       const rows = x.length / W;
       const y = new Float32Array(rows * E);
-      for (let r = 0; r < rows; r++) for (let e = 0; e < E; e++) {
-        let s = l.b[e];
-        for (let k = 0; k < W; k++) s += x[r * W + k]! * l.w[k * E + e]!;
-        y[r * E + e] = s;
-      }
+      for (let r = 0; r < rows; r++)
+        for (let e = 0; e < E; e++) {
+          let s = l.b[e];
+          for (let k = 0; k < W; k++) s += x[r * W + k]! * l.w[k * E + e]!;
+          y[r * E + e] = s;
+        }
       return y;
     };
     close(patchAnomalyProbabilities(adapt(l.query), l.query.length / W, E, diff, scale), l.queryProb, 1e-5, `layer ${l.layer} query`);
@@ -135,13 +172,26 @@ test("Algorithm 1 matches the reference: per-layer weighting (paper) and last-la
   // Patch 0 equals its neighbour in both layers: the prior cancels its zero-shot score exactly.
   assert.equal(paper[0], 0);
   const fd = Float32Array.from(fixture.fdMap);
-  close(priorAwareMap(paper, G, S, sigma).map((v, i) => v + fd[i]!), fixture.finalPaper, 1e-5, "final map (paper)");
-  close(priorAwareMap(released, G, S, sigma).map((v, i) => v + fd[i]!), fixture.finalReleased, 1e-5, "final map (released)");
+  close(
+    priorAwareMap(paper, G, S, sigma).map((v, i) => v + fd[i]!),
+    fixture.finalPaper,
+    1e-5,
+    "final map (paper)",
+  );
+  close(
+    priorAwareMap(released, G, S, sigma).map((v, i) => v + fd[i]!),
+    fixture.finalReleased,
+    1e-5,
+    "final map (released)",
+  );
 });
 
 test("Algorithm 1 by hand: subtraction, similarity weighting and the clip to [0, |L|]", () => {
   const layer = (q: number[], sim: number[]) => ({
-    queryProb: Float32Array.from(q), memoryProb: Float32Array.from([0.5, 1]), index: Int32Array.from([0, 1, 1]), similarity: Float32Array.from(sim),
+    queryProb: Float32Array.from(q),
+    memoryProb: Float32Array.from([0.5, 1]),
+    index: Int32Array.from([0, 1, 1]),
+    similarity: Float32Array.from(sim),
   });
   const a = layer([0.9, 0.2, 0.1], [1, 0.5, 1]);
   const b = layer([0.8, 0.9, 0.3], [0.5, 1, 0]);

@@ -38,12 +38,16 @@ export async function runSyntheticFewShot(shots: number[], seeds: number[], vari
   const dir = await mkdtemp(path.join(tmpdir(), "simclip-plus-synth-"));
   const model = await ClipModel.load(fileURLToPath(new URL("../../fixtures/clip-tiny", import.meta.url)));
   try {
-    const S = 64, layers = [1, 2, 3, 4];
+    const S = 64,
+      layers = [1, 2, 3, 4];
     const A = await generateSynth({ out: path.join(dir, "A"), layout: "mvtec", seed: 0, size: S, trainCount: 5, testGoodCount: 5, testAnomalousCount: 5 });
     const B = await generateSynth({ out: path.join(dir, "B"), layout: "visa", seed: 1, size: S, trainCount: 0, testGoodCount: 5, testAnomalousCount: 5 });
     const features = await FeatureCache.open(path.join(dir, "cache"), clipFeatureSource(model, { size: S, layers }));
     const simclip = await SimClip.create(model, { layers, size: S }, 111);
-    const train = await samplesTrainSource(B.samples.filter((s) => s.split === "test"), { features, loadMask, size: S });
+    const train = await samplesTrainSource(
+      B.samples.filter((s) => s.split === "test"),
+      { features, loadMask, size: S },
+    );
     await simclip.fit(train, { epochs: 5, batchSize: 8, seed: 111 });
     const zeroShot = await evaluateMethod(simclip, A, { features, loadMask });
     const fewShot: SyntheticRun["fewShot"] = {};

@@ -32,7 +32,10 @@ test("SimCLIP trained on synthetic set A lowers its loss and beats the untrained
       const trained = await SimClip.create(model, config, 111);
       const untrained = await SimClip.create(model, config, 111);
       const features = await openMethodFeatures(model, trained, path.join(dir, "cache"));
-      const source = await samplesTrainSource(a.samples.filter((s) => s.split === "test"), { features, loadMask, size: 64 });
+      const source = await samplesTrainSource(
+        a.samples.filter((s) => s.split === "test"),
+        { features, loadMask, size: 64 },
+      );
       const history = await trained.fit(source, { epochs: 5, batchSize: 8, seed: 111 });
       const [first, last] = [history.epochLoss[0]!, history.epochLoss.at(-1)!];
       assert.ok(last < 0.8 * first, `epoch losses ${history.epochLoss}`);
@@ -41,7 +44,9 @@ test("SimCLIP trained on synthetic set A lowers its loss and beats the untrained
       const after = await evaluateMethod(trained, b, opts);
       const before = await evaluateMethod(untrained, b, opts);
       const mean = (r: typeof after, k: string) => r.mean[k] as number;
-      process.stderr.write(`e2e untrained ${JSON.stringify(before.mean)}\ne2e trained   ${JSON.stringify(after.mean)}\nloss ${history.epochLoss.map((l) => l.toFixed(4))}\n`);
+      process.stderr.write(
+        `e2e untrained ${JSON.stringify(before.mean)}\ne2e trained   ${JSON.stringify(after.mean)}\nloss ${history.epochLoss.map((l) => l.toFixed(4))}\n`,
+      );
       assert.deepEqual(Object.keys(after.per_category).sort(), ["capsule", "grid", "nut", "tiles"]);
       // With the released IPT init (U[0, 1], live from step 0) the untrained model already maps
       // defects somewhat (measured P-AUROC 0.658, PRO 0.347); training adds 0.050 and 0.036.

@@ -22,10 +22,15 @@ test("the exported ONNX file (backbone + heads) reproduces predictImages' maps a
     for (const [k, file] of images.entries()) {
       const px = Buffer.alloc(50 * 40 * 3);
       for (let i = 0; i < px.length; i++) px[i] = (i * (7 + k) + ((i / 150) | 0) * 13) % 256;
-      await sharp(px, { raw: { width: 50, height: 40, channels: 3 } }).png().toFile(file);
+      await sharp(px, { raw: { width: 50, height: 40, channels: 3 } })
+        .png()
+        .toFile(file);
     }
     const model = await ClipModel.load(path.join(dir, "tiny"));
-    for (const cfg of [{ mhva: true, sigma: 7 }, { mhva: false, sigma: 0, imagePrompts: "refined" as const }]) {
+    for (const cfg of [
+      { mhva: true, sigma: 7 },
+      { mhva: false, sigma: 0, imagePrompts: "refined" as const },
+    ]) {
       const m = await SimClip.create(model, { size: 64, layers: [2, 4], ...cfg }, 7);
       const want = await predictImages(m, model, images, "metal_nut");
       const file = path.join(dir, "simclip.onnx");

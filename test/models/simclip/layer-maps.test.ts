@@ -22,7 +22,10 @@ const query = () => ({ features: ["q0", "q1"].map((s) => fakeFeatures(s, GRID, L
 
 function sumOf(maps: Float32Array[]): Float32Array {
   const out = new Float32Array(maps[0]!.length);
-  for (const m of maps) m.forEach((v, i) => { out[i]! += v; });
+  for (const m of maps)
+    m.forEach((v, i) => {
+      out[i]! += v;
+    });
   return out;
 }
 
@@ -45,7 +48,11 @@ test("SimCLIP's layer maps leave maps and scores bit-identical and add up to the
       assert.equal(perLayer.length, LAYERS.length);
       // The Gaussian is linear: smoothing each layer and adding equals smoothing the sum.
       assert.ok(maxAbsDiff(sumOf(perLayer), plain.maps[i]!) < 1e-5, `image ${i}: layer maps do not add up`);
-      for (const l of perLayer) assert.ok(l.every((v) => v >= 0 && v <= 1), "each layer map is a probability");
+      for (const l of perLayer)
+        assert.ok(
+          l.every((v) => v >= 0 && v <= 1),
+          "each layer map is a probability",
+        );
     }
   } finally {
     m.dispose();
@@ -66,10 +73,14 @@ test("SimCLIP+'s layer maps are SimCLIP's zero-shot layer maps; its own maps and
     assert.deepEqual([...layered.scores], [...plain.scores]);
     for (let i = 0; i < 2; i++) {
       assert.deepEqual([...layered.maps[i]!], [...plain.maps[i]!]);
-      layered.layerMaps![i]!.forEach((l, k) => { assert.deepEqual([...l], [...zeroShot.layerMaps![i]![k]!], `image ${i} layer ${LAYERS[k]}`); });
+      layered.layerMaps![i]!.forEach((l, k) => {
+        assert.deepEqual([...l], [...zeroShot.layerMaps![i]![k]!], `image ${i} layer ${LAYERS[k]}`);
+      });
     }
   } finally {
-    [a, b, zero].forEach((m) => { m.dispose(); });
+    [a, b, zero].forEach((m) => {
+      m.dispose();
+    });
   }
 });
 

@@ -11,14 +11,22 @@ import { TINY, fakeBackbone, fakeFeatures } from "../common/fake-backbone.js";
 test("MHVA: one [W, E] linear per layer; output [N, E] equals x W + b; gradient path matches forward", async () => {
   await tfReady();
   const a = new MultiHierarchyVisionAdapter([3, 5], 6, 4, createRng("t", 1));
-  assert.deepEqual(a.variables().map((v) => [variableKey(v), v.shape]), [
-    ["mhva.3.weight", [6, 4]], ["mhva.3.bias", [4]], ["mhva.5.weight", [6, 4]], ["mhva.5.bias", [4]],
-  ]);
+  assert.deepEqual(
+    a.variables().map((v) => [variableKey(v), v.shape]),
+    [
+      ["mhva.3.weight", [6, 4]],
+      ["mhva.3.bias", [4]],
+      ["mhva.5.weight", [6, 4]],
+      ["mhva.5.bias", [4]],
+    ],
+  );
   const x = tf.randomNormal([10, 6], 0, 1, "float32", 7) as tf.Tensor2D;
   const y = a.forward(3, x);
   assert.deepEqual(y.shape, [10, 4]);
   // Hand check of one entry: y[2][1] = sum_k x[2][k] W[k][1] + b[1].
-  const xd = x.arraySync(), w = a.weights.get(3)!.arraySync() as number[][], b = a.biases.get(3)!.arraySync() as number[];
+  const xd = x.arraySync(),
+    w = a.weights.get(3)!.arraySync() as number[][],
+    b = a.biases.get(3)!.arraySync() as number[];
   const want = xd[2]!.reduce((s, v, k) => s + v * w[k]![1]!, b[1]!);
   assert.ok(Math.abs((y.arraySync() as number[][])[2]![1]! - want) < 1e-5);
   const viaGrad = a.apply(3, x, tf.transpose(x));
@@ -28,20 +36,30 @@ test("MHVA: one [W, E] linear per layer; output [N, E] equals x W + b; gradient 
 
 test("IPT: refined prompts [n, Wt] = x_eot + c0 (x^T w + b_w) + c1 MLP(P_s) + c_b; released init U[0, 1], unclamped; the paper's clamp as a switch", async () => {
   await tfReady();
-  const L = 5, Wt = 3;
+  const L = 5,
+    Wt = 3;
   const ipt = new ImplicitPromptTuning(L, Wt, 8, 6, createRng("ipt", 2));
   // The released ConstrainLinear: weight AND bias uniform in [0, 1], so IPT acts from step 0.
   for (const v of [ipt.tokenWeight, ipt.tokenBias, ipt.mixWeight, ipt.mixBias]) {
     const d = v.dataSync();
-    assert.ok(d.every((x) => x >= 0 && x <= 1), `${v.name} initialised inside [0, 1]`);
-    assert.ok(d.some((x) => x > 0), `${v.name} not all zero`);
+    assert.ok(
+      d.every((x) => x >= 0 && x <= 1),
+      `${v.name} initialised inside [0, 1]`,
+    );
+    assert.ok(
+      d.some((x) => x > 0),
+      `${v.name} not all zero`,
+    );
   }
   // One prompt: x [L, Wt]; xT [Wt, L].
   const x = Array.from({ length: L }, (_, t) => Array.from({ length: Wt }, (_, j) => Math.sin(1 + t * 3 + j)));
   const xT = tf.tensor2d(Array.from({ length: Wt }, (_, j) => x.map((row) => row[j]!)));
   const eot = 2;
   const out = ipt.refine(xT, tf.tensor2d([x[eot]!])).arraySync()[0]!;
-  const w = ipt.tokenWeight.dataSync(), bw = ipt.tokenBias.dataSync()[0]!, c = ipt.mixWeight.dataSync(), cb = ipt.mixBias.dataSync()[0]!;
+  const w = ipt.tokenWeight.dataSync(),
+    bw = ipt.tokenBias.dataSync()[0]!,
+    c = ipt.mixWeight.dataSync(),
+    cb = ipt.mixBias.dataSync()[0]!;
   const p = ipt.promptEmbedding().dataSync();
   for (let j = 0; j < Wt; j++) {
     const ori = x.reduce((s, row, t) => s + row[j]! * w[t]!, 0) + bw;
@@ -74,8 +92,10 @@ test("SimCLIP shapes: prompt embeddings [u, 2, E] unit-norm, maps [S*S] in [0, |
   await m.prepare(["metal_nut", "pcb"]);
   // Raw folder names, as the released code writes its prompts.
   assert.deepEqual(bb.calls[0], [
-    "a photo of a metal_nut without defect.", "a photo of a metal_nut with defect.",
-    "a photo of a pcb without defect.", "a photo of a pcb with defect.",
+    "a photo of a metal_nut without defect.",
+    "a photo of a metal_nut with defect.",
+    "a photo of a pcb without defect.",
+    "a photo of a pcb with defect.",
   ]);
   const spaced = await SimClip.create(bb, { layers: [1, 3], size: 16, classNames: "spaces" });
   await spaced.prepare(["metal_nut"]);
@@ -99,21 +119,36 @@ test("ablations: MHVA off uses CLIP's fixed ln_post + proj (no adapter parameter
   await tfReady();
   const bb = fakeBackbone();
   const noMhva = await SimClip.create(bb, { layers: [2], size: 16, mhva: false });
-  assert.deepEqual(noMhva.trainableVariables().map(variableKey).filter((k) => k.startsWith("mhva")), []);
+  assert.deepEqual(
+    noMhva
+      .trainableVariables()
+      .map(variableKey)
+      .filter((k) => k.startsWith("mhva")),
+    [],
+  );
   // Fixed projection = LayerNorm(x) * w + b then @ visual.proj, checked on one token by hand.
   const x = Array.from({ length: TINY.width }, (_, i) => Math.cos(i * 1.7));
   const mean = x.reduce((a, b) => a + b) / x.length;
   const varc = x.reduce((a, b) => a + (b - mean) ** 2, 0) / x.length;
-  const lnw = bb.weights.get("visual.ln_post.weight")!.data, lnb = bb.weights.get("visual.ln_post.bias")!.data;
+  const lnw = bb.weights.get("visual.ln_post.weight")!.data,
+    lnb = bb.weights.get("visual.ln_post.bias")!.data;
   const proj = bb.weights.get("visual.proj")!.data;
   const ln = x.map((v, i) => ((v - mean) / Math.sqrt(varc + 1e-5)) * lnw[i]! + lnb[i]!);
   const want = Array.from({ length: TINY.embedDim }, (_, e) => ln.reduce((s, v, i) => s + v * proj[i * TINY.embedDim + e]!, 0));
   const got = noMhva.projectPatches(2, tf.tensor2d([x])).dataSync();
-  want.forEach((w, e) => { assert.ok(Math.abs(got[e]! - w) < 1e-4, `dim ${e}: ${got[e]} vs ${w}`); });
+  want.forEach((w, e) => {
+    assert.ok(Math.abs(got[e]! - w) < 1e-4, `dim ${e}: ${got[e]} vs ${w}`);
+  });
   noMhva.dispose();
 
   const noIpt = await SimClip.create(bb, { layers: [2], size: 16, ipt: false });
-  assert.deepEqual(noIpt.trainableVariables().map(variableKey).filter((k) => k.startsWith("ipt")), []);
+  assert.deepEqual(
+    noIpt
+      .trainableVariables()
+      .map(variableKey)
+      .filter((k) => k.startsWith("ipt")),
+    [],
+  );
   await noIpt.prepare(["pcb"]);
   const { plain, refined } = noIpt.promptEmbeddings(["pcb"]);
   assert.deepEqual([...plain.dataSync()], [...refined.dataSync()]);

@@ -29,9 +29,7 @@ export interface Reference {
   maps: T;
 }
 
-export const ref: Reference = JSON.parse(
-  readFileSync(fileURLToPath(new URL("../../fixtures/models/simclip_reference.json", import.meta.url)), "utf8"),
-);
+export const ref: Reference = JSON.parse(readFileSync(fileURLToPath(new URL("../../fixtures/models/simclip_reference.json", import.meta.url)), "utf8"));
 
 export function referenceBackbone() {
   const d = ref.dims;

@@ -41,24 +41,24 @@ test("loss and its parts match the PyTorch reference (tfjs route and onnxruntime
 });
 
 for (const route of ["tfjs", "onnxruntime"] as const) {
-test(`gradients of every trainable tensor match PyTorch autograd (${route} route)`, async () => {
-  await tfReady();
-  const m = await referenceModel();
-  await m.prepare(ref.categories);
-  const { grads } = route === "tfjs" ? computeGradients(m, referenceItems()) : await m.lossAndGradients(referenceItems());
-  const seen = new Set<string>();
-  for (const [v, g] of grads) {
-    const key = variableKey(v);
-    seen.add(key);
-    const want = ref.grads[key]!.data;
-    const got = g.dataSync();
-    const err = maxAbsDiff(got, want);
-    assert.ok(err <= 1e-3 * Math.max(1e-3, maxAbs(want)), `${key}: max error ${err}, reference scale ${maxAbs(want)}`);
-    g.dispose();
-  }
-  assert.deepEqual([...seen].sort(), Object.keys(ref.grads).sort());
-  m.dispose();
-});
+  test(`gradients of every trainable tensor match PyTorch autograd (${route} route)`, async () => {
+    await tfReady();
+    const m = await referenceModel();
+    await m.prepare(ref.categories);
+    const { grads } = route === "tfjs" ? computeGradients(m, referenceItems()) : await m.lossAndGradients(referenceItems());
+    const seen = new Set<string>();
+    for (const [v, g] of grads) {
+      const key = variableKey(v);
+      seen.add(key);
+      const want = ref.grads[key]!.data;
+      const got = g.dataSync();
+      const err = maxAbsDiff(got, want);
+      assert.ok(err <= 1e-3 * Math.max(1e-3, maxAbs(want)), `${key}: max error ${err}, reference scale ${maxAbs(want)}`);
+      g.dispose();
+    }
+    assert.deepEqual([...seen].sort(), Object.keys(ref.grads).sort());
+    m.dispose();
+  });
 }
 
 test("test-time maps (summed, smoothed) and image scores match the reference", async () => {

@@ -96,7 +96,10 @@ test("the released checkpoint loads: size from its positional embedding, exact G
   const original = await ClipModel.load(TINY, { format: "openai", size: 80 });
   try {
     assert.doesNotThrow(() => releasedSimClipCheckpoint(files, original, LAYERS));
-    assert.throws(() => releasedSimClipCheckpoint(files, original, [1, 2]), (e: unknown) => e instanceof CheckpointMismatchError && /4 adapters/.test(e.message));
+    assert.throws(
+      () => releasedSimClipCheckpoint(files, original, [1, 2]),
+      (e: unknown) => e instanceof CheckpointMismatchError && /4 adapters/.test(e.message),
+    );
     // Another backbone is refused, naming the tensor that differs.
     const other = new Map(original.weights);
     const w = other.get("visual.transformer.resblocks.2.mlp.c_fc.weight")!;
@@ -177,9 +180,29 @@ test("the command line: simclip predict --checkpoint <released dir> writes the r
   const ref = await readJson<ReleasedRun>("zero-shot-80.json");
   const im = ref.images.find((i) => i.anomaly === 1)!;
   const out = path.join(tmp, "pred");
-  await run(process.execPath, ["--import", "tsx", MAIN, "predict", "--model", backboneDir, "--checkpoint", CKPT, "--layers", "1,2,3,4", "--category", im.cls_name, "--out", out, path.join(DATA, im.img_path)], {
-    env: { ...process.env, SIMCLIP_QUIET: "1" },
-  });
+  await run(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      MAIN,
+      "predict",
+      "--model",
+      backboneDir,
+      "--checkpoint",
+      CKPT,
+      "--layers",
+      "1,2,3,4",
+      "--category",
+      im.cls_name,
+      "--out",
+      out,
+      path.join(DATA, im.img_path),
+    ],
+    {
+      env: { ...process.env, SIMCLIP_QUIET: "1" },
+    },
+  );
   const stem = path.basename(im.img_path, ".png");
   const npy = await readNpy(path.join(out, `${stem}_map.npy`));
   assert.deepEqual(npy.shape, [80, 80]);
@@ -192,18 +215,41 @@ test("the command line: simclip predict --checkpoint <released dir> writes the r
 test("the command line: simclip eval --checkpoint <released dir> scores what the released maps score", async () => {
   const ref = await readJson<ReleasedRun>("zero-shot-80.json");
   const out = path.join(tmp, "eval.json");
-  await run(process.execPath, [
-    "--import", "tsx", MAIN, "eval", "--model", backboneDir, "--checkpoint", CKPT, "--layers", "1,2,3,4",
-    "--dataset", `mvtec:${DATA}`, "--cache", path.join(tmp, "eval-cache"), "--out", out,
-  ], { env: { ...process.env, SIMCLIP_QUIET: "1" } });
+  await run(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      MAIN,
+      "eval",
+      "--model",
+      backboneDir,
+      "--checkpoint",
+      CKPT,
+      "--layers",
+      "1,2,3,4",
+      "--dataset",
+      `mvtec:${DATA}`,
+      "--cache",
+      path.join(tmp, "eval-cache"),
+      "--out",
+      out,
+    ],
+    { env: { ...process.env, SIMCLIP_QUIET: "1" } },
+  );
   const results = JSON.parse(await readFile(out, "utf8")) as { per_category: Record<string, { p_auroc: number }>; backbone: { activation: string } };
   assert.equal(results.backbone.activation, "gelu");
   for (const [cls, images] of byClass(ref.images)) {
     const maps = await Promise.all(images.map(async (im) => ({ data: (await readNpy(path.join(FIX, im.map))).data, height: 80, width: 80 })));
-    const masks = await Promise.all(images.map(async (im) => ({ data: im.anomaly ? await loadMask(path.join(DATA, im.mask_path), 80) : new Uint8Array(6400), height: 80, width: 80 })));
+    const masks = await Promise.all(
+      images.map(async (im) => ({ data: im.anomaly ? await loadMask(path.join(DATA, im.mask_path), 80) : new Uint8Array(6400), height: 80, width: 80 })),
+    );
     // eval reads float16-cached features: its maps differ from the released ones in the 4th decimal at most.
     const want = pixelAuroc(masks, maps);
-    assert.ok(Math.abs(results.per_category[cls]!.p_auroc - want) <= 2e-3, `${cls}: P-AUROC ${results.per_category[cls]!.p_auroc} vs ${want} from the released maps`);
+    assert.ok(
+      Math.abs(results.per_category[cls]!.p_auroc - want) <= 2e-3,
+      `${cls}: P-AUROC ${results.per_category[cls]!.p_auroc} vs ${want} from the released maps`,
+    );
   }
 });
 
@@ -227,8 +273,14 @@ test("convert-checkpoint writes our checkpoint from the released one: same maps,
     await model.dispose();
   }
   await assert.rejects(cli(["convert-checkpoint", "--from", out, "--model", backboneDir, "--out", path.join(tmp, "again")]), /already a simclip checkpoint/);
-  await assert.rejects(cli(["convert-checkpoint", "--from", DATA, "--model", backboneDir, "--out", path.join(tmp, "again")]), /not a checkpoint: expected config\.json .* or the authors' clip\.pth \+ visionAdapter\.pth/);
-  await assert.rejects(cli(["predict", "--model", backboneDir, "--checkpoint", out, "--activation", "quick-gelu", "--out", path.join(tmp, "x"), path.join(DATA, im.img_path)]), /trained with gelu/);
+  await assert.rejects(
+    cli(["convert-checkpoint", "--from", DATA, "--model", backboneDir, "--out", path.join(tmp, "again")]),
+    /not a checkpoint: expected config\.json .* or the authors' clip\.pth \+ visionAdapter\.pth/,
+  );
+  await assert.rejects(
+    cli(["predict", "--model", backboneDir, "--checkpoint", out, "--activation", "quick-gelu", "--out", path.join(tmp, "x"), path.join(DATA, im.img_path)]),
+    /trained with gelu/,
+  );
 });
 
 test("zero-shot at the native 64 px (QuickGELU, as the released factory loads it there)", async () => {
@@ -261,7 +313,13 @@ test("few-shot (SimCLIP+, k = 2, the released references): maps and image scores
     for (const [cls, images] of byClass(ref.images)) {
       const references = ref.k_shot_txt!.filter((p) => p.startsWith(`${cls}/`)).map((p) => path.join(DATA, p));
       assert.equal(references.length, 2);
-      const preds = await predictImages(method, model, images.map((im) => path.join(DATA, im.img_path)), cls, { references });
+      const preds = await predictImages(
+        method,
+        model,
+        images.map((im) => path.join(DATA, im.img_path)),
+        cls,
+        { references },
+      );
       for (const [i, im] of images.entries()) {
         const err = maxAbsDiff(preds[i]!.map, (await readNpy(path.join(FIX, im.map))).data);
         assert.ok(err <= 1e-4, `${im.img_path}: map max abs error ${err}`);

@@ -12,7 +12,9 @@ import type { TrainItem, TrainSource } from "../../../src/models/common/types.js
 import { variableKey } from "../../../src/models/common/init.js";
 import { fakeBackbone, fakeFeatures } from "../common/fake-backbone.js";
 
-const S = 16, G = 4, LAYERS = [2, 4];
+const S = 16,
+  G = 4,
+  LAYERS = [2, 4];
 
 /** Anomalous images have a square defect whose patch tokens are shifted along a fixed direction. */
 function items(n: number, seed: string): TrainItem[] {
@@ -60,10 +62,7 @@ test("finite-difference check of the whole objective's gradient (training's onnx
     const minus = totalLoss(m, batch);
     v.assign(orig);
     const numeric = (plus - minus) / (2 * h);
-    assert.ok(
-      Math.abs(numeric - analytic) <= 0.02 * Math.abs(analytic) + 2e-4,
-      `${variableKey(v)}: finite difference ${numeric} vs gradient ${analytic}`,
-    );
+    assert.ok(Math.abs(numeric - analytic) <= 0.02 * Math.abs(analytic) + 2e-4, `${variableKey(v)}: finite difference ${numeric} vs gradient ${analytic}`);
     tf.dispose([dir, unit, orig, g]);
   }
   m.dispose();
@@ -78,7 +77,10 @@ test("training lowers the loss; the cosine schedule is PyTorch's over 1.2 x epoc
   for (let e = 1; e < 5; e++) assert.ok(h.epochLoss[e]! < h.epochLoss[e - 1]!, `epoch losses ${h.epochLoss}`);
   assert.ok(h.epochLoss[4]! < 0.95 * h.epochLoss[0]!, `epoch losses ${h.epochLoss}`);
   // CosineAnnealingLR(T_max = 6): lr_e = 1e-3 (1 + cos(pi e / 6)) / 2.
-  assert.deepEqual(h.epochLr.map((v) => Number(v.toPrecision(10))), [1e-3, 9.330127019e-4, 7.5e-4, 5e-4, 2.5e-4]);
+  assert.deepEqual(
+    h.epochLr.map((v) => Number(v.toPrecision(10))),
+    [1e-3, 9.330127019e-4, 7.5e-4, 5e-4, 2.5e-4],
+  );
   assert.equal(cosineLr(1, 6, 6), 0);
   assert.equal(h.steps.length, 10);
   assert.ok(h.steps.every((s) => "ce" in s.parts && "focal_2" in s.parts && "dice_4" in s.parts));
@@ -106,8 +108,12 @@ test("NaN loss stops training with a NonFiniteLossError and the last good checkp
     let err: unknown;
     try {
       await m.fit(src, {
-        epochs: 3, batchSize: 2, checkpointDir: dir,
-        onStep: (s) => { if (s.epoch === 0 && s.step === 1) poisoned = true; },
+        epochs: 3,
+        batchSize: 2,
+        checkpointDir: dir,
+        onStep: (s) => {
+          if (s.epoch === 0 && s.step === 1) poisoned = true;
+        },
       });
     } catch (e) {
       err = e;
