@@ -58,8 +58,8 @@ async function checkpointKind(location: string, released: ReleasedCheckpointForm
 export async function openBackboneAndCheckpoint(o: BackboneCliOptions): Promise<OpenedBackbone> {
   const load = (activation: ClipActivation | undefined, size: number | undefined) =>
     ClipModel.load(o.model, { threads: o.threads, ...(activation ? { activation } : {}), ...(size !== undefined ? { size } : {}) });
-  if (!o.checkpoint) return { model: await load(o.activation, o.size ?? SIMCLIP_DEFAULTS.size) };
   const descriptor = methodDescriptor(o.method ?? "simclip");
+  if (!o.checkpoint) return { model: await load(o.activation ?? descriptor.activation, o.size ?? SIMCLIP_DEFAULTS.size) };
   const released = await descriptor.releasedCheckpoint?.();
   const kind = await checkpointKind(o.checkpoint, released);
   if (kind === "ours") {
@@ -81,7 +81,7 @@ export async function openBackboneAndCheckpoint(o: BackboneCliOptions): Promise<
   }
   // A released file that fixes no size runs at --size, else at the authors' 518.
   const size = files.size ?? o.size ?? SIMCLIP_DEFAULTS.size;
-  const model = await load(o.activation ?? files.activation, size);
+  const model = await load(o.activation ?? descriptor.activation, size);
   try {
     return { model, checkpoint: files.checkpoint(model, size, o.layers), checkpointKind: kind };
   } catch (err) {

@@ -99,6 +99,15 @@ export class ExperimentContext {
     }
   }
 
+  /**
+   * The backbone `name` runs on: the context's, with the activation its authors' CLIP runs at every
+   * size where its descriptor names one (AnomalyCLIP: QuickGELU), unless the setup fixes the activation.
+   */
+  backboneFor(name: string): ClipModel {
+    const fixed = methodDescriptor(name).activation;
+    return fixed && this.setup.activation === undefined ? this.model.withActivation(fixed) : this.model;
+  }
+
   /** An untrained method at the context's geometry; `simclip` takes config overrides (ablations). */
   async create(name: string, opts: { simclip?: Partial<SimClipConfig>; layers?: number[] } = {}): Promise<AnomalyMethod> {
     const seed = this.setup.training.seed;
@@ -107,7 +116,7 @@ export class ExperimentContext {
     const layers = opts.layers ?? (descriptor.ownLayers ? undefined : this.layers);
     const options = descriptor.scaledOptions?.(this.model.config);
     return createMethod(name, {
-      backbone: this.model,
+      backbone: this.backboneFor(name),
       size: this.size,
       ...(layers ? { layers } : {}),
       ...(options ? { options } : {}),
@@ -133,21 +142,22 @@ export class ExperimentContext {
       layers: method.layers,
       train: `${train.name}:${train.root}`,
       training: protocol,
-      backbone: this.model.fingerprint,
+      backbone: this.backboneFor(name).fingerprint,
     };
     const hash = createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 16);
     const dir = path.join(this.setup.dataDir, "checkpoints", `${name.replace(/[^a-z0-9]+/gi, "_")}-${direction.train}-${hash}`);
     const historyFile = path.join(dir, "history.json");
     if (existsSync(historyFile)) {
       method.dispose?.();
-      const loaded = await createMethod(name, { backbone: this.model, checkpoint: await loadCheckpoint(dir) });
+      const loaded = await createMethod(name, { backbone: this.backboneFor(name), checkpoint: await loadCheckpoint(dir) });
       return { method: loaded, checkpointDir: dir, history: JSON.parse(await readFile(historyFile, "utf8")) as TrainHistory };
     }
     // Train into a folder of this process's own and publish it with one rename, so two notebooks
     // training the same run at once never see (or delete) each other's half-written checkpoint.
     const work = `${dir}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
     await rm(dir, { recursive: true, force: true });
-    const features = await this.features();
+    // The features it is scored on: AnomalyCLIP's DPAM variant has a cache of its own.
+    const features = await this.featuresFor(method);
     const source = await samplesTrainSource(
       train.samples.filter((s) => s.split === "test"),
       {

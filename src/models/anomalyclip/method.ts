@@ -109,6 +109,7 @@ export const anomalyClipMethod: MethodDescriptor = {
   auxiliaryTrained: true,
   table1Roles: ["zero-shot"],
   ownLayers: true,
+  activation: "quick-gelu",
   scaledOptions: scaledAnomalyClipOptions,
   options: async () => ANOMALYCLIP_OPTIONS,
   create: createAnomalyClip,

@@ -124,8 +124,8 @@ function releasedAnomalyClipState(sd: Map<string, WeightTensor>, file: string, b
 
 /**
  * `--checkpoint` for `--method anomalyclip`: its `.pth` or a directory holding one. The file fixes
- * neither the size nor the hooked layers (DPAM, size and layers are the run's options); the authors'
- * CLIP runs QuickGELU at every size.
+ * neither the size nor the hooked layers (DPAM, size and layers are the run's options); the activation
+ * is the method's (`anomalyClipMethod.activation`).
  */
 export const releasedAnomalyClipFormat: ReleasedCheckpointFormat = {
   description: "an AnomalyCLIP prompt_learner .pth (a file, or a directory holding one)",
@@ -133,6 +133,6 @@ export const releasedAnomalyClipFormat: ReleasedCheckpointFormat = {
   read: async (location) => {
     const file = (await releasedAnomalyClipFile(location))!;
     const sd = await readPromptLearner(file);
-    return { activation: "quick-gelu", checkpoint: (backbone) => releasedAnomalyClipState(sd, file, backbone) };
+    return { checkpoint: (backbone) => releasedAnomalyClipState(sd, file, backbone) };
   },
 };

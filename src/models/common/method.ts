@@ -6,7 +6,7 @@
 import { InvalidArgumentError } from "../../errors.js";
 import type { SimClipBackbone } from "./backbone.js";
 import { CheckpointMismatchError, type LoadedCheckpoint } from "./checkpoint.js";
-import type { ClipConfig } from "../../clip/config.js";
+import type { ClipActivation, ClipConfig } from "../../clip/config.js";
 import type { MethodOptionSchema, MethodOptionValue, MethodOptions } from "./method-options.js";
 import type { ReleasedCheckpointFormat } from "./released-checkpoint.js";
 import type { AnomalyMethod } from "./types.js";
@@ -65,6 +65,11 @@ export interface MethodDescriptor {
    * released backbone.
    */
   readonly scaledOptions?: (config: ClipConfig) => MethodOptions;
+  /**
+   * The MLP activation its authors' CLIP runs at every input size (AnomalyCLIP: QuickGELU, as OpenAI
+   * trained it); absent: the released SimCLIP rule (exact GELU away from the native size).
+   */
+  readonly activation?: ClipActivation;
   /** It takes `MethodContext.overrides` (its config's fields). */
   readonly configOverrides?: boolean;
   /** The format of its authors' released checkpoints, which `--checkpoint` takes besides ours. */

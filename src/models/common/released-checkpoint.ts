@@ -3,7 +3,7 @@
  * into our checkpoint state, so that every command taking `--checkpoint` runs them. A method whose
  * authors released checkpoints names its format in its descriptor (`MethodDescriptor.releasedCheckpoint`).
  */
-import type { ClipActivation, ClipConfig } from "../../clip/config.js";
+import type { ClipConfig } from "../../clip/config.js";
 import type { ClipWeights } from "../../clip/weights.js";
 import type { LoadedCheckpoint } from "./checkpoint.js";
 
@@ -20,11 +20,6 @@ export interface ReleasedBackbone {
 export interface ReleasedCheckpointFiles {
   /** The input size its tensors fix (SimCLIP: its resized positional embedding), when they fix one. */
   readonly size?: number;
-  /**
-   * The MLP activation the authors' CLIP ran with, when their code fixes one (AnomalyCLIP's own CLIP:
-   * QuickGELU at every size); absent: the released SimCLIP rule at the run size.
-   */
-  readonly activation?: ClipActivation;
   /**
    * Our checkpoint on `backbone` at input size `size`, checked against the backbone; `layers`: the
    * hooked blocks, one per trained module in order (default: the method's).
