@@ -134,7 +134,10 @@ export class ExperimentContext {
     const method = await this.create(name, opts);
     if (!method.fit) throw new InvalidArgumentError(`method "${name}" has nothing to train`);
     const protocol = trainingProtocolFor(method, train.name, this.setup.training);
-    // Keyed by the method's resolved config, so Table 3's "MHVA + IPT" row and Table 1's SimCLIP share one run.
+    // The features it is scored on: AnomalyCLIP's DPAM variant has a cache of its own.
+    const features = await this.featuresFor(method);
+    // Keyed by the method's resolved config and the features it learns from, so Table 3's "MHVA + IPT"
+    // row and Table 1's SimCLIP share one run, and a change of feature source retrains.
     const key = {
       name,
       config: method.config ?? null,
@@ -143,6 +146,7 @@ export class ExperimentContext {
       train: `${train.name}:${train.root}`,
       training: protocol,
       backbone: this.backboneFor(name).fingerprint,
+      features: features.source.id,
     };
     const hash = createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 16);
     const dir = path.join(this.setup.dataDir, "checkpoints", `${name.replace(/[^a-z0-9]+/gi, "_")}-${direction.train}-${hash}`);
@@ -156,8 +160,6 @@ export class ExperimentContext {
     // training the same run at once never see (or delete) each other's half-written checkpoint.
     const work = `${dir}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
     await rm(dir, { recursive: true, force: true });
-    // The features it is scored on: AnomalyCLIP's DPAM variant has a cache of its own.
-    const features = await this.featuresFor(method);
     const source = await samplesTrainSource(
       train.samples.filter((s) => s.split === "test"),
       {

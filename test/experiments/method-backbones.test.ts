@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ExperimentContext, experimentSetupFrom } from "../../src/experiments/index.js";
@@ -35,6 +35,9 @@ test("AnomalyCLIP in the experiments: QuickGELU away from the native size, train
     const source = trained.method.featureSource?.();
     assert.ok(source, "AnomalyCLIP reads a feature source of its own");
     assert.match(source.id, /vision=dpam-/);
+    // The checkpoint cache is keyed by that source: training on other features is another run.
+    const history = JSON.parse(await readFile(path.join(trained.checkpointDir, "history.json"), "utf8")) as { key: { features: string } };
+    assert.equal(history.key.features, source.id);
     const dpam = await FeatureCache.open(path.join(dir, "features"), source);
     const plain = await FeatureCache.open(path.join(dir, "features"), clipFeatureSource(ctx.model, { size: ctx.size, layers: trained.method.layers }));
     const images = (await ctx.dataset("mvtec")).samples.filter((s) => s.split === "test").map((s) => s.imagePath);
