@@ -15,8 +15,6 @@
  * blocks. Its PyTorch reference is the same computation written in bench/clip_dpam_reference.py; its
  * GFLOP/s counts the v-v attention and the v-v stream's out_proj of every replaced block.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { dpamBlocksOf } from "../src/clip/architecture.js";
@@ -26,6 +24,7 @@ import { buildVisionGraph } from "../src/clip/onnx/clip-graphs.js";
 import { createOrtSession, defaultThreads, ort } from "../src/clip/ort-executor.js";
 import { InvalidArgumentError } from "../src/errors.js";
 import { matmulReference } from "./matmul-reference.js";
+import { TorchWorker } from "./torch-worker.js";
 
 /** Input size per architecture: what the peers run (ViT-L/14-336 at 518 px), else the native size. */
 const BENCH_SIZES: Record<string, number> = { "ViT-B-16": 224, "ViT-L-14-336": 518 };
@@ -70,51 +69,20 @@ with torch.no_grad():
 
 const DPAM_REFERENCE = fileURLToPath(new URL("./clip_dpam_reference.py", import.meta.url));
 
-class TorchWorker {
-  private readonly lines: AsyncIterator<string>;
-  version = "";
-  seconds = 0;
-  private constructor(private readonly proc: ChildProcessWithoutNullStreams) {
-    this.lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
-  }
-
-  /** `torchvision`'s ViT, or with `dpam` AnomalyCLIP's DPAM tower (bench/clip_dpam_reference.py). */
-  static async start(
-    size: number,
-    config: ClipConfig,
-    batch: number,
-    threads: number,
-    dpam?: { layer: number; hooks: number[] },
-  ): Promise<TorchWorker | string> {
-    const env = { ...process.env };
-    // Debian's OpenBLAS runs at half speed with the variables this environment sets (performance note).
-    delete env.OPENBLAS_CORETYPE;
-    delete env.OPENBLAS_L2_SIZE;
-    const v = config.vision;
-    const args = dpam
-      ? [DPAM_REFERENCE, ...[size, v.patchSize, v.layers, v.width, config.embedDim, batch, threads, dpam.layer].map(String), dpam.hooks.join(",")]
-      : ["-c", TORCH_WORKER, ...[size, v.patchSize, v.layers, v.width, batch, threads].map(String)];
-    const proc = spawn("/usr/bin/python3", args, { env });
-    let stderr = "";
-    proc.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    proc.on("error", (e) => (stderr += e.message));
-    const w = new TorchWorker(proc);
-    const first = await w.lines.next();
-    if (first.done) return stderr.trim().split("\n").pop() || "python3 exited";
-    w.version = (JSON.parse(first.value) as { ready: string }).ready;
-    return w;
-  }
-
-  async run(b: number): Promise<void> {
-    this.proc.stdin.write(`${b}\n`);
-    const r = await this.lines.next();
-    if (r.done) throw new Error("the PyTorch worker exited");
-    this.seconds += (JSON.parse(r.value) as { seconds: number }).seconds;
-  }
-
-  stop(): void {
-    this.proc.stdin.end();
-  }
+/** The PyTorch side of the same run: torchvision's ViT, or the DPAM tower of bench/clip_dpam_reference.py. */
+function startTorch(
+  size: number,
+  config: ClipConfig,
+  batch: number,
+  threads: number,
+  dpam?: { layer: number; hooks: number[] },
+): Promise<TorchWorker | string> {
+  const v = config.vision;
+  return TorchWorker.start(
+    dpam
+      ? [DPAM_REFERENCE, size, v.patchSize, v.layers, v.width, config.embedDim, batch, threads, dpam.layer, dpam.hooks.join(",")]
+      : ["-c", TORCH_WORKER, size, v.patchSize, v.layers, v.width, batch, threads],
+  );
 }
 
 export async function run(argv: string[]): Promise<void> {
@@ -162,7 +130,7 @@ export async function run(argv: string[]): Promise<void> {
 
   const torch = values["no-torch"]
     ? "skipped (--no-torch)"
-    : await TorchWorker.start(size, config, batch, threads, dpamLayer === null ? undefined : { layer: dpamLayer, hooks: layers });
+    : await startTorch(size, config, batch, threads, dpamLayer === null ? undefined : { layer: dpamLayer, hooks: layers });
   const matmul = await matmulReference(tokens, v.width, 4 * v.width, threads);
   const per = 3 * size * size;
   const pixels = new Float32Array(batch * per).map((_, i) => Math.sin(i * 0.001));
@@ -186,7 +154,7 @@ export async function run(argv: string[]): Promise<void> {
   const flops = visionFlops(v.width, v.layers, v.patchSize, grid, config.embedDim, dpam?.blocks ?? 0);
   const gflopsPerS = (flops * imagesPerS) / 1e9;
   const matmulGflops = matmul.gflops();
-  const torchImagesPerS = typeof torch === "string" ? null : n / torch.seconds;
+  const torchImagesPerS = typeof torch === "string" ? null : n / torch.total();
   log(`onnxruntime: ${imagesPerS.toFixed(3)} img/s, ${gflopsPerS.toFixed(1)} GFLOP/s (${(flops / 1e9).toFixed(1)} GFLOP per image)`);
   log(
     `plain onnxruntime MatMul [${tokens}x${v.width}]@[${v.width}x${4 * v.width}]: ${matmulGflops.toFixed(1)} GFLOP/s; ` +

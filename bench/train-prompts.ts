@@ -16,8 +16,6 @@
  * as ours (the same trick in PyTorch: the like-for-like comparison of the two executors).
  * `--tfjs` also times the previous route, the text tower on tfjs (77 tokens, one forward + backward).
  */
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { tf, tfReady } from "../src/tf.js";
 import { createRng } from "../src/data/random.js";
@@ -30,6 +28,7 @@ import type { ImageFeatures } from "../src/models/common/types.js";
 import { setProgressFactory } from "../src/progress.js";
 import { InvalidArgumentError } from "../src/errors.js";
 import { PATCH, W, randn, randomVitLTextBackbone } from "./vit-l-shapes.js";
+import { TorchWorker } from "./torch-worker.js";
 
 const METHODS: PromptLearnerVariant[] = ["coop", "cocoop", "anomalyclip"];
 
@@ -110,43 +109,6 @@ for line in sys.stdin:
     print(json.dumps({"seconds": time.perf_counter() - t0}), flush=True)
 `;
 
-class TorchWorker {
-  private readonly lines: AsyncIterator<string>;
-  version = "";
-  /** Seconds per sequence length run. */
-  readonly seconds = new Map<number, number>();
-  private constructor(private readonly proc: ChildProcessWithoutNullStreams) {
-    this.lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
-  }
-
-  static async start(args: (string | number)[]): Promise<TorchWorker | string> {
-    const env = { ...process.env };
-    // Debian's OpenBLAS runs at half speed with the variables this environment sets (performance note).
-    delete env.OPENBLAS_CORETYPE;
-    delete env.OPENBLAS_L2_SIZE;
-    const proc = spawn("/usr/bin/python3", ["-c", TORCH_WORKER, ...args.map(String)], { env });
-    let stderr = "";
-    proc.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    proc.on("error", (e) => (stderr += e.message));
-    const w = new TorchWorker(proc);
-    const first = await w.lines.next();
-    if (first.done) return stderr.trim().split("\n").pop() || "python3 exited";
-    w.version = (JSON.parse(first.value) as { ready: string }).ready;
-    return w;
-  }
-
-  async step(length: number): Promise<void> {
-    this.proc.stdin.write(`${length}\n`);
-    const r = await this.lines.next();
-    if (r.done) throw new Error("the PyTorch worker exited");
-    this.seconds.set(length, (this.seconds.get(length) ?? 0) + (JSON.parse(r.value) as { seconds: number }).seconds);
-  }
-
-  stop(): void {
-    this.proc.stdin.end();
-  }
-}
-
 export async function runPromptLearners(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -207,15 +169,17 @@ export async function runPromptLearners(argv: string[]): Promise<void> {
     `${method}: ViT-L/14 text tower (768 wide, 12 layers, 77 tokens; RANDOM weights), batch ${batch}, ${sequences} sequences per step cut at ${length} tokens, ${threads} threads, tfjs ${backend}`,
   );
   log(`onnxruntime graphs + sessions + first step: ${setup.toFixed(1)} s`);
-  const torch = values["no-torch"] ? "skipped (--no-torch)" : await TorchWorker.start([method, batch, classes, m.config.contextLength, threads, length]);
+  const torch = values["no-torch"]
+    ? "skipped (--no-torch)"
+    : await TorchWorker.start(["-c", TORCH_WORKER, method, batch, classes, m.config.contextLength, threads, length]);
   let seconds = 0;
   for (let s = 0; s < steps; s++) {
     t0 = performance.now();
     await ours();
     seconds += (performance.now() - t0) / 1000;
     if (typeof torch !== "string") {
-      await torch.step(CTX);
-      await torch.step(length);
+      await torch.run(CTX);
+      await torch.run(length);
     }
   }
   if (typeof torch !== "string") torch.stop();
@@ -230,7 +194,7 @@ export async function runPromptLearners(argv: string[]): Promise<void> {
   dP.dispose();
 
   const stepsPerS = steps / seconds;
-  const torchRate = (l: number) => (typeof torch === "string" ? null : steps / torch.seconds.get(l)!);
+  const torchRate = (l: number) => (typeof torch === "string" ? null : steps / torch.seconds.get(String(l))!);
   const [torchStepsPerS, torchCutStepsPerS] = [torchRate(CTX), torchRate(length)];
   log(`onnxruntime: ${stepsPerS.toFixed(3)} steps/s (${(stepsPerS * sequences).toFixed(2)} sequences/s forward + backward)`);
   if (typeof torch === "string") log(`PyTorch comparison unavailable: ${torch}`);

@@ -9,10 +9,9 @@
  * torchvision exist, torchvision's `wide_resnet50_2` up to layer3 on PyTorch CPU (eval, no_grad).
  * GFLOP/s counts the convolutions' multiply-adds x 2 (the pooling, resize and ReLUs are not counted).
  */
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { createInterface } from "node:readline";
 import { createOrtSession, defaultThreads, ort } from "../src/clip/ort-executor.js";
 import { matmulReference } from "./matmul-reference.js";
+import { TorchWorker } from "./torch-worker.js";
 import { randomWideResNetWeights } from "../src/models/patchcore/resnet-weights.js";
 import { buildResNetGraph, EMBEDDING_OUTPUT, resnetFlops, stageChannels, stageGrids } from "../src/models/patchcore/wide-resnet.js";
 
@@ -46,42 +45,6 @@ with torch.no_grad():
         print(json.dumps({"seconds": time.perf_counter() - t0}), flush=True)
 `;
 
-class TorchWorker {
-  private readonly lines: AsyncIterator<string>;
-  version = "";
-  seconds = 0;
-  private constructor(private readonly proc: ChildProcessWithoutNullStreams) {
-    this.lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
-  }
-
-  static async start(size: number, batch: number, threads: number): Promise<TorchWorker | string> {
-    const env = { ...process.env };
-    // Debian's OpenBLAS runs at half speed with the variables this environment sets (as bench/clip.ts).
-    delete env.OPENBLAS_CORETYPE;
-    delete env.OPENBLAS_L2_SIZE;
-    const proc = spawn("/usr/bin/python3", ["-c", TORCH_WORKER, String(size), String(batch), String(threads)], { env });
-    let stderr = "";
-    proc.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    proc.on("error", (e) => (stderr += e.message));
-    const w = new TorchWorker(proc);
-    const first = await w.lines.next();
-    if (first.done) return stderr.trim().split("\n").pop() || "python3 exited";
-    w.version = (JSON.parse(first.value) as { ready: string }).ready;
-    return w;
-  }
-
-  async run(b: number): Promise<void> {
-    this.proc.stdin.write(`${b}\n`);
-    const r = await this.lines.next();
-    if (r.done) throw new Error("the PyTorch worker exited");
-    this.seconds += (JSON.parse(r.value) as { seconds: number }).seconds;
-  }
-
-  stop(): void {
-    this.proc.stdin.end();
-  }
-}
-
 export async function runWideResNetBench(values: WideResNetBenchOptions): Promise<void> {
   const n = Number(values.images ?? 8);
   const size = Number(values.size ?? 256);
@@ -98,7 +61,7 @@ export async function runWideResNetBench(values: WideResNetBenchOptions): Promis
   const session = await createOrtSession(g.bytes, { threads });
   log(`random weights + graph build + session: ${((performance.now() - t0) / 1000).toFixed(1)} s (${(g.bytes.byteLength / 2 ** 20).toFixed(0)} MiB ONNX)`);
 
-  const torch = values["no-torch"] ? "skipped (--no-torch)" : await TorchWorker.start(size, batch, threads);
+  const torch = values["no-torch"] ? "skipped (--no-torch)" : await TorchWorker.start(["-c", TORCH_WORKER, size, batch, threads]);
   const c3 = stageChannels(g.spec, 3) / 2;
   const [mm, mk, mn] = [batch * grids[2]! ** 2, 9 * c3, c3];
   const matmul = await matmulReference(mm, mk, mn, threads);
@@ -126,7 +89,7 @@ export async function runWideResNetBench(values: WideResNetBenchOptions): Promis
   const flops = resnetFlops(g.spec, size);
   const gflopsPerS = (flops * imagesPerS) / 1e9;
   const matmulGflops = matmul.gflops();
-  const torchImagesPerS = typeof torch === "string" ? null : n / torch.seconds;
+  const torchImagesPerS = typeof torch === "string" ? null : n / torch.total();
   log(`onnxruntime: ${imagesPerS.toFixed(3)} img/s, ${gflopsPerS.toFixed(1)} GFLOP/s (${(flops / 1e9).toFixed(1)} GFLOP per image)`);
   log(
     `plain onnxruntime MatMul [${mm}x${mk}]@[${mk}x${mn}] (layer3's 3x3 conv as a GEMM): ${matmulGflops.toFixed(1)} GFLOP/s; extraction / matmul = ${(gflopsPerS / matmulGflops).toFixed(3)}`,
