@@ -24,7 +24,7 @@ import { buildVisionGraph } from "../src/clip/onnx/clip-graphs.js";
 import { createOrtSession, defaultThreads, ort } from "../src/clip/ort-executor.js";
 import { InvalidArgumentError } from "../src/errors.js";
 import { matmulReference } from "./matmul-reference.js";
-import { TorchWorker } from "./torch-worker.js";
+import { TorchWorker, interleavedBatches } from "./torch-worker.js";
 
 /** Input size per architecture: what the peers run (ViT-L/14-336 at 518 px), else the native size. */
 const BENCH_SIZES: Record<string, number> = { "ViT-B-16": 224, "ViT-L-14-336": 518 };
@@ -108,7 +108,7 @@ export async function run(argv: string[]): Promise<void> {
   const threads = Number(values.threads ?? defaultThreads());
   const log = (s: string) => values.json || process.stderr.write(`${s}\n`);
 
-  let t0 = performance.now();
+  const t0 = performance.now();
   const { config, weights } = buildDemoWeights(values.arch, 1234);
   const v = config.vision;
   const grid = size / v.patchSize;
@@ -136,16 +136,7 @@ export async function run(argv: string[]): Promise<void> {
   const pixels = new Float32Array(batch * per).map((_, i) => Math.sin(i * 0.001));
   const feed = (b: number) => ({ pixel_values: new ort.Tensor("float32", pixels.subarray(0, b * per), [b, 3, size, size]) });
   await session.run(feed(1));
-  let seconds = 0;
-  for (let done = 0; done < n; done += batch) {
-    const b = Math.min(batch, n - done);
-    t0 = performance.now();
-    await session.run(feed(b));
-    const s = (performance.now() - t0) / 1000;
-    seconds += s;
-    await matmul.burst(Math.min(Math.max(s / 3, 0.5), 5));
-    if (typeof torch !== "string") await torch.run(b);
-  }
+  const seconds = await interleavedBatches(n, batch, (b) => session.run(feed(b)), matmul, torch);
   await session.release();
   await matmul.release();
   if (typeof torch !== "string") torch.stop();

@@ -56,3 +56,28 @@ export class TorchWorker {
     this.proc.stdin.end();
   }
 }
+
+/**
+ * Times `n` images on onnxruntime in batches of `batch`, each batch followed by a MatMul burst of
+ * about a third of its time and by the same batch in PyTorch, so that a change of machine load hits
+ * all three alike. Returns onnxruntime's seconds (the others keep their own).
+ */
+export async function interleavedBatches(
+  n: number,
+  batch: number,
+  runBatch: (b: number) => Promise<unknown>,
+  matmul: { burst(seconds: number): Promise<void> },
+  torch: TorchWorker | string,
+): Promise<number> {
+  let seconds = 0;
+  for (let done = 0; done < n; done += batch) {
+    const b = Math.min(batch, n - done);
+    const t0 = performance.now();
+    await runBatch(b);
+    const s = (performance.now() - t0) / 1000;
+    seconds += s;
+    await matmul.burst(Math.min(Math.max(s / 3, 0.5), 5));
+    if (typeof torch !== "string") await torch.run(b);
+  }
+  return seconds;
+}

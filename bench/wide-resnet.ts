@@ -11,7 +11,7 @@
  */
 import { createOrtSession, defaultThreads, ort } from "../src/clip/ort-executor.js";
 import { matmulReference } from "./matmul-reference.js";
-import { TorchWorker } from "./torch-worker.js";
+import { TorchWorker, interleavedBatches } from "./torch-worker.js";
 import { randomWideResNetWeights } from "../src/models/patchcore/resnet-weights.js";
 import { buildResNetGraph, EMBEDDING_OUTPUT, resnetFlops, stageChannels, stageGrids } from "../src/models/patchcore/wide-resnet.js";
 
@@ -52,7 +52,7 @@ export async function runWideResNetBench(values: WideResNetBenchOptions): Promis
   const batch = Number(values.batch ?? 4);
   const log = (s: string) => values.json || process.stderr.write(`${s}\n`);
 
-  let t0 = performance.now();
+  const t0 = performance.now();
   const weights = randomWideResNetWeights({ seed: 1234, maxStage: 3 });
   const g = buildResNetGraph(weights, { size, layers: [2, 3] });
   const grids = stageGrids(g.spec, size);
@@ -71,16 +71,7 @@ export async function runWideResNetBench(values: WideResNetBenchOptions): Promis
   const first = await session.run(feed(1));
   if (first[EMBEDDING_OUTPUT]!.dims.join(",") !== `1,${g.grid * g.grid},${g.width}`)
     throw new Error(`unexpected embedding shape ${first[EMBEDDING_OUTPUT]!.dims}`);
-  let seconds = 0;
-  for (let done = 0; done < n; done += batch) {
-    const b = Math.min(batch, n - done);
-    t0 = performance.now();
-    await session.run(feed(b));
-    const s = (performance.now() - t0) / 1000;
-    seconds += s;
-    await matmul.burst(Math.min(Math.max(s / 3, 0.5), 5));
-    if (typeof torch !== "string") await torch.run(b);
-  }
+  const seconds = await interleavedBatches(n, batch, (b) => session.run(feed(b)), matmul, torch);
   await session.release();
   await matmul.release();
   if (typeof torch !== "string") torch.stop();
